@@ -1,0 +1,2 @@
+//! The killswitch command.
+fn main() {}

@@ -1,0 +1,264 @@
+//! [`Expr`] -> plan: literals checked against their operators, typed,
+//! folded, sorted and parsed once; regexes built once, within limits.
+
+use crate::datetime;
+use crate::error::{Error, ErrorKind, Span};
+use crate::plan::{Attr, Check, Node, Test, TextOp, ValueSet};
+use crate::semver;
+use crate::syntax::ast::{Compare, Expr, ExprKind, Literal, LiteralValue, Op, Path};
+use crate::syntax::ops;
+use crate::value::Number;
+use crate::Limits;
+use std::cmp::Ordering;
+
+/// Compiles an expression. The tree's depth is already bounded by the
+/// parser's nesting limit (or, for the structured form, is constant).
+pub(crate) fn compile(expr: &Expr, limits: &Limits) -> Result<Node, Error> {
+    Ok(match &expr.kind {
+        ExprKind::Or(xs) => Node::Or(compile_all(xs, limits)?),
+        ExprKind::And(xs) => Node::And(compile_all(xs, limits)?),
+        ExprKind::Not(x) => Node::Not(Box::new(compile(x, limits)?)),
+        ExprKind::Exists(path) => test(path, Check::Exists, false),
+        ExprKind::Truthy(path) => test(path, Check::Truthy, false),
+        ExprKind::Compare(c) => compile_compare(c, limits)?,
+    })
+}
+
+fn compile_all(xs: &[Expr], limits: &Limits) -> Result<Box<[Node]>, Error> {
+    xs.iter().map(|x| compile(x, limits)).collect()
+}
+
+fn test(path: &Path, check: Check, negate: bool) -> Node {
+    Node::Test(Box::new(Test {
+        attr: Attr {
+            dotted: path.dotted().into(),
+            segments: path.segments.iter().map(|s| s.as_str().into()).collect(),
+        },
+        check,
+        negate,
+    }))
+}
+
+fn op_name(c: &Compare) -> &'static str {
+    ops::canonical(c.op, c.ignore_case, c.values.len() != 1)
+}
+
+fn compile_compare(c: &Compare, limits: &Limits) -> Result<Node, Error> {
+    if c.ignore_case && !c.op.can_ignore_case() {
+        return Err(Error::at(
+            ErrorKind::UnknownOperator,
+            c.op_span,
+            format!("`{}` has no case-insensitive form", op_name(c)),
+        ));
+    }
+    let check = match c.op {
+        Op::Eq | Op::Ne => Check::Equals(value_set(&c.values, c.ignore_case)),
+        Op::Lt => Check::Order(Ordering::Less, false, numbers(c)?),
+        Op::Le => Check::Order(Ordering::Less, true, numbers(c)?),
+        Op::Gt => Check::Order(Ordering::Greater, false, numbers(c)?),
+        Op::Ge => Check::Order(Ordering::Greater, true, numbers(c)?),
+        Op::StartsWith => Check::Text(TextOp::StartsWith, c.ignore_case, needles(c)?),
+        Op::EndsWith => Check::Text(TextOp::EndsWith, c.ignore_case, needles(c)?),
+        Op::Contains => Check::Text(TextOp::Contains, c.ignore_case, needles(c)?),
+        Op::Matches => Check::Regex(regexes(c, limits)?),
+        Op::Before => Check::Time(false, instants(c)?),
+        Op::After => Check::Time(true, instants(c)?),
+        Op::SemVerEq => Check::SemVer(&[Ordering::Equal], versions(c)?),
+        Op::SemVerLt => Check::SemVer(&[Ordering::Less], versions(c)?),
+        Op::SemVerLe => Check::SemVer(&[Ordering::Less, Ordering::Equal], versions(c)?),
+        Op::SemVerGt => Check::SemVer(&[Ordering::Greater], versions(c)?),
+        Op::SemVerGe => Check::SemVer(&[Ordering::Greater, Ordering::Equal], versions(c)?),
+    };
+    Ok(test(&c.path, check, c.op == Op::Ne))
+}
+
+fn value_set(values: &[Literal], fold: bool) -> ValueSet {
+    let mut strings: Vec<Box<str>> = Vec::new();
+    let mut numbers: Vec<Number> = Vec::new();
+    let mut set = ValueSet {
+        fold,
+        ..ValueSet::default()
+    };
+    for literal in values {
+        match &literal.value {
+            LiteralValue::String(s) if fold => {
+                strings.push(crate::plan::fold(s).collect::<String>().into())
+            }
+            LiteralValue::String(s) => strings.push(s.as_str().into()),
+            LiteralValue::Int(i) => numbers.push(Number::Int(*i)),
+            LiteralValue::Float(f) => numbers.push(Number::Float(*f)),
+            LiteralValue::Bool(true) => set.has_true = true,
+            LiteralValue::Bool(false) => set.has_false = true,
+        }
+    }
+    strings.sort();
+    strings.dedup();
+    set.strings = strings.into_boxed_slice();
+    set.numbers = numbers.into_boxed_slice();
+    set
+}
+
+fn mismatch(c: &Compare, literal: &Literal, wants: &str) -> Error {
+    Error::at(
+        ErrorKind::TypeMismatch,
+        literal.span,
+        format!(
+            "`{}` compares {wants}, but this is a {}",
+            op_name(c),
+            literal.value.type_name()
+        ),
+    )
+}
+
+fn numbers(c: &Compare) -> Result<Box<[Number]>, Error> {
+    c.values
+        .iter()
+        .map(|literal| match &literal.value {
+            LiteralValue::Int(i) => Ok(Number::Int(*i)),
+            LiteralValue::Float(f) => Ok(Number::Float(*f)),
+            LiteralValue::String(s) => {
+                let err = mismatch(c, literal, "numbers");
+                Err(if semver::parse(s).is_some() && s.contains('.') {
+                    err.with_help(format!(
+                        "to compare versions, use a semVer operator: `{} {} \"{s}\"`",
+                        c.path.dotted(),
+                        semver_name(c.op)
+                    ))
+                } else if datetime::parse_rfc3339(s).is_some() {
+                    let word = if matches!(c.op, Op::Lt | Op::Le) { "before" } else { "after" };
+                    err.with_help(format!("to compare date-times, use `{word}`"))
+                } else if s.trim().parse::<f64>().is_ok() {
+                    err.with_help(format!("to compare with the number, drop the quotes: {s}"))
+                } else {
+                    err.with_help("ordering operators compare numbers only")
+                })
+            }
+            LiteralValue::Bool(_) => Err(mismatch(c, literal, "numbers")),
+        })
+        .collect()
+}
+
+fn semver_name(op: Op) -> &'static str {
+    match op {
+        Op::Lt => "semVerLessThan",
+        Op::Le => "semVerLessThanOrEqual",
+        Op::Gt => "semVerGreaterThan",
+        _ => "semVerGreaterThanOrEqual",
+    }
+}
+
+fn strings<'c>(c: &'c Compare) -> Result<Vec<(&'c str, Span)>, Error> {
+    c.values
+        .iter()
+        .map(|literal| match &literal.value {
+            LiteralValue::String(s) => Ok((s.as_str(), literal.span)),
+            _ => Err(mismatch(c, literal, "strings")
+                .with_help("put the value in quotes to compare it as text")),
+        })
+        .collect()
+}
+
+fn needles(c: &Compare) -> Result<Box<[Box<str>]>, Error> {
+    Ok(strings(c)?
+        .into_iter()
+        .map(|(s, _)| {
+            if c.ignore_case {
+                crate::plan::fold(s).collect::<String>().into()
+            } else {
+                s.into()
+            }
+        })
+        .collect())
+}
+
+fn regexes(c: &Compare, limits: &Limits) -> Result<Box<[regex::Regex]>, Error> {
+    strings(c)?
+        .into_iter()
+        .map(|(pattern, span)| {
+            regex::RegexBuilder::new(pattern)
+                .case_insensitive(c.ignore_case)
+                .size_limit(limits.max_regex_size)
+                .dfa_size_limit(limits.max_regex_size)
+                .build()
+                .map_err(|e| regex_error(&e, span, limits))
+        })
+        .collect()
+}
+
+fn regex_error(err: &regex::Error, span: Span, limits: &Limits) -> Error {
+    match err {
+        regex::Error::CompiledTooBig(_) => Error::at(
+            ErrorKind::InvalidRegex,
+            span,
+            format!(
+                "regular expression is too big once compiled (limit {} bytes)",
+                limits.max_regex_size
+            ),
+        )
+        .with_help("simplify the pattern, or raise `Limits::max_regex_size`"),
+        other => {
+            // regex's own message ends with its one-line reason.
+            let text = other.to_string();
+            let reason = text
+                .lines()
+                .rev()
+                .find(|l| l.trim_start().starts_with("error:"))
+                .map_or(text.as_str(), |l| l.trim_start().trim_start_matches("error: "));
+            Error::at(
+                ErrorKind::InvalidRegex,
+                span,
+                format!("invalid regular expression: {reason}"),
+            )
+            .with_help("`matches` uses Rust regex syntax, see https://docs.rs/regex/#syntax")
+        }
+    }
+}
+
+fn instants(c: &Compare) -> Result<Box<[datetime::Instant]>, Error> {
+    c.values
+        .iter()
+        .map(|literal| {
+            let instant = match &literal.value {
+                LiteralValue::String(s) => datetime::parse_rfc3339(s),
+                LiteralValue::Int(ms) => Some(datetime::from_millis_int(*ms)),
+                LiteralValue::Float(ms) => datetime::from_millis_float(*ms),
+                LiteralValue::Bool(_) => None,
+            };
+            instant.ok_or_else(|| {
+                let mut err = Error::at(
+                    ErrorKind::InvalidDateTime,
+                    literal.span,
+                    format!("`{}` needs an RFC 3339 date-time or epoch milliseconds", op_name(c)),
+                );
+                err = match &literal.value {
+                    LiteralValue::String(s) if s.len() == 10 => err.with_help(format!(
+                        "add a time and an offset: \"{s}T00:00:00Z\""
+                    )),
+                    _ => err.with_help("for example \"2025-03-01T09:00:00Z\" or 1740819600000"),
+                };
+                err
+            })
+        })
+        .collect()
+}
+
+fn versions(c: &Compare) -> Result<Box<[semver::OwnedVersion]>, Error> {
+    strings(c)?
+        .into_iter()
+        .map(|(s, span)| {
+            semver::parse(s).map(semver::Version::to_owned_version).ok_or_else(|| {
+                let err = Error::at(
+                    ErrorKind::InvalidVersion,
+                    span,
+                    format!("\"{s}\" is not a semantic version"),
+                );
+                match s.strip_prefix(['v', 'V']) {
+                    Some(rest) if semver::parse(rest).is_some() => {
+                        err.with_help(format!("drop the leading `v`: \"{rest}\""))
+                    }
+                    _ => err.with_help("for example \"2.1.0\", \"2.1\" or \"3.0.0-beta.2\""),
+                }
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,371 @@
+//! Errors, spans and diagnostics.
+//!
+//! Every error that input can cause is found when a rule or a config is
+//! compiled, never during evaluation. Errors are opaque values with
+//! accessors; their [`ErrorKind`] is `#[non_exhaustive]` so new kinds can be
+//! added without breaking callers.
+
+use std::fmt;
+use std::ops::Range;
+
+/// A byte range in some source text (a rule, or a config file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    /// The first byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span from `start` to `end` (bytes).
+    pub const fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+
+    /// The span as a range, for slicing the source.
+    pub fn range(self) -> Range<usize> {
+        self.start..self.end
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}..{}", self.start, self.end)
+    }
+}
+
+/// What went wrong. Each kind has a stable code ([`ErrorKind::code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The rule text is not well formed.
+    #[error("syntax error")]
+    Syntax,
+    /// An operator name that the language does not have.
+    #[error("unknown operator")]
+    UnknownOperator,
+    /// An operator without the value it needs, or a value where none belongs.
+    #[error("missing value")]
+    MissingValue,
+    /// A malformed literal: a bad escape, a number out of range.
+    #[error("invalid literal")]
+    InvalidLiteral,
+    /// A `matches` pattern that is not a valid regular expression, or too big.
+    #[error("invalid regular expression")]
+    InvalidRegex,
+    /// A literal that is not a semantic version where one is needed.
+    #[error("invalid version")]
+    InvalidVersion,
+    /// A literal that is not an RFC 3339 date-time or epoch milliseconds.
+    #[error("invalid date-time")]
+    InvalidDateTime,
+    /// A literal of the wrong type for its operator (`age < "18"`).
+    #[error("type mismatch")]
+    TypeMismatch,
+    /// Input longer than the configured limit.
+    #[error("input too long")]
+    TooLong,
+    /// Input nested deeper than the configured limit.
+    #[error("nesting too deep")]
+    TooDeep,
+    /// A config or context file that is not valid JSON.
+    #[error("invalid JSON")]
+    InvalidJson,
+    /// A field the config format does not have.
+    #[error("unknown field")]
+    UnknownField,
+    /// A required field that is absent.
+    #[error("missing field")]
+    MissingField,
+    /// A field of the wrong JSON type.
+    #[error("wrong type")]
+    WrongType,
+    /// The same key twice in one JSON object.
+    #[error("duplicate key")]
+    DuplicateKey,
+    /// Two flags with the same `flag_key`.
+    #[error("duplicate flag")]
+    DuplicateFlag,
+    /// A number outside its allowed range.
+    #[error("value out of range")]
+    OutOfRange,
+    /// A context that is not a JSON object with a string `user_id`.
+    #[error("invalid context")]
+    InvalidContext,
+    /// A file could not be read.
+    #[error("I/O error")]
+    Io,
+}
+
+impl ErrorKind {
+    /// The stable code of this kind, as shown in diagnostics (`E0002`).
+    ///
+    /// ```
+    /// use killswitch::ErrorKind;
+    /// assert_eq!(ErrorKind::UnknownOperator.code(), "E0002");
+    /// ```
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::Syntax => "E0001",
+            ErrorKind::UnknownOperator => "E0002",
+            ErrorKind::MissingValue => "E0003",
+            ErrorKind::InvalidLiteral => "E0004",
+            ErrorKind::InvalidRegex => "E0005",
+            ErrorKind::InvalidVersion => "E0006",
+            ErrorKind::InvalidDateTime => "E0007",
+            ErrorKind::TypeMismatch => "E0008",
+            ErrorKind::TooLong => "E0009",
+            ErrorKind::TooDeep => "E0010",
+            ErrorKind::InvalidJson => "E0101",
+            ErrorKind::UnknownField => "E0102",
+            ErrorKind::MissingField => "E0103",
+            ErrorKind::WrongType => "E0104",
+            ErrorKind::DuplicateKey => "E0105",
+            ErrorKind::DuplicateFlag => "E0106",
+            ErrorKind::OutOfRange => "E0107",
+            ErrorKind::InvalidContext => "E0201",
+            ErrorKind::Io => "E0301",
+        }
+    }
+}
+
+/// An error in a rule or a context, with its location and a hint where one
+/// is likely to help.
+///
+/// `Display` renders it for people reading a monospace font: the message,
+/// the line and column (counted in characters), the offending line with
+/// `^^^` under the problem, and a `help:` line.
+///
+/// ```
+/// use killswitch::{ErrorKind, Rule};
+/// let err = Rule::parse(r#"email endswith "@internal.com""#).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::UnknownOperator);
+/// assert_eq!(err.help(), Some("did you mean `endsWith`?"));
+/// assert_eq!(err.to_string(), "\
+/// unknown operator `endswith` at 1:7
+///   |
+/// 1 | email endswith \"@internal.com\"
+///   |       ^^^^^^^^
+///   = help: did you mean `endsWith`?");
+/// ```
+#[derive(Clone)]
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    span: Option<Span>,
+    help: Option<String>,
+    snippet: Option<Snippet>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                span: None,
+                help: None,
+                snippet: None,
+            }),
+        }
+    }
+
+    pub(crate) fn at(kind: ErrorKind, span: Span, message: impl Into<String>) -> Error {
+        let mut err = Error::new(kind, message);
+        err.inner.span = Some(span);
+        err
+    }
+
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Error {
+        self.inner.help = Some(help.into());
+        self
+    }
+
+    /// Attaches the source excerpt the span points into, for `Display`.
+    pub(crate) fn with_source(mut self, source: &str) -> Error {
+        if let Some(span) = self.inner.span {
+            self.inner.snippet = Some(Snippet::new(source, span));
+        }
+        self
+    }
+
+    /// What kind of error this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The message, without location or help.
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// Where in the rule text the problem is (bytes), when it has a place.
+    pub fn span(&self) -> Option<Span> {
+        self.inner.span
+    }
+
+    /// A suggested fix, when one is likely.
+    pub fn help(&self) -> Option<&str> {
+        self.inner.help.as_deref()
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.inner.kind)
+            .field("message", &self.inner.message)
+            .field("span", &self.inner.span)
+            .field("help", &self.inner.help)
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)?;
+        if let Some(snippet) = &self.inner.snippet {
+            write!(f, " at {}:{}", snippet.line, snippet.column)?;
+            snippet.write(f)?;
+        }
+        if let Some(help) = &self.inner.help {
+            let pad = self
+                .inner
+                .snippet
+                .as_ref()
+                .map_or(1, |s| s.line.to_string().len());
+            write!(f, "\n{:pad$} = help: {help}", "")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// One line of source with a marked range, ready to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Snippet {
+    /// 1-based line number.
+    pub line: usize,
+    /// 1-based column of the span's start, in characters.
+    pub column: usize,
+    /// 1-based line and column just past the span's end.
+    pub end_line: usize,
+    /// See `end_line`.
+    pub end_column: usize,
+    /// The excerpt of the line shown (tabs as spaces, long lines cut).
+    text: String,
+    /// Characters of `text` before the marker.
+    marker_offset: usize,
+    /// Width of the marker, in characters (at least 1).
+    marker_len: usize,
+}
+
+/// How many characters of a long line are shown before the marker.
+const CONTEXT_BEFORE: usize = 40;
+/// How many characters of a long line are shown in all.
+const MAX_SHOWN: usize = 100;
+
+impl Snippet {
+    /// The excerpt of `source` around `span` (byte offsets, clamped).
+    pub(crate) fn new(source: &str, span: Span) -> Snippet {
+        let start = floor_char_boundary(source, span.start.min(source.len()));
+        let end = floor_char_boundary(source, span.end.clamp(start, source.len()));
+        let (line, column) = line_column(source, start);
+        let (end_line, end_column) = line_column(source, end);
+        let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = source[start..]
+            .find('\n')
+            .map_or(source.len(), |i| start + i);
+        let line_text = source[line_start..line_end].trim_end_matches('\r');
+        let before = column - 1;
+        let marked = source[start..end.min(line_end)].chars().count().max(1);
+        let skip = before.saturating_sub(CONTEXT_BEFORE);
+        let mut text: String = if skip > 0 { "...".into() } else { String::new() };
+        let prefix_len = text.chars().count();
+        let mut shown = 0;
+        let mut truncated = false;
+        for c in line_text.chars().skip(skip) {
+            if shown == MAX_SHOWN {
+                truncated = true;
+                break;
+            }
+            text.push(if c == '\t' { ' ' } else { c });
+            shown += 1;
+        }
+        if truncated {
+            text.push_str("...");
+        }
+        let marker_offset = prefix_len + before - skip;
+        let room = (prefix_len + shown).saturating_sub(marker_offset).max(1);
+        Snippet {
+            line,
+            column,
+            end_line,
+            end_column,
+            text,
+            marker_offset,
+            marker_len: marked.min(room),
+        }
+    }
+
+    /// Writes the gutter, the line and the marker, each on a new line.
+    pub(crate) fn write(&self, f: &mut impl fmt::Write) -> fmt::Result {
+        let number = self.line.to_string();
+        let pad = number.len();
+        write!(f, "\n{:pad$} |", "")?;
+        write!(f, "\n{number} | {}", self.text)?;
+        write!(
+            f,
+            "\n{:pad$} | {:off$}{}",
+            "",
+            "",
+            "^".repeat(self.marker_len),
+            off = self.marker_offset
+        )
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset`.
+pub(crate) fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let offset = floor_char_boundary(source, offset.min(source.len()));
+    let before = &source[..offset];
+    let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters() {
+        assert_eq!(line_column("é == 1", 3), (1, 3));
+        assert_eq!(line_column("a\nbé c", 6), (2, 4));
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_marker() {
+        let source = format!("{}bad{}", "x".repeat(500), "y".repeat(500));
+        let snippet = Snippet::new(&source, Span::new(500, 503));
+        assert_eq!(snippet.column, 501);
+        assert!(snippet.text.starts_with("..."));
+        assert!(snippet.text.ends_with("..."));
+        assert_eq!(&snippet.text[snippet.marker_offset..][..3], "bad");
+        assert_eq!(snippet.marker_len, 3);
+    }
+}

@@ -1,0 +1,385 @@
+//! Flags, flag sets and the fixed evaluation order.
+
+use crate::bucket::bucket;
+use crate::compile::compile;
+use crate::error::Error;
+use crate::plan::Node;
+use crate::syntax::ast::Expr;
+use crate::value::Context;
+use crate::Limits;
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A compiled targeting rule.
+///
+/// ```
+/// use killswitch::{Context, Rule};
+/// let rule = Rule::parse(r#"email endsWith "@internal.com" and not segment == "legacy""#)?;
+/// let staff = Context::new().with("email", "ana@internal.com");
+/// let legacy = Context::new().with("email", "bo@internal.com").with("segment", "legacy");
+/// assert!(rule.matches(&staff));
+/// assert!(!rule.matches(&legacy));
+/// # Ok::<(), killswitch::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Rule {
+    source: Box<str>,
+    expr: Expr,
+    node: Node,
+}
+
+impl Rule {
+    /// Parses and compiles rule text with the default [`Limits`].
+    pub fn parse(text: &str) -> Result<Rule, Error> {
+        Rule::parse_with(text, &Limits::default())
+    }
+
+    /// Parses and compiles rule text within `limits`.
+    pub fn parse_with(text: &str, limits: &Limits) -> Result<Rule, Error> {
+        let expr = crate::syntax::parse(text, limits)?;
+        let node = compile(&expr, limits).map_err(|e| e.with_source(text))?;
+        Ok(Rule {
+            source: text.into(),
+            expr,
+            node,
+        })
+    }
+
+    /// Compiles an expression (from [`ast::parse`](crate::ast::parse) or
+    /// built by hand).
+    ///
+    /// ```
+    /// use killswitch::{ast, Context, Limits, Rule};
+    /// let expr = ast::parse("tier in [\"gold\", \"platinum\"]")?;
+    /// let rule = Rule::from_expr(expr, &Limits::default())?;
+    /// assert_eq!(rule.source(), r#"tier in ["gold", "platinum"]"#);
+    /// assert!(rule.matches(&Context::new().with("tier", "gold")));
+    /// # Ok::<(), killswitch::Error>(())
+    /// ```
+    pub fn from_expr(expr: Expr, limits: &Limits) -> Result<Rule, Error> {
+        let node = compile(&expr, limits)?;
+        Ok(Rule {
+            source: expr.to_string().into(),
+            expr,
+            node,
+        })
+    }
+
+    /// Whether the rule matches the context. Never fails: a missing
+    /// attribute or a value of the wrong type makes a comparison false.
+    pub fn matches(&self, ctx: &Context<'_>) -> bool {
+        self.node.eval(ctx)
+    }
+
+    /// The rule's text: as written, or the canonical text of a rule that
+    /// came from the structured form.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The rule's syntax tree.
+    pub fn expr(&self) -> &Expr {
+        &self.expr
+    }
+}
+
+/// Why a flag evaluated the way it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// The kill switch is on: off for everyone.
+    KillSwitch,
+    /// The flag is not enabled: off for everyone.
+    Disabled,
+    /// The allow rule at this index (0-based) matched: on.
+    AllowRule(usize),
+    /// The deny rule at this index (0-based) matched: off.
+    DenyRule(usize),
+    /// The user's bucket is below the rollout percentage: on.
+    InRollout,
+    /// The user's bucket is at or above the rollout percentage: off.
+    OutOfRollout,
+    /// The context has no string `user_id`, so it cannot be bucketed: off.
+    MissingUserId,
+    /// The flag has no `rollout_percentage` and no rule decided: off.
+    NoRollout,
+    /// No flag has this key: off.
+    UnknownFlag,
+}
+
+impl Reason {
+    /// The reason's stable name, as the command line prints it
+    /// (`allow_rule`, `in_rollout`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::KillSwitch => "kill_switch",
+            Reason::Disabled => "disabled",
+            Reason::AllowRule(_) => "allow_rule",
+            Reason::DenyRule(_) => "deny_rule",
+            Reason::InRollout => "in_rollout",
+            Reason::OutOfRollout => "out_of_rollout",
+            Reason::MissingUserId => "missing_user_id",
+            Reason::NoRollout => "no_rollout",
+            Reason::UnknownFlag => "unknown_flag",
+        }
+    }
+
+    /// The index of the rule that decided, for [`Reason::AllowRule`] and
+    /// [`Reason::DenyRule`].
+    pub fn rule(self) -> Option<usize> {
+        match self {
+            Reason::AllowRule(i) | Reason::DenyRule(i) => Some(i),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rule() {
+            Some(i) => write!(f, "{} {i}", self.as_str()),
+            None => f.write_str(self.as_str()),
+        }
+    }
+}
+
+/// The outcome of evaluating a flag for a context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Decision {
+    /// Whether the feature is on.
+    pub enabled: bool,
+    /// Which step of the evaluation order decided.
+    pub reason: Reason,
+    /// The user's bucket (0..=99), whenever bucketing ran.
+    pub bucket: Option<u8>,
+}
+
+impl Decision {
+    const fn new(enabled: bool, reason: Reason) -> Decision {
+        Decision {
+            enabled,
+            reason,
+            bucket: None,
+        }
+    }
+}
+
+/// One compiled flag.
+#[derive(Debug)]
+pub struct Flag {
+    pub(crate) key: Box<str>,
+    pub(crate) enabled: bool,
+    pub(crate) kill_switch: bool,
+    pub(crate) rollout_percentage: Option<u8>,
+    pub(crate) allow: Box<[Rule]>,
+    pub(crate) deny: Box<[Rule]>,
+}
+
+impl Flag {
+    /// Evaluates the flag in the fixed order: kill switch (off) -> not
+    /// enabled (off) -> any allow rule (on) -> any deny rule (off) -> the
+    /// rollout bucket (`bucket < rollout_percentage`) -> off.
+    ///
+    /// Never fails, never panics and never allocates.
+    pub fn evaluate(&self, ctx: &Context<'_>) -> Decision {
+        if self.kill_switch {
+            return Decision::new(false, Reason::KillSwitch);
+        }
+        if !self.enabled {
+            return Decision::new(false, Reason::Disabled);
+        }
+        if let Some(i) = self.allow.iter().position(|r| r.matches(ctx)) {
+            return Decision::new(true, Reason::AllowRule(i));
+        }
+        if let Some(i) = self.deny.iter().position(|r| r.matches(ctx)) {
+            return Decision::new(false, Reason::DenyRule(i));
+        }
+        let Some(percentage) = self.rollout_percentage else {
+            return Decision::new(false, Reason::NoRollout);
+        };
+        let Some(user_id) = ctx.user_id() else {
+            return Decision::new(false, Reason::MissingUserId);
+        };
+        let b = bucket(user_id, &self.key);
+        let enabled = b < percentage;
+        Decision {
+            enabled,
+            reason: if enabled {
+                Reason::InRollout
+            } else {
+                Reason::OutOfRollout
+            },
+            bucket: Some(b),
+        }
+    }
+
+    /// The flag's key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Whether the flag is enabled.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Whether the kill switch is on.
+    pub fn kill_switch(&self) -> bool {
+        self.kill_switch
+    }
+
+    /// The rollout percentage, if any.
+    pub fn rollout_percentage(&self) -> Option<u8> {
+        self.rollout_percentage
+    }
+
+    /// The allow rules, in order.
+    pub fn allow_rules(&self) -> &[Rule] {
+        &self.allow
+    }
+
+    /// The deny rules, in order.
+    pub fn deny_rules(&self) -> &[Rule] {
+        &self.deny
+    }
+}
+
+/// An immutable set of compiled flags: `Send + Sync`, meant to be built
+/// once, shared (for example in an `Arc`) and swapped whole on reload.
+///
+/// ```
+/// use killswitch::{Context, FlagSet, Reason};
+/// let flags = FlagSet::from_json(r#"{
+///     "flag_key": "new_search_ui",
+///     "enabled": true,
+///     "kill_switch": false,
+///     "rollout_percentage": 20,
+///     "targeting_rules": {
+///         "allow_list": ["email endsWith \"@internal.com\""],
+///         "deny_list": [{"attribute": "segment", "operator": "equals", "value": "legacy"}]
+///     }
+/// }"#)?;
+/// let staff = Context::new().with("user_id", "u1").with("email", "ana@internal.com");
+/// assert_eq!(flags.evaluate("new_search_ui", &staff).reason, Reason::AllowRule(0));
+///
+/// let legacy = Context::new().with("user_id", "u2").with("segment", "legacy");
+/// assert_eq!(flags.evaluate("new_search_ui", &legacy).reason, Reason::DenyRule(0));
+///
+/// let user = Context::new().with("user_id", "user_123");
+/// let decision = flags.evaluate("new_search_ui", &user);
+/// assert_eq!(decision.bucket, Some(45));
+/// assert!(!decision.enabled); // 45 is not below 20
+/// # Ok::<(), killswitch::ConfigError>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct FlagSet {
+    flags: Box<[Flag]>,
+    index: HashMap<Box<str>, usize, BuildHasherDefault<KeyHasher>>,
+}
+
+impl FlagSet {
+    pub(crate) fn new(flags: Vec<Flag>) -> FlagSet {
+        let index = flags
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.key.clone(), i))
+            .collect();
+        FlagSet {
+            flags: flags.into_boxed_slice(),
+            index,
+        }
+    }
+
+    /// The flag with this key.
+    pub fn get(&self, key: &str) -> Option<&Flag> {
+        self.index.get(key).and_then(|i| self.flags.get(*i))
+    }
+
+    /// Evaluates the flag with this key; an unknown key is off, with
+    /// [`Reason::UnknownFlag`].
+    pub fn evaluate(&self, key: &str, ctx: &Context<'_>) -> Decision {
+        match self.get(key) {
+            Some(flag) => flag.evaluate(ctx),
+            None => Decision::new(false, Reason::UnknownFlag),
+        }
+    }
+
+    /// The flags, in file order.
+    pub fn flags(&self) -> &[Flag] {
+        &self.flags
+    }
+
+    /// How many flags there are.
+    pub fn len(&self) -> usize {
+        self.flags.len()
+    }
+
+    /// Whether there are no flags.
+    pub fn is_empty(&self) -> bool {
+        self.flags.is_empty()
+    }
+
+    /// Compiles a JSON config with the default [`Limits`]; see the README
+    /// for the format. All problems are reported at once.
+    pub fn from_json(text: &str) -> Result<FlagSet, crate::ConfigError> {
+        FlagSet::from_json_with(text, &Limits::default())
+    }
+
+    /// Compiles a JSON config within `limits`.
+    pub fn from_json_with(text: &str, limits: &Limits) -> Result<FlagSet, crate::ConfigError> {
+        crate::config::load(text, limits).map_err(|d| crate::ConfigError::new(None, d))
+    }
+
+    /// Reads and compiles a JSON config file.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<FlagSet, crate::ConfigError> {
+        FlagSet::load_with(path, &Limits::default())
+    }
+
+    /// Reads and compiles a JSON config file within `limits`.
+    pub fn load_with(
+        path: impl AsRef<std::path::Path>,
+        limits: &Limits,
+    ) -> Result<FlagSet, crate::ConfigError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| crate::ConfigError::io(name.clone(), &e))?;
+        crate::config::load(&text, limits).map_err(|d| crate::ConfigError::new(Some(name), d))
+    }
+}
+
+/// A fast hasher for flag keys, which come from trusted config (so hash
+/// flooding is not a concern): FxHash's multiply-rotate over 8-byte words.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(SEED);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Rule {
+    pub(crate) fn from_parts(expr: Expr, node: Node) -> Rule {
+        Rule {
+            source: expr.to_string().into(),
+            expr,
+            node,
+        }
+    }
+}

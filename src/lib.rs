@@ -1,0 +1,121 @@
+//! Feature flags with kill switches and progressive rollout, driven by a
+//! small targeting language.
+//!
+//! A flag is evaluated in a fixed order: kill switch (off, beats
+//! everything) -> not enabled (off) -> any allow rule matches (on) -> any
+//! deny rule matches (off) -> rollout bucket (`bucket < rollout_percentage`)
+//! -> off. Buckets are deterministic: the first four bytes of
+//! `SHA-256(user_id ++ flag_key)`, big-endian, modulo 100.
+//!
+//! Rules are compiled once (names resolved, literals typed and folded,
+//! regexes built) and evaluated many times without allocating.
+//!
+//! ```
+//! use killswitch::{Context, FlagSet, Reason};
+//!
+//! let flags = FlagSet::from_json(r#"[{
+//!     "flag_key": "new_search_ui",
+//!     "enabled": true,
+//!     "kill_switch": false,
+//!     "rollout_percentage": 20,
+//!     "targeting_rules": {
+//!         "allow_list": ["email endsWith \"@internal.com\" and not segment == \"legacy\""],
+//!         "deny_list": []
+//!     }
+//! }]"#)?;
+//!
+//! // Per request: build a context (no allocation for up to 8 attributes)...
+//! let ctx = Context::new()
+//!     .with("user_id", "user_123")
+//!     .with("email", "ana@internal.com")
+//!     .with("segment", "beta");
+//! // ...and evaluate.
+//! let decision = flags.evaluate("new_search_ui", &ctx);
+//! assert!(decision.enabled);
+//! assert_eq!(decision.reason, Reason::AllowRule(0));
+//!
+//! // Bad rules fail at load time, with every problem and its place.
+//! let err = FlagSet::from_json(r#"{"flag_key": "x", "enabled": true,
+//!     "targeting_rules": {"allow_list": ["email endswith \"@internal.com\""]}}"#)
+//!     .unwrap_err();
+//! assert!(err.to_string().contains("did you mean `endsWith`?"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod bucket;
+mod compile;
+mod config;
+mod datetime;
+mod diagnostic;
+mod error;
+mod flag;
+mod plan;
+mod semver;
+mod structured;
+mod suggest;
+mod syntax;
+mod value;
+
+pub use bucket::bucket;
+pub use diagnostic::{ConfigError, Diagnostic, Severity};
+pub use error::{Error, ErrorKind, Span};
+pub use flag::{Decision, Flag, FlagSet, Reason, Rule};
+pub use value::{Context, Number, Value};
+
+/// The syntax tree of the targeting language, for tools that inspect or
+/// generate rules.
+pub mod ast {
+    pub use crate::syntax::ast::*;
+
+    /// Parses rule text into a syntax tree with the default
+    /// [`Limits`](crate::Limits), without compiling it.
+    ///
+    /// ```
+    /// use killswitch::ast::{parse, ExprKind};
+    /// let expr = parse("not (a == 1 or b)")?;
+    /// assert!(matches!(expr.kind, ExprKind::Not(_)));
+    /// // Printing gives canonical text, which parses to the same tree.
+    /// assert_eq!(expr.to_string(), "not (a == 1 or b)");
+    /// # Ok::<(), killswitch::Error>(())
+    /// ```
+    pub fn parse(text: &str) -> Result<Expr, crate::Error> {
+        crate::syntax::parse(text, &crate::Limits::default())
+    }
+
+    /// Parses rule text within `limits`.
+    pub fn parse_with(text: &str, limits: &crate::Limits) -> Result<Expr, crate::Error> {
+        crate::syntax::parse(text, limits)
+    }
+}
+
+/// Bounds on rule input, so that hostile rules fail fast with a clear
+/// error instead of exhausting time or stack.
+///
+/// ```
+/// use killswitch::{ErrorKind, Limits, Rule};
+/// let mut limits = Limits::default();
+/// limits.max_nesting_depth = 2;
+/// let err = Rule::parse_with("((a == 1) or (b and (c)))", &limits).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::TooDeep);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// The longest rule text accepted, in bytes (default 256 KiB).
+    pub max_rule_len: usize,
+    /// How deeply parentheses and brackets may nest (default 32).
+    pub max_nesting_depth: usize,
+    /// The largest compiled size of one `matches` regex, in bytes
+    /// (default 1 MiB).
+    pub max_regex_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_rule_len: 256 * 1024,
+            max_nesting_depth: 32,
+            max_regex_size: 1024 * 1024,
+        }
+    }
+}

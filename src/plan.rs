@@ -1,0 +1,269 @@
+//! The evaluation plan and its evaluator: the hot path.
+//!
+//! Everything that can be decided without the context was decided by the
+//! compiler: paths are split, literals are typed, case-folded, sorted and
+//! parsed, regexes are built. Evaluating never allocates, never panics, and
+//! treats a missing attribute or a value of the wrong type as "no match".
+
+use crate::datetime::{self, Instant};
+use crate::semver::{self, OwnedVersion};
+use crate::value::{Context, Number, Value};
+use std::cmp::Ordering;
+
+/// A compiled boolean expression.
+#[derive(Debug)]
+pub(crate) enum Node {
+    And(Box<[Node]>),
+    Or(Box<[Node]>),
+    Not(Box<Node>),
+    Test(Box<Test>),
+}
+
+/// A test on one attribute.
+#[derive(Debug)]
+pub(crate) struct Test {
+    pub attr: Attr,
+    pub check: Check,
+    /// `!=` / `not in`: true when the attribute has a value of a compared
+    /// type and none matches; still false when it is missing.
+    pub negate: bool,
+}
+
+/// An attribute path, split once.
+#[derive(Debug)]
+pub(crate) struct Attr {
+    pub dotted: Box<str>,
+    pub segments: Box<[Box<str>]>,
+}
+
+/// What is checked of a value.
+#[derive(Debug)]
+pub(crate) enum Check {
+    /// Present and not `null`.
+    Exists,
+    /// The boolean `true`.
+    Truthy,
+    /// Equal to one of a set of literals.
+    Equals(ValueSet),
+    /// A numeric ordering against any of the numbers.
+    Order(Ordering, bool, Box<[Number]>),
+    /// A string test against any of the needles.
+    Text(TextOp, bool, Box<[Box<str>]>),
+    /// A regex search with any of the patterns.
+    Regex(Box<[regex::Regex]>),
+    /// Strictly before (`false`) or after (`true`) any of the instants.
+    Time(bool, Box<[Instant]>),
+    /// A version comparison against any of the versions; the orderings
+    /// that count as a match.
+    SemVer(&'static [Ordering], Box<[OwnedVersion]>),
+}
+
+/// The string operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextOp {
+    StartsWith,
+    EndsWith,
+    Contains,
+}
+
+/// The literals of an equality test, grouped by type.
+#[derive(Debug, Default)]
+pub(crate) struct ValueSet {
+    /// Sorted and deduplicated; lowercased when `fold`.
+    pub strings: Box<[Box<str>]>,
+    pub numbers: Box<[Number]>,
+    pub has_true: bool,
+    pub has_false: bool,
+    pub fold: bool,
+}
+
+/// Above this many strings, membership uses binary search.
+const LINEAR_MAX: usize = 8;
+
+impl Node {
+    pub(crate) fn eval(&self, ctx: &Context<'_>) -> bool {
+        match self {
+            Node::And(xs) => xs.iter().all(|x| x.eval(ctx)),
+            Node::Or(xs) => xs.iter().any(|x| x.eval(ctx)),
+            Node::Not(x) => !x.eval(ctx),
+            Node::Test(t) => t.eval(ctx),
+        }
+    }
+}
+
+impl Test {
+    fn eval(&self, ctx: &Context<'_>) -> bool {
+        let Some(value) = ctx.lookup(&self.attr.dotted, &self.attr.segments) else {
+            return false;
+        };
+        match (&self.check, value) {
+            (_, Value::Null) => false,
+            (Check::Exists, _) => true,
+            (_, Value::List(items)) => {
+                let any = items.iter().any(|v| self.check.scalar(v) == Some(true));
+                if self.negate {
+                    !any
+                } else {
+                    any
+                }
+            }
+            (check, v) => check.scalar(v) == Some(!self.negate),
+        }
+    }
+}
+
+impl Check {
+    /// The test on one scalar value: `None` when the value's type is not
+    /// one this test compares with.
+    fn scalar(&self, value: &Value<'_>) -> Option<bool> {
+        match (self, value) {
+            (Check::Exists, Value::Null) => Some(false),
+            (Check::Exists, _) => Some(true),
+            (Check::Truthy, Value::Bool(b)) => Some(*b),
+            (Check::Equals(set), v) => set.contains(v),
+            (Check::Order(want, or_equal, numbers), Value::Number(n)) => {
+                Some(numbers.iter().any(|m| match n.compare(*m) {
+                    Some(Ordering::Equal) => *or_equal,
+                    Some(o) => o == *want,
+                    None => false,
+                }))
+            }
+            (Check::Text(op, fold, needles), Value::String(s)) => {
+                Some(needles.iter().any(|needle| text_test(*op, *fold, s, needle)))
+            }
+            (Check::Regex(regexes), Value::String(s)) => {
+                Some(regexes.iter().any(|re| re.is_match(s)))
+            }
+            (Check::Time(after, instants), v) => {
+                let t = instant_of(v)?;
+                Some(instants.iter().any(|i| if *after { t > *i } else { t < *i }))
+            }
+            (Check::SemVer(accept, versions), Value::String(s)) => {
+                let v = semver::parse(s)?;
+                Some(
+                    versions
+                        .iter()
+                        .any(|w| accept.contains(&semver::compare(v, w.as_version()))),
+                )
+            }
+            _ => None,
+        }
+    }
+}
+
+fn instant_of(value: &Value<'_>) -> Option<Instant> {
+    match value {
+        Value::String(s) => datetime::parse_rfc3339(s),
+        Value::Number(Number::Int(ms)) => Some(datetime::from_millis_int(*ms)),
+        Value::Number(Number::Float(ms)) => datetime::from_millis_float(*ms),
+        _ => None,
+    }
+}
+
+impl ValueSet {
+    fn contains(&self, value: &Value<'_>) -> Option<bool> {
+        match value {
+            Value::String(s) if !self.strings.is_empty() => Some(self.contains_str(s)),
+            Value::Number(n) if !self.numbers.is_empty() => {
+                Some(self.numbers.iter().any(|m| n == m))
+            }
+            Value::Bool(b) if self.has_true || self.has_false => {
+                Some(if *b { self.has_true } else { self.has_false })
+            }
+            _ => None,
+        }
+    }
+
+    fn contains_str(&self, s: &str) -> bool {
+        let strings = &self.strings;
+        match (self.fold, strings.len() <= LINEAR_MAX) {
+            (false, true) => strings.iter().any(|x| x.as_ref() == s),
+            (false, false) => strings.binary_search_by(|x| x.as_ref().cmp(s)).is_ok(),
+            (true, true) => strings.iter().any(|x| cmp_folded(s, x) == Ordering::Equal),
+            (true, false) => strings
+                .binary_search_by(|x| cmp_folded(s, x).reverse())
+                .is_ok(),
+        }
+    }
+}
+
+/// Lowercases one character at a time; the same folding the compiler
+/// applies to literals, so that folded literals compare with raw input.
+pub(crate) fn fold(s: &str) -> impl DoubleEndedIterator<Item = char> + '_ {
+    s.chars().flat_map(char::to_lowercase)
+}
+
+/// Compares the folded form of `s` with `folded` (already folded).
+fn cmp_folded(s: &str, folded: &str) -> Ordering {
+    fold(s).cmp(folded.chars())
+}
+
+fn text_test(op: TextOp, fold_case: bool, s: &str, needle: &str) -> bool {
+    if !fold_case {
+        return match op {
+            TextOp::StartsWith => s.starts_with(needle),
+            TextOp::EndsWith => s.ends_with(needle),
+            TextOp::Contains => s.contains(needle),
+        };
+    }
+    // `needle` is already lowercase. For ASCII input, ASCII folding is the
+    // same as Unicode folding and much cheaper.
+    if s.is_ascii() && needle.is_ascii() {
+        let (s, n) = (s.as_bytes(), needle.as_bytes());
+        return match op {
+            TextOp::StartsWith => s.len() >= n.len() && s[..n.len()].eq_ignore_ascii_case(n),
+            TextOp::EndsWith => {
+                s.len() >= n.len() && s[s.len() - n.len()..].eq_ignore_ascii_case(n)
+            }
+            TextOp::Contains => n.is_empty() || s.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)),
+        };
+    }
+    match op {
+        TextOp::StartsWith => starts_with_folded(s, needle),
+        TextOp::EndsWith => {
+            let mut hay = fold(s).rev();
+            needle.chars().rev().all(|c| hay.next() == Some(c))
+        }
+        TextOp::Contains => {
+            needle.is_empty()
+                || s.char_indices()
+                    .any(|(i, _)| starts_with_folded(s.get(i..).unwrap_or(""), needle))
+        }
+    }
+}
+
+fn starts_with_folded(s: &str, needle: &str) -> bool {
+    let mut hay = fold(s);
+    needle.chars().all(|c| hay.next() == Some(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folded_text_tests() {
+        use TextOp::*;
+        assert!(text_test(EndsWith, true, "Bob@Internal.COM", "@internal.com"));
+        assert!(text_test(StartsWith, true, "ÉCOLE", "éc"));
+        assert!(text_test(EndsWith, true, "straßE", "ße"));
+        assert!(text_test(Contains, true, "xxÄbcxx", "äbc"));
+        assert!(!text_test(Contains, true, "xxÄbxx", "äbc"));
+        assert!(!text_test(EndsWith, false, "a@INTERNAL.com", "@internal.com"));
+        // The Kelvin sign lowercases to an ASCII `k`.
+        assert!(text_test(StartsWith, true, "\u{212A}ey", "key"));
+    }
+
+    #[test]
+    fn folded_membership_uses_the_same_order_as_the_sorted_set() {
+        let mut words: Vec<Box<str>> = (0..40).map(|i| format!("w{i}é").into()).collect();
+        words.sort();
+        let set = ValueSet {
+            strings: words.into_boxed_slice(),
+            fold: true,
+            ..ValueSet::default()
+        };
+        assert!(set.contains_str("W17É"));
+        assert!(!set.contains_str("W17E"));
+    }
+}

@@ -1,0 +1,148 @@
+//! A linear pre-scan run before pest: rule length, bracket nesting and
+//! quote balance.
+//!
+//! pest parses parentheses by recursion, so deep input would exhaust the
+//! stack; checking the depth here first keeps every later stage (pest, the
+//! lowering, the compiler, the evaluator) free to recurse. The scan is
+//! quote-aware, so brackets inside string literals do not count, and it
+//! gives better messages for unclosed strings and brackets than a parser
+//! error would.
+
+use crate::error::{Error, ErrorKind, Span};
+use crate::Limits;
+
+/// Checks `text` against `limits`; `Ok` means pest may safely run on it.
+pub(crate) fn check(text: &str, limits: &Limits) -> Result<(), Error> {
+    if text.len() > limits.max_rule_len {
+        return Err(Error::at(
+            ErrorKind::TooLong,
+            Span::new(limits.max_rule_len, limits.max_rule_len),
+            format!(
+                "rule is {} bytes long; the limit is {} bytes",
+                text.len(),
+                limits.max_rule_len
+            ),
+        )
+        .with_help("split the rule, or raise `Limits::max_rule_len`"));
+    }
+    if text.trim().is_empty() {
+        return Err(Error::at(ErrorKind::Syntax, Span::new(0, text.len()), "empty rule")
+            .with_help("write a condition such as `segment == \"beta\"`"));
+    }
+    let bytes = text.as_bytes();
+    let mut open: Vec<(u8, usize)> = Vec::new();
+    let mut quote: Option<(u8, usize)> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some((q, _)) = quote {
+            if b == b'\\' {
+                i += 1;
+            } else if b == q {
+                quote = None;
+            }
+        } else {
+            match b {
+                b'"' | b'\'' | b'`' => quote = Some((b, i)),
+                b'(' | b'[' => {
+                    open.push((b, i));
+                    if open.len() > limits.max_nesting_depth {
+                        return Err(Error::at(
+                            ErrorKind::TooDeep,
+                            Span::new(i, i + 1),
+                            format!(
+                                "brackets nest deeper than {} levels",
+                                limits.max_nesting_depth
+                            ),
+                        )
+                        .with_help(
+                            "simplify the rule, or raise `Limits::max_nesting_depth`",
+                        ));
+                    }
+                }
+                b')' | b']' => {
+                    let want = if b == b')' { b'(' } else { b'[' };
+                    match open.pop() {
+                        Some((o, _)) if o == want => {}
+                        Some((o, at)) => {
+                            let close = if o == b'(' { ')' } else { ']' };
+                            return Err(Error::at(
+                                ErrorKind::Syntax,
+                                Span::new(i, i + 1),
+                                format!(
+                                    "`{}` does not match the `{}` at byte {at}",
+                                    b as char, o as char
+                                ),
+                            )
+                            .with_help(format!("close it with `{close}` first")));
+                        }
+                        None => {
+                            return Err(Error::at(
+                                ErrorKind::Syntax,
+                                Span::new(i, i + 1),
+                                format!("unmatched `{}`", b as char),
+                            )
+                            .with_help(format!(
+                                "remove it, or add the opening `{}`",
+                                want as char
+                            )));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    if let Some((q, at)) = quote {
+        let what = if q == b'`' { "key" } else { "string" };
+        return Err(Error::at(
+            ErrorKind::Syntax,
+            Span::new(at, text.len()),
+            format!("unclosed {what}: this `{}` is never closed", q as char),
+        )
+        .with_help(format!("add a closing `{}`", q as char)));
+    }
+    if let Some((o, at)) = open.pop() {
+        let close = if o == b'(' { ')' } else { ']' };
+        return Err(Error::at(
+            ErrorKind::Syntax,
+            Span::new(at, at + 1),
+            format!("this `{}` is never closed", o as char),
+        )
+        .with_help(format!("add a `{close}`")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(text: &str) -> Option<ErrorKind> {
+        check(text, &Limits::default()).err().map(|e| e.kind())
+    }
+
+    #[test]
+    fn brackets_inside_strings_do_not_count() {
+        assert_eq!(kind(r#"a == "((((" and b == '))' and `[`"#), None);
+        assert_eq!(kind(r#"a == "\")""#), None);
+    }
+
+    #[test]
+    fn reports_unbalanced_and_unclosed_input() {
+        assert_eq!(kind("(a == 1"), Some(ErrorKind::Syntax));
+        assert_eq!(kind("a == 1)"), Some(ErrorKind::Syntax));
+        assert_eq!(kind("a in [1)"), Some(ErrorKind::Syntax));
+        assert_eq!(kind(r#"a == "x"#), Some(ErrorKind::Syntax));
+        assert_eq!(kind("   "), Some(ErrorKind::Syntax));
+    }
+
+    #[test]
+    fn enforces_limits() {
+        let deep = format!("{}a{}", "(".repeat(100), ")".repeat(100));
+        assert_eq!(kind(&deep), Some(ErrorKind::TooDeep));
+        let long = "a == 1 or ".repeat(100_000);
+        assert_eq!(kind(&long), Some(ErrorKind::TooLong));
+    }
+}

@@ -1,0 +1,508 @@
+//! Contexts and the values of their attributes.
+//!
+//! A [`Context`] is built per request, so building one is part of the hot
+//! path: up to eight attributes live inline (no heap allocation), strings
+//! are borrowed where the caller can lend them, and deserializing from JSON
+//! text borrows every string that has no escapes.
+
+use crate::error::{Error, ErrorKind};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::fmt;
+
+/// A JSON number: whole numbers are kept exact, and comparisons between
+/// whole and fractional numbers are exact too (`1 == 1.0`).
+#[derive(Debug, Clone, Copy)]
+pub enum Number {
+    /// A whole number.
+    Int(i64),
+    /// Any other number.
+    Float(f64),
+}
+
+impl Number {
+    /// Compares two numbers exactly; `None` when either is NaN.
+    ///
+    /// ```
+    /// use killswitch::Number;
+    /// use std::cmp::Ordering;
+    /// assert_eq!(Number::Int(1).compare(Number::Float(1.0)), Some(Ordering::Equal));
+    /// // 2^53 + 1 is not 2^53, even though it has no exact f64.
+    /// let big = Number::Int((1 << 53) + 1);
+    /// assert_eq!(big.compare(Number::Float(9007199254740992.0)), Some(Ordering::Greater));
+    /// ```
+    pub fn compare(self, other: Number) -> Option<Ordering> {
+        match (self, other) {
+            (Number::Int(a), Number::Int(b)) => Some(a.cmp(&b)),
+            (Number::Float(a), Number::Float(b)) => a.partial_cmp(&b),
+            (Number::Int(a), Number::Float(b)) => cmp_int_float(a, b),
+            (Number::Float(a), Number::Int(b)) => cmp_int_float(b, a).map(Ordering::reverse),
+        }
+    }
+}
+
+impl PartialEq for Number {
+    fn eq(&self, other: &Number) -> bool {
+        self.compare(*other) == Some(Ordering::Equal)
+    }
+}
+
+fn cmp_int_float(i: i64, f: f64) -> Option<Ordering> {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() {
+        return None;
+    }
+    if f >= TWO_63 {
+        return Some(Ordering::Less);
+    }
+    if f < -TWO_63 {
+        return Some(Ordering::Greater);
+    }
+    let whole = f.trunc();
+    // |whole| < 2^63, so the conversion is exact.
+    match i.cmp(&(whole as i64)) {
+        Ordering::Equal if f > whole => Some(Ordering::Less),
+        Ordering::Equal if f < whole => Some(Ordering::Greater),
+        other => Some(other),
+    }
+}
+
+/// The value of an attribute: any JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// `null`; tests treat it as a missing attribute.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number.
+    Number(Number),
+    /// A string, borrowed when possible.
+    String(Cow<'a, str>),
+    /// A list; a test on a list matches when it matches any element.
+    List(Vec<Value<'a>>),
+    /// A nested object, reached by dotted paths (`account.plan`).
+    Object(Vec<(Cow<'a, str>, Value<'a>)>),
+}
+
+impl Value<'_> {
+    /// The same value, owning all its strings.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(b),
+            Value::Number(n) => Value::Number(n),
+            Value::String(s) => Value::String(Cow::Owned(s.into_owned())),
+            Value::List(xs) => Value::List(xs.into_iter().map(Value::into_owned).collect()),
+            Value::Object(xs) => Value::Object(
+                xs.into_iter()
+                    .map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl From<bool> for Value<'_> {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<i64> for Value<'_> {
+    fn from(i: i64) -> Self {
+        Value::Number(Number::Int(i))
+    }
+}
+impl From<i32> for Value<'_> {
+    fn from(i: i32) -> Self {
+        Value::Number(Number::Int(i64::from(i)))
+    }
+}
+impl From<u32> for Value<'_> {
+    fn from(i: u32) -> Self {
+        Value::Number(Number::Int(i64::from(i)))
+    }
+}
+impl From<f64> for Value<'_> {
+    fn from(f: f64) -> Self {
+        Value::Number(Number::Float(f))
+    }
+}
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(s: &'a str) -> Self {
+        Value::String(Cow::Borrowed(s))
+    }
+}
+impl From<String> for Value<'_> {
+    fn from(s: String) -> Self {
+        Value::String(Cow::Owned(s))
+    }
+}
+impl<'a> From<Cow<'a, str>> for Value<'a> {
+    fn from(s: Cow<'a, str>) -> Self {
+        Value::String(s)
+    }
+}
+impl<'a, T: Into<Value<'a>>> From<Vec<T>> for Value<'a> {
+    fn from(xs: Vec<T>) -> Self {
+        Value::List(xs.into_iter().map(Into::into).collect())
+    }
+}
+
+type Entry<'a> = (Cow<'a, str>, Value<'a>);
+
+/// How many attributes a context holds without allocating.
+const INLINE: usize = 8;
+const EMPTY: Entry<'static> = (Cow::Borrowed(""), Value::Null);
+
+/// The attributes of one evaluation: `user_id` (the bucketing key) and any
+/// others, of any JSON type.
+///
+/// ```
+/// use killswitch::{Context, Value};
+/// let email = String::from("user@example.com");
+/// let ctx = Context::new()
+///     .with("user_id", "user_123")
+///     .with("email", email.as_str()) // borrowed, not copied
+///     .with("segment", "beta")
+///     .with("is_internal", true);
+/// assert_eq!(ctx.user_id(), Some("user_123"));
+/// assert_eq!(ctx.get("is_internal"), Some(&Value::Bool(true)));
+///
+/// // The same context from JSON text, borrowing its strings.
+/// let json = r#"{"user_id": "user_123", "email": "user@example.com", "segment": "beta", "is_internal": true}"#;
+/// let parsed = Context::from_json(json).unwrap();
+/// assert_eq!(parsed, ctx);
+/// ```
+#[derive(Clone)]
+pub struct Context<'a> {
+    inline: [Entry<'a>; INLINE],
+    len: usize,
+    spill: Vec<Entry<'a>>,
+}
+
+impl Default for Context<'_> {
+    fn default() -> Self {
+        Context::new()
+    }
+}
+
+impl<'a> Context<'a> {
+    /// An empty context.
+    pub fn new() -> Context<'a> {
+        Context {
+            inline: [EMPTY; INLINE],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    /// A context with only a `user_id`.
+    pub fn for_user(user_id: impl Into<Cow<'a, str>>) -> Context<'a> {
+        let mut ctx = Context::new();
+        ctx.set("user_id", Value::String(user_id.into()));
+        ctx
+    }
+
+    /// Sets an attribute, replacing any earlier value of the same key.
+    ///
+    /// A key containing dots (`"account.plan"`) is found by the rule path
+    /// `account.plan` as well, so services can set nested attributes flat,
+    /// without building objects.
+    pub fn set(&mut self, key: impl Into<Cow<'a, str>>, value: impl Into<Value<'a>>) -> &mut Self {
+        let key = key.into();
+        let value = value.into();
+        let existing = self.entries_mut().find(|(k, _)| *k == key);
+        if let Some(slot) = existing {
+            slot.1 = value;
+            return self;
+        }
+        if self.len < INLINE {
+            self.inline[self.len] = (key, value);
+            self.len += 1;
+        } else {
+            self.spill.push((key, value));
+        }
+        self
+    }
+
+    /// Sets an attribute and returns the context, for building in one
+    /// expression.
+    pub fn with(mut self, key: impl Into<Cow<'a, str>>, value: impl Into<Value<'a>>) -> Self {
+        self.set(key, value);
+        self
+    }
+
+    /// The value of a top-level attribute.
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        if let Some((_, v)) = self.inline[..self.len].iter().find(|(k, _)| k == key) {
+            return Some(v);
+        }
+        self.spill.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The bucketing key: the `user_id` attribute when it is a string.
+    pub fn user_id(&self) -> Option<&str> {
+        self.get("user_id").and_then(Value::as_str)
+    }
+
+    /// How many top-level attributes there are.
+    pub fn len(&self) -> usize {
+        self.len + self.spill.len()
+    }
+
+    /// Whether there are no attributes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The top-level attributes, in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value<'a>)> {
+        self.inline[..self.len]
+            .iter()
+            .chain(self.spill.iter())
+            .map(|(k, v)| (k.as_ref(), v))
+    }
+
+    fn entries_mut(&mut self) -> impl Iterator<Item = &mut Entry<'a>> {
+        self.inline[..self.len].iter_mut().chain(self.spill.iter_mut())
+    }
+
+    /// Finds the value at a path: first a top-level key equal to the whole
+    /// dotted name, then the nested objects segment by segment.
+    pub(crate) fn lookup(&self, dotted: &str, segments: &[Box<str>]) -> Option<&Value<'a>> {
+        if let Some(v) = self.get(dotted) {
+            return Some(v);
+        }
+        let (first, rest) = segments.split_first()?;
+        if rest.is_empty() {
+            return None;
+        }
+        let mut value = self.get(first)?;
+        for segment in rest {
+            let Value::Object(entries) = value else {
+                return None;
+            };
+            value = entries
+                .iter()
+                .find(|(k, _)| k.as_ref() == segment.as_ref())
+                .map(|(_, v)| v)?;
+        }
+        Some(value)
+    }
+
+    /// Parses a context from a JSON object, borrowing strings from `json`.
+    ///
+    /// Duplicate keys are errors, and `user_id`, when present, must be a
+    /// string.
+    pub fn from_json(json: &'a str) -> Result<Context<'a>, Error> {
+        let mut de = serde_json::Deserializer::from_str(json);
+        let ctx = Context::deserialize(&mut de).and_then(|ctx| de.end().map(|()| ctx));
+        ctx.map_err(|e| {
+            let kind = if e.is_data() {
+                ErrorKind::InvalidContext
+            } else {
+                ErrorKind::InvalidJson
+            };
+            Error::new(kind, format!("invalid context: {e}"))
+        })
+    }
+
+    /// The same context, owning all its strings.
+    pub fn into_owned(self) -> Context<'static> {
+        let mut owned = Context::new();
+        for (k, v) in self.inline.into_iter().take(self.len).chain(self.spill) {
+            owned.set(Cow::Owned(k.into_owned()), v.into_owned());
+        }
+        owned
+    }
+}
+
+impl PartialEq for Context<'_> {
+    /// Two contexts are equal when they hold the same attributes, in any
+    /// order.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
+impl fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// Deserializes a string, borrowing it from the input when possible.
+struct CowStr;
+
+impl<'de> DeserializeSeed<'de> for CowStr {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CowStr {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s))
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value<'de>, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value<'de>, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value<'de>, D::Error> {
+        Value::deserialize(d)
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value<'de>, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(Number::Int(i)))
+    }
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(match i64::try_from(u) {
+            Ok(i) => Number::Int(i),
+            Err(_) => Number::Float(u as f64),
+        }))
+    }
+    fn visit_f64<E: de::Error>(self, f: f64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(Number::Float(f)))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Borrowed(s)))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Owned(s.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Owned(s)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
+        let mut entries: Vec<Entry<'de>> = Vec::new();
+        while let Some(key) = map.next_key_seed(CowStr)? {
+            if entries.iter().any(|(k, _)| *k == key) {
+                return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+            }
+            let value = map.next_value()?;
+            entries.push((key, value));
+        }
+        Ok(Value::Object(entries))
+    }
+}
+
+impl<'de> Deserialize<'de> for Value<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value<'de>, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ContextVisitor;
+
+impl<'de> Visitor<'de> for ContextVisitor {
+    type Value = Context<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of attributes")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Context<'de>, A::Error> {
+        let mut ctx = Context::new();
+        while let Some(key) = map.next_key_seed(CowStr)? {
+            if ctx.get(&key).is_some() {
+                return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+            }
+            let value: Value<'de> = map.next_value()?;
+            if key == "user_id" && !matches!(value, Value::String(_)) {
+                return Err(de::Error::custom("`user_id` must be a string"));
+            }
+            ctx.set(key, value);
+        }
+        Ok(ctx)
+    }
+}
+
+impl<'de> Deserialize<'de> for Context<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Context<'de>, D::Error> {
+        d.deserialize_map(ContextVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spills_past_the_inline_capacity() {
+        let mut ctx = Context::new();
+        for i in 0..20 {
+            ctx.set(format!("k{i}"), i64::from(i));
+        }
+        assert_eq!(ctx.len(), 20);
+        assert_eq!(ctx.get("k19"), Some(&Value::from(19)));
+        ctx.set("k19", "x");
+        assert_eq!(ctx.len(), 20);
+        assert_eq!(ctx.get("k19"), Some(&Value::from("x")));
+    }
+
+    #[test]
+    fn json_borrows_plain_strings_and_rejects_duplicates() {
+        let json = r#"{"user_id": "u1", "name": "a\"b", "account": {"plan": "pro"}}"#;
+        let ctx = Context::from_json(json).unwrap();
+        assert!(matches!(ctx.get("user_id"), Some(Value::String(Cow::Borrowed("u1")))));
+        assert!(matches!(ctx.get("name"), Some(Value::String(Cow::Owned(_)))));
+        let plan = ctx.lookup("account.plan", &["account".into(), "plan".into()]);
+        assert_eq!(plan, Some(&Value::from("pro")));
+        let dup = Context::from_json(r#"{"a": 1, "a": 2}"#).unwrap_err();
+        assert!(dup.message().contains("duplicate key `a`"), "{dup}");
+        let bad = Context::from_json(r#"{"user_id": 7}"#).unwrap_err();
+        assert_eq!(bad.kind(), ErrorKind::InvalidContext);
+        assert!(Context::from_json("[1]").is_err());
+        assert!(Context::from_json("{} x").is_err());
+    }
+
+    #[test]
+    fn compares_numbers_exactly() {
+        let n = |i| Number::Int(i);
+        assert_eq!(n(1), Number::Float(1.0));
+        assert!(n(1) != Number::Float(1.5));
+        assert_eq!(n(2).compare(Number::Float(1.5)), Some(Ordering::Greater));
+        assert_eq!(n(-2).compare(Number::Float(-1.5)), Some(Ordering::Less));
+        assert_eq!(n(i64::MAX).compare(Number::Float(9.3e18)), Some(Ordering::Less));
+        assert_eq!(n(i64::MIN).compare(Number::Float(-1e19)), Some(Ordering::Greater));
+        assert_eq!(n(0).compare(Number::Float(f64::NAN)), None);
+    }
+}
