@@ -1,1 +1,123 @@
-fn main(){}
+//! Benchmarks of the hot path, each compared with the floor: one SHA-256
+//! over `user_id ++ flag_key`, which every rollout decision must compute.
+//!
+//! Ids: `floor/sha256`, `evaluate/{allow,deny,rollout_in,rollout_out}`,
+//! `context/build_evaluate`, `compile/spec_rule`, `compile/example_config`.
+
+#![allow(clippy::panic, missing_docs)]
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use killswitch::{bucket, Context, FlagSet, Reason, Rule};
+use sha2::{Digest, Sha256};
+
+const SPEC_RULE: &str = r#"email endsWith "@internal.com" and not segment == "legacy""#;
+
+fn spec_flags() -> FlagSet {
+    let config = format!(
+        r#"{{"flag_key": "new_search_ui", "enabled": true, "kill_switch": false,
+            "rollout_percentage": 20,
+            "targeting_rules": {{"allow_list": [{}],
+                                 "deny_list": ["segment == \"legacy\""]}}}}"#,
+        serde_json::to_string(SPEC_RULE).unwrap_or_default()
+    );
+    match FlagSet::from_json(&config) {
+        Ok(flags) => flags,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// A user id whose bucket for the flag is in (or out of) a 20 % rollout.
+fn user(in_rollout: bool) -> String {
+    (0..)
+        .map(|i| format!("user_{i}"))
+        .find(|u| (bucket(u, "new_search_ui") < 20) == in_rollout)
+        .unwrap_or_default()
+}
+
+fn benches(c: &mut Criterion) {
+    let flags = spec_flags();
+    let user_in = user(true);
+    let user_out = user(false);
+
+    c.bench_function("floor/sha256", |b| {
+        b.iter(|| {
+            let digest = Sha256::new()
+                .chain_update(black_box(user_out.as_bytes()))
+                .chain_update(black_box("new_search_ui".as_bytes()))
+                .finalize();
+            u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % 100
+        })
+    });
+
+    let cases = [
+        (
+            "evaluate/allow",
+            user_out.as_str(),
+            "ana@internal.com",
+            "beta",
+            Reason::AllowRule(0),
+        ),
+        (
+            "evaluate/deny",
+            user_out.as_str(),
+            "bo@example.com",
+            "legacy",
+            Reason::DenyRule(0),
+        ),
+        (
+            "evaluate/rollout_in",
+            user_in.as_str(),
+            "user@example.com",
+            "beta",
+            Reason::InRollout,
+        ),
+        (
+            "evaluate/rollout_out",
+            user_out.as_str(),
+            "user@example.com",
+            "beta",
+            Reason::OutOfRollout,
+        ),
+    ];
+    for (id, user_id, email, segment, expected) in cases {
+        let ctx = Context::new()
+            .with("user_id", user_id)
+            .with("email", email)
+            .with("segment", segment)
+            .with("is_internal", false);
+        assert_eq!(
+            flags.evaluate("new_search_ui", &ctx).reason,
+            expected,
+            "{id}"
+        );
+        c.bench_function(id, |b| {
+            b.iter(|| flags.evaluate(black_box("new_search_ui"), black_box(&ctx)))
+        });
+    }
+
+    // What a service does per request: build the context from its own
+    // data, then evaluate (the rollout path, the most expensive one).
+    let email = String::from("user@example.com");
+    c.bench_function("context/build_evaluate", |b| {
+        b.iter(|| {
+            let ctx = Context::new()
+                .with("user_id", black_box(user_out.as_str()))
+                .with("email", black_box(email.as_str()))
+                .with("segment", black_box("beta"))
+                .with("is_internal", black_box(false));
+            flags.evaluate("new_search_ui", &ctx)
+        })
+    });
+
+    c.bench_function("compile/spec_rule", |b| {
+        b.iter(|| Rule::parse(black_box(SPEC_RULE)).is_ok())
+    });
+
+    let example = include_str!("../examples/flags.json");
+    c.bench_function("compile/example_config", |b| {
+        b.iter(|| FlagSet::from_json(black_box(example)).is_ok())
+    });
+}
+
+criterion_group!(engine, benches);
+criterion_main!(engine);

@@ -125,7 +125,11 @@ fn numbers(c: &Compare) -> Result<Box<[Number]>, Error> {
                         semver_name(c.op)
                     ))
                 } else if datetime::parse_rfc3339(s).is_some() {
-                    let word = if matches!(c.op, Op::Lt | Op::Le) { "before" } else { "after" };
+                    let word = if matches!(c.op, Op::Lt | Op::Le) {
+                        "before"
+                    } else {
+                        "after"
+                    };
                     err.with_help(format!("to compare date-times, use `{word}`"))
                 } else if s.trim().parse::<f64>().is_ok() {
                     err.with_help(format!("to compare with the number, drop the quotes: {s}"))
@@ -147,7 +151,7 @@ fn semver_name(op: Op) -> &'static str {
     }
 }
 
-fn strings<'c>(c: &'c Compare) -> Result<Vec<(&'c str, Span)>, Error> {
+fn strings(c: &Compare) -> Result<Vec<(&str, Span)>, Error> {
     c.values
         .iter()
         .map(|literal| match &literal.value {
@@ -203,7 +207,9 @@ fn regex_error(err: &regex::Error, span: Span, limits: &Limits) -> Error {
                 .lines()
                 .rev()
                 .find(|l| l.trim_start().starts_with("error:"))
-                .map_or(text.as_str(), |l| l.trim_start().trim_start_matches("error: "));
+                .map_or(text.as_str(), |l| {
+                    l.trim_start().trim_start_matches("error: ")
+                });
             Error::at(
                 ErrorKind::InvalidRegex,
                 span,
@@ -228,12 +234,15 @@ fn instants(c: &Compare) -> Result<Box<[datetime::Instant]>, Error> {
                 let mut err = Error::at(
                     ErrorKind::InvalidDateTime,
                     literal.span,
-                    format!("`{}` needs an RFC 3339 date-time or epoch milliseconds", op_name(c)),
+                    format!(
+                        "`{}` needs an RFC 3339 date-time or epoch milliseconds",
+                        op_name(c)
+                    ),
                 );
                 err = match &literal.value {
-                    LiteralValue::String(s) if s.len() == 10 => err.with_help(format!(
-                        "add a time and an offset: \"{s}T00:00:00Z\""
-                    )),
+                    LiteralValue::String(s) if s.len() == 10 => {
+                        err.with_help(format!("add a time and an offset: \"{s}T00:00:00Z\""))
+                    }
                     _ => err.with_help("for example \"2025-03-01T09:00:00Z\" or 1740819600000"),
                 };
                 err
@@ -246,19 +255,21 @@ fn versions(c: &Compare) -> Result<Box<[semver::OwnedVersion]>, Error> {
     strings(c)?
         .into_iter()
         .map(|(s, span)| {
-            semver::parse(s).map(semver::Version::to_owned_version).ok_or_else(|| {
-                let err = Error::at(
-                    ErrorKind::InvalidVersion,
-                    span,
-                    format!("\"{s}\" is not a semantic version"),
-                );
-                match s.strip_prefix(['v', 'V']) {
-                    Some(rest) if semver::parse(rest).is_some() => {
-                        err.with_help(format!("drop the leading `v`: \"{rest}\""))
+            semver::parse(s)
+                .map(semver::Version::to_owned_version)
+                .ok_or_else(|| {
+                    let err = Error::at(
+                        ErrorKind::InvalidVersion,
+                        span,
+                        format!("\"{s}\" is not a semantic version"),
+                    );
+                    match s.strip_prefix(['v', 'V']) {
+                        Some(rest) if semver::parse(rest).is_some() => {
+                            err.with_help(format!("drop the leading `v`: \"{rest}\""))
+                        }
+                        _ => err.with_help("for example \"2.1.0\", \"2.1\" or \"3.0.0-beta.2\""),
                     }
-                    _ => err.with_help("for example \"2.1.0\", \"2.1\" or \"3.0.0-beta.2\""),
-                }
-            })
+                })
         })
         .collect()
 }

@@ -147,7 +147,10 @@ mod tests {
             Some(1_709_210_096 * NANOS_PER_SEC + 500_000_000)
         );
         assert_eq!(parse_rfc3339("1969-12-31t23:59:59z"), Some(-NANOS_PER_SEC));
-        assert_eq!(from_millis_int(1_709_210_096_000), 1_709_210_096 * NANOS_PER_SEC);
+        assert_eq!(
+            from_millis_int(1_709_210_096_000),
+            1_709_210_096 * NANOS_PER_SEC
+        );
     }
 
     #[test]

@@ -269,8 +269,9 @@ pub(crate) struct Snippet {
 
 /// How many characters of a long line are shown before the marker.
 const CONTEXT_BEFORE: usize = 40;
-/// How many characters of a long line are shown in all.
-const MAX_SHOWN: usize = 100;
+/// How many characters of a long line are shown in all; shorter lines are
+/// shown whole.
+const MAX_SHOWN: usize = 120;
 
 impl Snippet {
     /// The excerpt of `source` around `span` (byte offsets, clamped).
@@ -286,8 +287,16 @@ impl Snippet {
         let line_text = source[line_start..line_end].trim_end_matches('\r');
         let before = column - 1;
         let marked = source[start..end.min(line_end)].chars().count().max(1);
-        let skip = before.saturating_sub(CONTEXT_BEFORE);
-        let mut text: String = if skip > 0 { "...".into() } else { String::new() };
+        let skip = if line_text.len() <= MAX_SHOWN {
+            0 // short enough (in bytes, so in characters too) to show whole
+        } else {
+            before.saturating_sub(CONTEXT_BEFORE)
+        };
+        let mut text: String = if skip > 0 {
+            "...".into()
+        } else {
+            String::new()
+        };
         let prefix_len = text.chars().count();
         let mut shown = 0;
         let mut truncated = false;

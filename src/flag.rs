@@ -344,8 +344,8 @@ impl FlagSet {
     ) -> Result<FlagSet, crate::ConfigError> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| crate::ConfigError::io(name.clone(), &e))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| crate::ConfigError::io(name.clone(), &e))?;
         crate::config::load(&text, limits).map_err(|d| crate::ConfigError::new(Some(name), d))
     }
 }
@@ -364,9 +364,17 @@ impl Hasher for KeyHasher {
             word.copy_from_slice(chunk);
             self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
         }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(SEED);
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
         }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(SEED);
     }
 
     fn finish(&self) -> u64 {

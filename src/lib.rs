@@ -119,3 +119,8 @@ impl Default for Limits {
         }
     }
 }
+
+/// The README's Rust examples, run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -128,15 +128,21 @@ impl Check {
                     None => false,
                 }))
             }
-            (Check::Text(op, fold, needles), Value::String(s)) => {
-                Some(needles.iter().any(|needle| text_test(*op, *fold, s, needle)))
-            }
+            (Check::Text(op, fold, needles), Value::String(s)) => Some(
+                needles
+                    .iter()
+                    .any(|needle| text_test(*op, *fold, s, needle)),
+            ),
             (Check::Regex(regexes), Value::String(s)) => {
                 Some(regexes.iter().any(|re| re.is_match(s)))
             }
             (Check::Time(after, instants), v) => {
                 let t = instant_of(v)?;
-                Some(instants.iter().any(|i| if *after { t > *i } else { t < *i }))
+                Some(
+                    instants
+                        .iter()
+                        .any(|i| if *after { t > *i } else { t < *i }),
+                )
             }
             (Check::SemVer(accept, versions), Value::String(s)) => {
                 let v = semver::parse(s)?;
@@ -215,7 +221,9 @@ fn text_test(op: TextOp, fold_case: bool, s: &str, needle: &str) -> bool {
             TextOp::EndsWith => {
                 s.len() >= n.len() && s[s.len() - n.len()..].eq_ignore_ascii_case(n)
             }
-            TextOp::Contains => n.is_empty() || s.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)),
+            TextOp::Contains => {
+                n.is_empty() || s.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+            }
         };
     }
     match op {
@@ -244,12 +252,22 @@ mod tests {
     #[test]
     fn folded_text_tests() {
         use TextOp::*;
-        assert!(text_test(EndsWith, true, "Bob@Internal.COM", "@internal.com"));
+        assert!(text_test(
+            EndsWith,
+            true,
+            "Bob@Internal.COM",
+            "@internal.com"
+        ));
         assert!(text_test(StartsWith, true, "ÉCOLE", "éc"));
         assert!(text_test(EndsWith, true, "straßE", "ße"));
         assert!(text_test(Contains, true, "xxÄbcxx", "äbc"));
         assert!(!text_test(Contains, true, "xxÄbxx", "äbc"));
-        assert!(!text_test(EndsWith, false, "a@INTERNAL.com", "@internal.com"));
+        assert!(!text_test(
+            EndsWith,
+            false,
+            "a@INTERNAL.com",
+            "@internal.com"
+        ));
         // The Kelvin sign lowercases to an ASCII `k`.
         assert!(text_test(StartsWith, true, "\u{212A}ey", "key"));
     }

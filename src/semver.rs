@@ -64,7 +64,10 @@ pub(crate) fn parse(text: &str) -> Option<Version<'_>> {
     }
     let (core, pre) = match rest.split_once('-') {
         Some((core, pre)) => {
-            if !pre.split('.').all(|id| is_identifier(id) && !has_leading_zero(id)) {
+            if !pre
+                .split('.')
+                .all(|id| is_identifier(id) && !has_leading_zero(id))
+            {
                 return None;
             }
             (core, pre)
@@ -179,8 +182,19 @@ mod tests {
     #[test]
     fn rejects_what_is_not_a_version() {
         for bad in [
-            "", "v1.2.3", "1.2.3.4", "01.2.3", "1..2", "1.2.3-", "1.2.3-01", "1.2.3+", "a.b.c",
-            "1.2.3-beta..1", " 1.2.3", "1.2.3 ", "99999999999999999999.0.0",
+            "",
+            "v1.2.3",
+            "1.2.3.4",
+            "01.2.3",
+            "1..2",
+            "1.2.3-",
+            "1.2.3-01",
+            "1.2.3+",
+            "a.b.c",
+            "1.2.3-beta..1",
+            " 1.2.3",
+            "1.2.3 ",
+            "99999999999999999999.0.0",
         ] {
             assert!(parse(bad).is_none(), "{bad:?} parsed");
         }

@@ -15,7 +15,10 @@ pub(crate) fn lower(json: &Json) -> Result<Expr, Vec<Error>> {
         return Err(vec![Error::at(
             ErrorKind::WrongType,
             json.span,
-            format!("a rule is a string or an object, not {}", json.value.type_name()),
+            format!(
+                "a rule is a string or an object, not {}",
+                json.value.type_name()
+            ),
         )]);
     };
     let mut errors = Vec::new();
@@ -41,7 +44,9 @@ pub(crate) fn lower(json: &Json) -> Result<Expr, Vec<Error>> {
                 };
                 err = match guess {
                     Some(g) => err.with_help(format!("did you mean \"{g}\"?")),
-                    None => err.with_help("the fields are \"attribute\", \"operator\" and \"value\""),
+                    None => {
+                        err.with_help("the fields are \"attribute\", \"operator\" and \"value\"")
+                    }
                 };
                 errors.push(err);
             }
@@ -58,7 +63,9 @@ pub(crate) fn lower(json: &Json) -> Result<Expr, Vec<Error>> {
         Some(Json {
             value: JsonValue::String(name),
             span,
-        }) => match ops::word(name).or_else(|| ops::symbol(name).map(|op| OpName::Compare(op, false))) {
+        }) => match ops::word(name)
+            .or_else(|| ops::symbol(name).map(|op| OpName::Compare(op, false)))
+        {
             Some(op) => Some((op, *span)),
             None => {
                 let mut err = Error::at(
@@ -77,7 +84,10 @@ pub(crate) fn lower(json: &Json) -> Result<Expr, Vec<Error>> {
             errors.push(Error::at(
                 ErrorKind::WrongType,
                 other.span,
-                format!("\"operator\" must be a string, not {}", other.value.type_name()),
+                format!(
+                    "\"operator\" must be a string, not {}",
+                    other.value.type_name()
+                ),
             ));
             None
         }
@@ -100,7 +110,10 @@ pub(crate) fn lower(json: &Json) -> Result<Expr, Vec<Error>> {
                 errors.push(Error::at(
                     ErrorKind::WrongType,
                     span,
-                    format!("`exists` takes no value (or true/false), not {}", other.type_name()),
+                    format!(
+                        "`exists` takes no value (or true/false), not {}",
+                        other.type_name()
+                    ),
                 ));
                 None
             }
@@ -174,7 +187,9 @@ fn path(json: &Json) -> Result<Path, Error> {
             json.span,
             "attribute path has an empty segment",
         )
-        .with_help("write it as \"account.plan\", or as [\"account\", \"plan\"] for keys with dots"));
+        .with_help(
+            "write it as \"account.plan\", or as [\"account\", \"plan\"] for keys with dots",
+        ));
     }
     Ok(Path {
         segments,
@@ -210,14 +225,19 @@ fn literal(json: &Json) -> Result<Literal, Error> {
         JsonValue::Float(f) => LiteralValue::Float(*f),
         JsonValue::Bool(b) => LiteralValue::Bool(*b),
         JsonValue::Null => {
-            return Err(Error::at(ErrorKind::WrongType, json.span, "a value cannot be null")
-                .with_help("to test whether an attribute is set, use the \"exists\" operator"))
+            return Err(
+                Error::at(ErrorKind::WrongType, json.span, "a value cannot be null")
+                    .with_help("to test whether an attribute is set, use the \"exists\" operator"),
+            )
         }
         other => {
             return Err(Error::at(
                 ErrorKind::WrongType,
                 json.span,
-                format!("a value is a string, number or boolean, not {}", other.type_name()),
+                format!(
+                    "a value is a string, number or boolean, not {}",
+                    other.type_name()
+                ),
             ))
         }
     };

@@ -157,6 +157,29 @@ impl<'a, T: Into<Value<'a>>> From<Vec<T>> for Value<'a> {
     }
 }
 
+/// Byte equality tuned for short attribute names: up to 16 bytes it
+/// compares two overlapping 8-byte words (or bytes) inline, with no call
+/// to `memcmp`. Lookups compare every key of a context, so this matters.
+#[inline]
+fn key_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    if (8..=16).contains(&n) {
+        let word = |s: &[u8], at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&s[at..at + 8]);
+            u64::from_ne_bytes(w)
+        };
+        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    a == b
+}
+
 type Entry<'a> = (Cow<'a, str>, Value<'a>);
 
 /// How many attributes a context holds without allocating.
@@ -243,10 +266,17 @@ impl<'a> Context<'a> {
 
     /// The value of a top-level attribute.
     pub fn get(&self, key: &str) -> Option<&Value<'a>> {
-        if let Some((_, v)) = self.inline[..self.len].iter().find(|(k, _)| k == key) {
+        let key = key.as_bytes();
+        let found = self.inline[..self.len]
+            .iter()
+            .find(|(k, _)| key_eq(k.as_bytes(), key));
+        if let Some((_, v)) = found {
             return Some(v);
         }
-        self.spill.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.spill
+            .iter()
+            .find(|(k, _)| key_eq(k.as_bytes(), key))
+            .map(|(_, v)| v)
     }
 
     /// The bucketing key: the `user_id` attribute when it is a string.
@@ -273,7 +303,9 @@ impl<'a> Context<'a> {
     }
 
     fn entries_mut(&mut self) -> impl Iterator<Item = &mut Entry<'a>> {
-        self.inline[..self.len].iter_mut().chain(self.spill.iter_mut())
+        self.inline[..self.len]
+            .iter_mut()
+            .chain(self.spill.iter_mut())
     }
 
     /// Finds the value at a path: first a top-level key equal to the whole
@@ -482,8 +514,14 @@ mod tests {
     fn json_borrows_plain_strings_and_rejects_duplicates() {
         let json = r#"{"user_id": "u1", "name": "a\"b", "account": {"plan": "pro"}}"#;
         let ctx = Context::from_json(json).unwrap();
-        assert!(matches!(ctx.get("user_id"), Some(Value::String(Cow::Borrowed("u1")))));
-        assert!(matches!(ctx.get("name"), Some(Value::String(Cow::Owned(_)))));
+        assert!(matches!(
+            ctx.get("user_id"),
+            Some(Value::String(Cow::Borrowed("u1")))
+        ));
+        assert!(matches!(
+            ctx.get("name"),
+            Some(Value::String(Cow::Owned(_)))
+        ));
         let plan = ctx.lookup("account.plan", &["account".into(), "plan".into()]);
         assert_eq!(plan, Some(&Value::from("pro")));
         let dup = Context::from_json(r#"{"a": 1, "a": 2}"#).unwrap_err();
@@ -501,8 +539,14 @@ mod tests {
         assert!(n(1) != Number::Float(1.5));
         assert_eq!(n(2).compare(Number::Float(1.5)), Some(Ordering::Greater));
         assert_eq!(n(-2).compare(Number::Float(-1.5)), Some(Ordering::Less));
-        assert_eq!(n(i64::MAX).compare(Number::Float(9.3e18)), Some(Ordering::Less));
-        assert_eq!(n(i64::MIN).compare(Number::Float(-1e19)), Some(Ordering::Greater));
+        assert_eq!(
+            n(i64::MAX).compare(Number::Float(9.3e18)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            n(i64::MIN).compare(Number::Float(-1e19)),
+            Some(Ordering::Greater)
+        );
         assert_eq!(n(0).compare(Number::Float(f64::NAN)), None);
     }
 }

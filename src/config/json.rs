@@ -104,7 +104,10 @@ impl Reader<'_> {
     }
 
     fn here(&self) -> Span {
-        let len = self.src[self.pos..].chars().next().map_or(0, char::len_utf8);
+        let len = self.src[self.pos..]
+            .chars()
+            .next()
+            .map_or(0, char::len_utf8);
         Span::new(self.pos, self.pos + len)
     }
 
@@ -315,7 +318,10 @@ impl Reader<'_> {
                 }
                 b'\\' => {
                     let (c, len) = decode_escape(&self.src[self.pos..]).ok_or_else(|| {
-                        let len = self.src[self.pos + 1..].chars().next().map_or(1, |c| 1 + c.len_utf8());
+                        let len = self.src[self.pos + 1..]
+                            .chars()
+                            .next()
+                            .map_or(1, |c| 1 + c.len_utf8());
                         self.error(
                             Span::new(self.pos, self.pos + len),
                             "invalid escape in a JSON string",
@@ -474,9 +480,13 @@ mod tests {
         let src = r#" {"a": [1, -2.5e1, "x\u00e9\n", true, null]} "#;
         let json = read(src).unwrap();
         assert_eq!(json.span, Span::new(1, src.len() - 1));
-        let JsonValue::Object(members) = json.value else { panic!() };
+        let JsonValue::Object(members) = json.value else {
+            panic!()
+        };
         assert_eq!(&src[members[0].key_span.range()], "\"a\"");
-        let JsonValue::Array(items) = &members[0].value.value else { panic!() };
+        let JsonValue::Array(items) = &members[0].value.value else {
+            panic!()
+        };
         assert_eq!(items[0].value, JsonValue::Int(1));
         assert_eq!(items[1].value, JsonValue::Float(-25.0));
         assert_eq!(items[2].value, JsonValue::String("xé\n".into()));
@@ -489,7 +499,9 @@ mod tests {
         assert_eq!(dups.len(), 1);
         assert_eq!(dups[0].kind, ErrorKind::DuplicateKey);
         assert_eq!(dups[0].span, Span::new(17, 20));
-        let JsonValue::Object(members) = json.value else { panic!() };
+        let JsonValue::Object(members) = json.value else {
+            panic!()
+        };
         assert_eq!(members.len(), 2);
         assert_eq!(members[0].value.value, JsonValue::Int(1));
     }
@@ -497,8 +509,22 @@ mod tests {
     #[test]
     fn rejects_malformed_input() {
         for bad in [
-            "", "{", "[1,]", "{\"a\":1,}", "{'a':1}", "01", "1.", "tru", "\"abc", "\"a\nb\"",
-            "[1 2]", "{\"a\" 1}", "1 2", "\"\\x\"", "\"\\ud800\"", "1e999",
+            "",
+            "{",
+            "[1,]",
+            "{\"a\":1,}",
+            "{'a':1}",
+            "01",
+            "1.",
+            "tru",
+            "\"abc",
+            "\"a\nb\"",
+            "[1 2]",
+            "{\"a\" 1}",
+            "1 2",
+            "\"\\x\"",
+            "\"\\ud800\"",
+            "1e999",
         ] {
             assert!(read(bad).is_err(), "{bad:?} was accepted");
         }

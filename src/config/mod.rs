@@ -72,7 +72,15 @@ impl Place<'_> {
 }
 
 impl Loader<'_> {
-    fn report(&mut self, place: &Place<'_>, field: &str, kind: ErrorKind, span: Span, message: String, help: Option<String>) {
+    fn report(
+        &mut self,
+        place: &Place<'_>,
+        field: &str,
+        kind: ErrorKind,
+        span: Span,
+        message: String,
+        help: Option<String>,
+    ) {
         let d = Diagnostic::new(kind, message, Some(span), self.src)
             .with_help(help)
             .in_place(place.path(field), place.key);
@@ -125,7 +133,10 @@ impl Loader<'_> {
                     "",
                     ErrorKind::WrongType,
                     doc.span,
-                    format!("a config is a flag, an array of flags or {{\"flags\": [...]}}, not {}", other.type_name()),
+                    format!(
+                        "a config is a flag, an array of flags or {{\"flags\": [...]}}, not {}",
+                        other.type_name()
+                    ),
                     None,
                 );
                 Vec::new()
@@ -151,7 +162,9 @@ impl Loader<'_> {
                         ErrorKind::DuplicateFlag,
                         *span,
                         format!("flag \"{key}\" is defined twice"),
-                        Some(format!("the first definition is at {line}:{column}; flag keys must be unique")),
+                        Some(format!(
+                            "the first definition is at {line}:{column}; flag keys must be unique"
+                        )),
                     );
                 } else {
                     seen.push((key.clone(), *span));
@@ -178,19 +191,44 @@ impl Loader<'_> {
         };
         let key_member = members.iter().find(|m| m.key == "flag_key");
         let key = match key_member.map(|m| &m.value) {
-            Some(Json { value: JsonValue::String(k), .. }) if !k.is_empty() => Some(k.as_str()),
-            Some(Json { value: JsonValue::String(_), span }) => {
-                self.report(&place, "flag_key", ErrorKind::MissingField, *span, "flag_key is empty".into(), None);
+            Some(Json {
+                value: JsonValue::String(k),
+                ..
+            }) if !k.is_empty() => Some(k.as_str()),
+            Some(Json {
+                value: JsonValue::String(_),
+                span,
+            }) => {
+                self.report(
+                    &place,
+                    "flag_key",
+                    ErrorKind::MissingField,
+                    *span,
+                    "flag_key is empty".into(),
+                    None,
+                );
                 None
             }
             Some(other) => {
-                self.report(&place, "flag_key", ErrorKind::WrongType, other.span,
-                    format!("flag_key must be a string, not {}", other.value.type_name()), None);
+                self.report(
+                    &place,
+                    "flag_key",
+                    ErrorKind::WrongType,
+                    other.span,
+                    format!("flag_key must be a string, not {}", other.value.type_name()),
+                    None,
+                );
                 None
             }
             None => {
-                self.report(&place, "", ErrorKind::MissingField, Span::new(json.span.start, json.span.start + 1),
-                    "this flag has no \"flag_key\"".into(), None);
+                self.report(
+                    &place,
+                    "",
+                    ErrorKind::MissingField,
+                    Span::new(json.span.start, json.span.start + 1),
+                    "this flag has no \"flag_key\"".into(),
+                    None,
+                );
                 None
             }
         };
@@ -207,58 +245,107 @@ impl Loader<'_> {
                 "enabled" => enabled = self.boolean(&place, member),
                 "kill_switch" => kill_switch = self.boolean(&place, member),
                 "rollout_percentage" => match &member.value.value {
-                    JsonValue::Int(p) if (0..=100).contains(p) => rollout_percentage = u8::try_from(*p).ok(),
+                    JsonValue::Int(p) if (0..=100).contains(p) => {
+                        rollout_percentage = u8::try_from(*p).ok()
+                    }
                     JsonValue::Null => {}
                     JsonValue::Int(_) | JsonValue::Float(_) => {
                         ok = false;
-                        self.report(&place, "rollout_percentage", ErrorKind::OutOfRange, member.value.span,
-                            "rollout_percentage must be a whole number from 0 to 100".into(), None);
+                        self.report(
+                            &place,
+                            "rollout_percentage",
+                            ErrorKind::OutOfRange,
+                            member.value.span,
+                            "rollout_percentage must be a whole number from 0 to 100".into(),
+                            None,
+                        );
                     }
                     other => {
                         ok = false;
-                        self.report(&place, "rollout_percentage", ErrorKind::WrongType, member.value.span,
-                            format!("rollout_percentage must be a number, not {}", other.type_name()), None);
+                        self.report(
+                            &place,
+                            "rollout_percentage",
+                            ErrorKind::WrongType,
+                            member.value.span,
+                            format!(
+                                "rollout_percentage must be a number, not {}",
+                                other.type_name()
+                            ),
+                            None,
+                        );
                     }
                 },
-                "targeting_rules" => match &member.value.value {
-                    JsonValue::Object(lists) => {
-                        for list in lists {
-                            match list.key.as_str() {
-                                "allow_list" => allow = self.rules(&place, list),
-                                "deny_list" => deny = self.rules(&place, list),
-                                other => {
-                                    ok = false;
-                                    let help = crate::suggest::closest(other, RULE_LISTS.iter().copied())
+                "targeting_rules" => {
+                    match &member.value.value {
+                        JsonValue::Object(lists) => {
+                            for list in lists {
+                                match list.key.as_str() {
+                                    "allow_list" => allow = self.rules(&place, list),
+                                    "deny_list" => deny = self.rules(&place, list),
+                                    other => {
+                                        ok = false;
+                                        let help = crate::suggest::closest(other, RULE_LISTS.iter().copied())
                                         .map_or_else(|| "targeting_rules holds \"allow_list\" and \"deny_list\"".to_string(),
                                             |g| format!("did you mean \"{g}\"?"));
-                                    self.report(&place, &format!("targeting_rules.{other}"), ErrorKind::UnknownField,
-                                        list.key_span, format!("unknown field \"{other}\" in targeting_rules"), Some(help));
+                                        self.report(
+                                            &place,
+                                            &format!("targeting_rules.{other}"),
+                                            ErrorKind::UnknownField,
+                                            list.key_span,
+                                            format!("unknown field \"{other}\" in targeting_rules"),
+                                            Some(help),
+                                        );
+                                    }
                                 }
                             }
                         }
+                        JsonValue::Null => {}
+                        other => {
+                            ok = false;
+                            self.report(
+                                &place,
+                                "targeting_rules",
+                                ErrorKind::WrongType,
+                                member.value.span,
+                                format!(
+                                    "targeting_rules must be an object, not {}",
+                                    other.type_name()
+                                ),
+                                None,
+                            );
+                        }
                     }
-                    JsonValue::Null => {}
-                    other => {
-                        ok = false;
-                        self.report(&place, "targeting_rules", ErrorKind::WrongType, member.value.span,
-                            format!("targeting_rules must be an object, not {}", other.type_name()), None);
-                    }
-                },
+                }
                 other => {
                     ok = false;
                     let help = crate::suggest::closest(other, FLAG_FIELDS.iter().copied())
-                        .map_or_else(|| format!("a flag has the fields {}", FLAG_FIELDS.join(", ")),
-                            |g| format!("did you mean \"{g}\"?"));
-                    self.report(&place, other, ErrorKind::UnknownField, member.key_span,
-                        format!("unknown field \"{other}\""), Some(help));
+                        .map_or_else(
+                            || format!("a flag has the fields {}", FLAG_FIELDS.join(", ")),
+                            |g| format!("did you mean \"{g}\"?"),
+                        );
+                    self.report(
+                        &place,
+                        other,
+                        ErrorKind::UnknownField,
+                        member.key_span,
+                        format!("unknown field \"{other}\""),
+                        Some(help),
+                    );
                 }
             }
         }
         if !members.iter().any(|m| m.key == "enabled") {
-            self.report(&place, "", ErrorKind::MissingField, Span::new(json.span.start, json.span.start + 1),
-                "this flag has no \"enabled\"".into(), Some("add \"enabled\": true or false".into()));
+            self.report(
+                &place,
+                "",
+                ErrorKind::MissingField,
+                Span::new(json.span.start, json.span.start + 1),
+                "this flag has no \"enabled\"".into(),
+                Some("add \"enabled\": true or false".into()),
+            );
         }
-        let (Some(key), Some(enabled), Some(kill_switch), true) = (key, enabled, kill_switch, ok) else {
+        let (Some(key), Some(enabled), Some(kill_switch), true) = (key, enabled, kill_switch, ok)
+        else {
             return None;
         };
         Some(Flag {
@@ -276,11 +363,23 @@ impl Loader<'_> {
             JsonValue::Bool(b) => Some(b),
             ref other => {
                 let help = match other {
-                    JsonValue::String(s) if s == "true" || s == "false" => Some(format!("drop the quotes: {s}")),
+                    JsonValue::String(s) if s == "true" || s == "false" => {
+                        Some(format!("drop the quotes: {s}"))
+                    }
                     _ => None,
                 };
-                self.report(place, &member.key, ErrorKind::WrongType, member.value.span,
-                    format!("{} must be true or false, not {}", member.key, other.type_name()), help);
+                self.report(
+                    place,
+                    &member.key,
+                    ErrorKind::WrongType,
+                    member.value.span,
+                    format!(
+                        "{} must be true or false, not {}",
+                        member.key,
+                        other.type_name()
+                    ),
+                    help,
+                );
                 None
             }
         }
@@ -297,8 +396,18 @@ impl Loader<'_> {
                 .collect(),
             JsonValue::Null => Vec::new(),
             other => {
-                self.report(place, &field, ErrorKind::WrongType, list.value.span,
-                    format!("{} must be an array of rules, not {}", list.key, other.type_name()), None);
+                self.report(
+                    place,
+                    &field,
+                    ErrorKind::WrongType,
+                    list.value.span,
+                    format!(
+                        "{} must be an array of rules, not {}",
+                        list.key,
+                        other.type_name()
+                    ),
+                    None,
+                );
                 vec![None]
             }
         }
@@ -312,7 +421,10 @@ impl Loader<'_> {
                 let raw_start = item.span.start + 1;
                 let raw = &self.src[raw_start..item.span.end.saturating_sub(1).max(raw_start)];
                 let to_file = |s: Span| {
-                    Span::new(raw_start + json::raw_offset(raw, s.start), raw_start + json::raw_offset(raw, s.end))
+                    Span::new(
+                        raw_start + json::raw_offset(raw, s.start),
+                        raw_start + json::raw_offset(raw, s.end),
+                    )
                 };
                 match Rule::parse_with(text, self.limits) {
                     Ok(rule) => Some(rule),
@@ -324,8 +436,11 @@ impl Loader<'_> {
                 }
             }
             JsonValue::Object(_) => {
-                let compiled = crate::structured::lower(item)
-                    .and_then(|expr| compile(&expr, self.limits).map(|node| (expr, node)).map_err(|e| vec![e]));
+                let compiled = crate::structured::lower(item).and_then(|expr| {
+                    compile(&expr, self.limits)
+                        .map(|node| (expr, node))
+                        .map_err(|e| vec![e])
+                });
                 match compiled {
                     Ok((expr, node)) => Some(Rule::from_parts(expr, node)),
                     Err(errors) => {
@@ -338,16 +453,28 @@ impl Loader<'_> {
                 }
             }
             other => {
-                self.report(place, field, ErrorKind::WrongType, item.span,
+                self.report(
+                    place,
+                    field,
+                    ErrorKind::WrongType,
+                    item.span,
                     format!("a rule is a string or an object, not {}", other.type_name()),
-                    Some("write a rule as text, such as \"segment == \\\"beta\\\"\"".into()));
+                    Some("write a rule as text, such as \"segment == \\\"beta\\\"\"".into()),
+                );
                 None
             }
         }
     }
 
     fn error(&mut self, place: &Place<'_>, field: &str, e: &Error, span: Span) {
-        self.report(place, field, e.kind(), span, e.message().to_string(), e.help().map(str::to_string));
+        self.report(
+            place,
+            field,
+            e.kind(),
+            span,
+            e.message().to_string(),
+            e.help().map(str::to_string),
+        );
     }
 }
 
@@ -356,8 +483,11 @@ fn key_of(item: &Json) -> Option<(String, Span)> {
     let JsonValue::Object(members) = &item.value else {
         return None;
     };
-    members.iter().find(|m| m.key == "flag_key").and_then(|m| match &m.value.value {
-        JsonValue::String(k) if !k.is_empty() => Some((k.clone(), m.value.span)),
-        _ => None,
-    })
+    members
+        .iter()
+        .find(|m| m.key == "flag_key")
+        .and_then(|m| match &m.value.value {
+            JsonValue::String(k) if !k.is_empty() => Some((k.clone(), m.value.span)),
+            _ => None,
+        })
 }

@@ -26,8 +26,10 @@ pub(crate) fn check(text: &str, limits: &Limits) -> Result<(), Error> {
         .with_help("split the rule, or raise `Limits::max_rule_len`"));
     }
     if text.trim().is_empty() {
-        return Err(Error::at(ErrorKind::Syntax, Span::new(0, text.len()), "empty rule")
-            .with_help("write a condition such as `segment == \"beta\"`"));
+        return Err(
+            Error::at(ErrorKind::Syntax, Span::new(0, text.len()), "empty rule")
+                .with_help("write a condition such as `segment == \"beta\"`"),
+        );
     }
     let bytes = text.as_bytes();
     let mut open: Vec<(u8, usize)> = Vec::new();
@@ -55,9 +57,7 @@ pub(crate) fn check(text: &str, limits: &Limits) -> Result<(), Error> {
                                 limits.max_nesting_depth
                             ),
                         )
-                        .with_help(
-                            "simplify the rule, or raise `Limits::max_nesting_depth`",
-                        ));
+                        .with_help("simplify the rule, or raise `Limits::max_nesting_depth`"));
                     }
                 }
                 b')' | b']' => {

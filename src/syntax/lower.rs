@@ -10,8 +10,7 @@ use pest::Parser;
 
 /// Parses `text`, which the guard has already checked.
 pub(super) fn parse(text: &str) -> Result<Expr, Error> {
-    let mut pairs =
-        TargetingParser::parse(Rule::rule, text).map_err(|e| syntax_error(text, &e))?;
+    let mut pairs = TargetingParser::parse(Rule::rule, text).map_err(|e| syntax_error(text, &e))?;
     let rule = pairs.next().ok_or_else(|| internal(text))?;
     let expr = rule
         .into_inner()
@@ -21,7 +20,11 @@ pub(super) fn parse(text: &str) -> Result<Expr, Error> {
 }
 
 fn internal(text: &str) -> Error {
-    Error::at(ErrorKind::Syntax, Span::new(0, text.len()), "could not parse rule")
+    Error::at(
+        ErrorKind::Syntax,
+        Span::new(0, text.len()),
+        "could not parse rule",
+    )
 }
 
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
@@ -234,12 +237,16 @@ fn lower_path(pair: Pair<'_, Rule>) -> Result<Path, Error> {
             Rule::quoted_key => {
                 let seg_span = span_of(&seg);
                 let raw = seg.into_inner().next();
-                let (text, start) = raw
-                    .as_ref()
-                    .map_or(("", seg_span.start + 1), |p| (p.as_str(), p.as_span().start()));
+                let (text, start) = raw.as_ref().map_or(("", seg_span.start + 1), |p| {
+                    (p.as_str(), p.as_span().start())
+                });
                 let key = unescape(text, start, true)?;
                 if key.is_empty() {
-                    return Err(Error::at(ErrorKind::Syntax, seg_span, "empty attribute key"));
+                    return Err(Error::at(
+                        ErrorKind::Syntax,
+                        seg_span,
+                        "empty attribute key",
+                    ));
                 }
                 segments.push(key);
             }
@@ -281,11 +288,10 @@ fn unescape(raw: &str, start: usize, key: bool) -> Result<String, Error> {
             ('0', false) => '\0',
             ('u', false) => {
                 let rest = &raw[i + 2..];
-                let (code, used) = unicode_escape(rest)
-                    .ok_or_else(|| {
-                        bad(2, "invalid unicode escape".into())
-                            .with_help("write `\\u{1F600}` or `\\u00e9`")
-                    })?;
+                let (code, used) = unicode_escape(rest).ok_or_else(|| {
+                    bad(2, "invalid unicode escape".into())
+                        .with_help("write `\\u{1F600}` or `\\u00e9`")
+                })?;
                 for _ in 0..used {
                     chars.next();
                 }
@@ -402,9 +408,7 @@ fn describe(positives: &[Rule]) -> String {
             }
             Rule::kw_not => "`not`",
             Rule::kw_and | Rule::kw_or => "`and` or `or`",
-            Rule::operator | Rule::op_not_in | Rule::op_symbol | Rule::op_word => {
-                "an operator"
-            }
+            Rule::operator | Rule::op_not_in | Rule::op_symbol | Rule::op_word => "an operator",
             Rule::list | Rule::string | Rule::number | Rule::boolean => "a value",
             Rule::EOI => "the end of the rule",
             Rule::ident | Rule::quoted_key => "an attribute name",

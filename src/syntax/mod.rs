@@ -25,4 +25,3 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Expr, Error> {
         .and_then(|()| lower::parse(text))
         .map_err(|e| e.with_source(text))
 }
-

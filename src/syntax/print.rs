@@ -13,7 +13,10 @@ pub(super) fn write_expr(f: &mut fmt::Formatter<'_>, expr: &Expr) -> fmt::Result
         }),
         ExprKind::Not(x) => {
             f.write_str("not ")?;
-            let group = matches!(x.kind, ExprKind::Or(_) | ExprKind::And(_) | ExprKind::Not(_));
+            let group = matches!(
+                x.kind,
+                ExprKind::Or(_) | ExprKind::And(_) | ExprKind::Not(_)
+            );
             write_maybe_grouped(f, x, group)
         }
         ExprKind::Compare(c) => {
