@@ -52,7 +52,13 @@ fn compile_compare(c: &Compare, limits: &Limits) -> Result<Node, Error> {
         ));
     }
     let check = match c.op {
-        Op::Eq | Op::Ne => Check::Equals(value_set(&c.values, c.ignore_case)),
+        Op::Eq | Op::Ne => match c.values.as_slice() {
+            [Literal {
+                value: LiteralValue::String(s),
+                ..
+            }] if !c.ignore_case => Check::StrEq(s.as_str().into()),
+            _ => Check::Equals(value_set(&c.values, c.ignore_case)),
+        },
         Op::Lt => Check::Order(Ordering::Less, false, numbers(c)?),
         Op::Le => Check::Order(Ordering::Less, true, numbers(c)?),
         Op::Gt => Check::Order(Ordering::Greater, false, numbers(c)?),

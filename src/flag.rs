@@ -5,11 +5,10 @@ use crate::compile::compile;
 use crate::error::Error;
 use crate::plan::Node;
 use crate::syntax::ast::Expr;
+use crate::value::key_eq;
 use crate::value::Context;
 use crate::Limits;
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// A compiled targeting rule.
 ///
@@ -276,16 +275,12 @@ impl Flag {
 #[derive(Debug, Default)]
 pub struct FlagSet {
     flags: Box<[Flag]>,
-    index: HashMap<Box<str>, usize, BuildHasherDefault<KeyHasher>>,
+    index: KeyIndex,
 }
 
 impl FlagSet {
     pub(crate) fn new(flags: Vec<Flag>) -> FlagSet {
-        let index = flags
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.key.clone(), i))
-            .collect();
+        let index = KeyIndex::new(&flags);
         FlagSet {
             flags: flags.into_boxed_slice(),
             index,
@@ -294,7 +289,7 @@ impl FlagSet {
 
     /// The flag with this key.
     pub fn get(&self, key: &str) -> Option<&Flag> {
-        self.index.get(key).and_then(|i| self.flags.get(*i))
+        self.index.find(&self.flags, key)
     }
 
     /// Evaluates the flag with this key; an unknown key is off, with
@@ -350,36 +345,69 @@ impl FlagSet {
     }
 }
 
-/// A fast hasher for flag keys, which come from trusted config (so hash
-/// flooding is not a concern): FxHash's multiply-rotate over 8-byte words.
-#[derive(Default)]
-struct KeyHasher(u64);
+/// An open-addressing index from flag key to position, probed linearly.
+///
+/// Flag keys come from trusted config, so hash flooding is not a concern;
+/// the hash is FxHash's multiply-rotate over 8-byte words, and keys are
+/// compared with the same inline comparison as attribute names. This is
+/// cheaper than `HashMap<Box<str>, usize>` with SipHash on the hot path.
+#[derive(Debug, Default)]
+struct KeyIndex {
+    /// Positions in the flag list; `EMPTY` marks a free slot. The length is
+    /// a power of two at least twice the number of flags, so a probe always
+    /// reaches a free slot.
+    slots: Box<[u32]>,
+}
 
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+const EMPTY: u32 = u32::MAX;
+
+impl KeyIndex {
+    fn new(flags: &[Flag]) -> KeyIndex {
+        let size = (flags.len() * 2).next_power_of_two().max(2);
+        let mut slots = vec![EMPTY; size].into_boxed_slice();
+        let mask = size - 1;
+        for (i, flag) in flags.iter().enumerate() {
+            let mut at = hash_key(flag.key.as_bytes()) & mask;
+            while slots[at] != EMPTY {
+                at = (at + 1) & mask;
+            }
+            // Config files hold far fewer than 2^32 flags.
+            slots[at] = u32::try_from(i).unwrap_or(EMPTY);
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        KeyIndex { slots }
+    }
+
+    fn find<'f>(&self, flags: &'f [Flag], key: &str) -> Option<&'f Flag> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut at = hash_key(key.as_bytes()) & mask;
+        loop {
+            let slot = *self.slots.get(at)?;
+            let flag = flags.get(slot as usize)?;
+            if key_eq(flag.key.as_bytes(), key.as_bytes()) {
+                return Some(flag);
+            }
+            at = (at + 1) & mask;
         }
     }
+}
 
-    fn write_u8(&mut self, b: u8) {
-        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(SEED);
+fn hash_key(bytes: &[u8]) -> usize {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
     }
-
-    fn finish(&self) -> u64 {
-        self.0
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
     }
+    // The high bits are the best mixed.
+    (h >> 32) as usize
 }
 
 impl Rule {

@@ -7,7 +7,7 @@
 
 use crate::datetime::{self, Instant};
 use crate::semver::{self, OwnedVersion};
-use crate::value::{Context, Number, Value};
+use crate::value::{key_eq, Context, Number, Value};
 use std::cmp::Ordering;
 
 /// A compiled boolean expression.
@@ -43,6 +43,8 @@ pub(crate) enum Check {
     Exists,
     /// The boolean `true`.
     Truthy,
+    /// Equal to one string (case-sensitive): the common `a == "x"`.
+    StrEq(Box<str>),
     /// Equal to one of a set of literals.
     Equals(ValueSet),
     /// A numeric ordering against any of the numbers.
@@ -120,6 +122,8 @@ impl Check {
             (Check::Exists, Value::Null) => Some(false),
             (Check::Exists, _) => Some(true),
             (Check::Truthy, Value::Bool(b)) => Some(*b),
+            (Check::StrEq(want), Value::String(s)) => Some(key_eq(s.as_bytes(), want.as_bytes())),
+            (Check::StrEq(_), _) => None,
             (Check::Equals(set), v) => set.contains(v),
             (Check::Order(want, or_equal, numbers), Value::Number(n)) => {
                 Some(numbers.iter().any(|m| match n.compare(*m) {
@@ -127,6 +131,9 @@ impl Check {
                     Some(o) => o == *want,
                     None => false,
                 }))
+            }
+            (Check::Text(op, fold, needles), Value::String(s)) if needles.len() == 1 => {
+                Some(text_test(*op, *fold, s, &needles[0]))
             }
             (Check::Text(op, fold, needles), Value::String(s)) => Some(
                 needles
@@ -183,7 +190,7 @@ impl ValueSet {
     fn contains_str(&self, s: &str) -> bool {
         let strings = &self.strings;
         match (self.fold, strings.len() <= LINEAR_MAX) {
-            (false, true) => strings.iter().any(|x| x.as_ref() == s),
+            (false, true) => strings.iter().any(|x| key_eq(x.as_bytes(), s.as_bytes())),
             (false, false) => strings.binary_search_by(|x| x.as_ref().cmp(s)).is_ok(),
             (true, true) => strings.iter().any(|x| cmp_folded(s, x) == Ordering::Equal),
             (true, false) => strings
@@ -207,8 +214,14 @@ fn cmp_folded(s: &str, folded: &str) -> Ordering {
 fn text_test(op: TextOp, fold_case: bool, s: &str, needle: &str) -> bool {
     if !fold_case {
         return match op {
-            TextOp::StartsWith => s.starts_with(needle),
-            TextOp::EndsWith => s.ends_with(needle),
+            TextOp::StartsWith => {
+                let (s, n) = (s.as_bytes(), needle.as_bytes());
+                s.len() >= n.len() && key_eq(&s[..n.len()], n)
+            }
+            TextOp::EndsWith => {
+                let (s, n) = (s.as_bytes(), needle.as_bytes());
+                s.len() >= n.len() && key_eq(&s[s.len() - n.len()..], n)
+            }
             TextOp::Contains => s.contains(needle),
         };
     }

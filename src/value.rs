@@ -161,7 +161,7 @@ impl<'a, T: Into<Value<'a>>> From<Vec<T>> for Value<'a> {
 /// compares two overlapping 8-byte words (or bytes) inline, with no call
 /// to `memcmp`. Lookups compare every key of a context, so this matters.
 #[inline]
-fn key_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn key_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -174,7 +174,15 @@ fn key_eq(a: &[u8], b: &[u8]) -> bool {
         };
         return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
     }
-    if n < 8 {
+    if (4..8).contains(&n) {
+        let word = |s: &[u8], at: usize| {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&s[at..at + 4]);
+            u32::from_ne_bytes(w)
+        };
+        return word(a, 0) == word(b, 0) && word(a, n - 4) == word(b, n - 4);
+    }
+    if n < 4 {
         return a.iter().zip(b).all(|(x, y)| x == y);
     }
     a == b
@@ -496,6 +504,29 @@ impl<'de> Deserialize<'de> for Context<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_eq_agrees_with_slice_equality() {
+        let words: Vec<String> = (0..40)
+            .flat_map(|n| ["a", "b", "é"].map(|c| c.repeat(n)))
+            .chain([
+                "emaiL".into(),
+                "email".into(),
+                "segment_".into(),
+                "segment".into(),
+            ])
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(key_eq(a.as_bytes(), b.as_bytes()), a == b, "{a:?} {b:?}");
+            }
+            let mut flipped = a.clone().into_bytes();
+            if let Some(last) = flipped.last_mut() {
+                *last ^= 1;
+                assert!(!key_eq(a.as_bytes(), &flipped));
+            }
+        }
+    }
 
     #[test]
     fn spills_past_the_inline_capacity() {
