@@ -3,7 +3,7 @@
 
 use crate::datetime;
 use crate::error::{Error, ErrorKind, Span};
-use crate::plan::{Attr, Check, Node, Test, TextOp, ValueSet};
+use crate::plan::{Attr, Check, Node, Program, Test, TextOp, ValueSet};
 use crate::semver;
 use crate::syntax::ast::{Compare, Expr, ExprKind, Literal, LiteralValue, Op, Path};
 use crate::syntax::ops;
@@ -11,13 +11,18 @@ use crate::value::Number;
 use crate::Limits;
 use std::cmp::Ordering;
 
-/// Compiles an expression. The tree's depth is already bounded by the
-/// parser's nesting limit (or, for the structured form, is constant).
-pub(crate) fn compile(expr: &Expr, limits: &Limits) -> Result<Node, Error> {
+/// Compiles an expression into a branch program. The tree's depth is
+/// already bounded by the parser's nesting limit (or, for the structured
+/// form, is constant), so the recursion here is safe.
+pub(crate) fn compile(expr: &Expr, limits: &Limits) -> Result<Program, Error> {
+    compile_node(expr, limits).map(Program::new)
+}
+
+fn compile_node(expr: &Expr, limits: &Limits) -> Result<Node, Error> {
     Ok(match &expr.kind {
         ExprKind::Or(xs) => Node::Or(compile_all(xs, limits)?),
         ExprKind::And(xs) => Node::And(compile_all(xs, limits)?),
-        ExprKind::Not(x) => Node::Not(Box::new(compile(x, limits)?)),
+        ExprKind::Not(x) => Node::Not(Box::new(compile_node(x, limits)?)),
         ExprKind::Exists(path) => test(path, Check::Exists, false),
         ExprKind::Truthy(path) => test(path, Check::Truthy, false),
         ExprKind::Compare(c) => compile_compare(c, limits)?,
@@ -25,18 +30,18 @@ pub(crate) fn compile(expr: &Expr, limits: &Limits) -> Result<Node, Error> {
 }
 
 fn compile_all(xs: &[Expr], limits: &Limits) -> Result<Box<[Node]>, Error> {
-    xs.iter().map(|x| compile(x, limits)).collect()
+    xs.iter().map(|x| compile_node(x, limits)).collect()
 }
 
 fn test(path: &Path, check: Check, negate: bool) -> Node {
-    Node::Test(Box::new(Test {
+    Node::Test(Test {
         attr: Attr {
             dotted: path.dotted().into(),
             segments: path.segments.iter().map(|s| s.as_str().into()).collect(),
         },
         check,
         negate,
-    }))
+    })
 }
 
 fn op_name(c: &Compare) -> &'static str {

@@ -3,7 +3,7 @@
 use crate::bucket::bucket;
 use crate::compile::compile;
 use crate::error::Error;
-use crate::plan::Node;
+use crate::plan::Program;
 use crate::syntax::ast::Expr;
 use crate::value::key_eq;
 use crate::value::Context;
@@ -25,7 +25,7 @@ use std::fmt;
 pub struct Rule {
     source: Box<str>,
     expr: Expr,
-    node: Node,
+    node: Program,
 }
 
 impl Rule {
@@ -391,27 +391,35 @@ impl KeyIndex {
     }
 }
 
+/// Hashes the length and the first and last eight bytes (overlapping for
+/// short keys): constant time whatever the key's length. Keys that differ
+/// only in their middle collide and are told apart by probing.
 fn hash_key(bytes: &[u8]) -> usize {
     const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-    let mut h = bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut word = [0u8; 8];
-        word[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
-    }
+    let n = bytes.len();
+    let (head, tail) = if n >= 8 {
+        (word(&bytes[..8]), word(&bytes[n - 8..]))
+    } else {
+        let mut w = 0u64;
+        for (i, b) in bytes.iter().enumerate() {
+            w |= u64::from(*b) << (8 * i);
+        }
+        (w, 0)
+    };
+    let h = ((n as u64).rotate_left(5) ^ head).wrapping_mul(SEED);
+    let h = (h.rotate_left(5) ^ tail).wrapping_mul(SEED);
     // The high bits are the best mixed.
     (h >> 32) as usize
 }
 
+fn word(eight: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(eight);
+    u64::from_le_bytes(w)
+}
+
 impl Rule {
-    pub(crate) fn from_parts(expr: Expr, node: Node) -> Rule {
+    pub(crate) fn from_parts(expr: Expr, node: Program) -> Rule {
         Rule {
             source: expr.to_string().into(),
             expr,

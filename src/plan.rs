@@ -10,13 +10,14 @@ use crate::semver::{self, OwnedVersion};
 use crate::value::{key_eq, Context, Number, Value};
 use std::cmp::Ordering;
 
-/// A compiled boolean expression.
+/// A compiled boolean expression, as a tree (the compiler's output before
+/// it becomes a [`Program`]).
 #[derive(Debug)]
 pub(crate) enum Node {
     And(Box<[Node]>),
     Or(Box<[Node]>),
     Not(Box<Node>),
-    Test(Box<Test>),
+    Test(Test),
 }
 
 /// A test on one attribute.
@@ -82,20 +83,98 @@ pub(crate) struct ValueSet {
 /// Above this many strings, membership uses binary search.
 const LINEAR_MAX: usize = 8;
 
-impl Node {
+/// A boolean expression as a branch program: each step runs one test and
+/// jumps to the next step, or to the answer, on its result. `and`, `or`
+/// and `not` become jumps (short-circuiting exactly as the tree would), so
+/// evaluation is a flat loop: no recursion and no stack however the rule
+/// nests, and each test runs at most once.
+#[derive(Debug)]
+pub(crate) struct Program {
+    steps: Box<[Step]>,
+    entry: u32,
+}
+
+#[derive(Debug)]
+struct Step {
+    test: Test,
+    if_true: u32,
+    if_false: u32,
+}
+
+/// Jump targets that end the program with an answer.
+const TRUE: u32 = u32::MAX;
+const FALSE: u32 = u32::MAX - 1;
+
+impl Program {
+    pub(crate) fn new(node: Node) -> Program {
+        let mut steps = Vec::new();
+        let entry = emit(node, TRUE, FALSE, &mut steps);
+        Program {
+            steps: steps.into_boxed_slice(),
+            entry,
+        }
+    }
+
     pub(crate) fn eval(&self, ctx: &Context<'_>) -> bool {
-        match self {
-            Node::And(xs) => xs.iter().all(|x| x.eval(ctx)),
-            Node::Or(xs) => xs.iter().any(|x| x.eval(ctx)),
-            Node::Not(x) => !x.eval(ctx),
-            Node::Test(t) => t.eval(ctx),
+        let mut at = self.entry;
+        loop {
+            match at {
+                TRUE => return true,
+                FALSE => return false,
+                _ => {
+                    // Every jump target is a step index or an answer.
+                    let Some(step) = self.steps.get(at as usize) else {
+                        return false;
+                    };
+                    at = if step.test.eval(ctx) {
+                        step.if_true
+                    } else {
+                        step.if_false
+                    };
+                }
+            }
         }
     }
 }
 
+/// Appends the steps of `node` and returns its entry: where to go to
+/// evaluate it, continuing at `if_true` or `if_false` with its value.
+fn emit(node: Node, if_true: u32, if_false: u32, steps: &mut Vec<Step>) -> u32 {
+    match node {
+        Node::Test(test) => {
+            // Rules have far fewer than 2^32 - 2 tests (they are bounded by
+            // the rule length limit).
+            let at = u32::try_from(steps.len()).unwrap_or(FALSE);
+            steps.push(Step {
+                test,
+                if_true,
+                if_false,
+            });
+            at
+        }
+        Node::Not(inner) => emit(*inner, if_false, if_true, steps),
+        Node::And(xs) => xs
+            .into_vec()
+            .into_iter()
+            .rev()
+            .fold(if_true, |next, x| emit(x, next, if_false, steps)),
+        Node::Or(xs) => xs
+            .into_vec()
+            .into_iter()
+            .rev()
+            .fold(if_false, |next, x| emit(x, if_true, next, steps)),
+    }
+}
+
 impl Test {
+    #[inline]
     fn eval(&self, ctx: &Context<'_>) -> bool {
-        let Some(value) = ctx.lookup(&self.attr.dotted, &self.attr.segments) else {
+        let found = if self.attr.segments.len() == 1 {
+            ctx.get(&self.attr.dotted)
+        } else {
+            ctx.lookup(&self.attr.dotted, &self.attr.segments)
+        };
+        let Some(value) = found else {
             return false;
         };
         match (&self.check, value) {
@@ -211,9 +290,13 @@ fn cmp_folded(s: &str, folded: &str) -> Ordering {
     fold(s).cmp(folded.chars())
 }
 
+#[inline]
 fn text_test(op: TextOp, fold_case: bool, s: &str, needle: &str) -> bool {
-    if !fold_case {
-        return match op {
+    if fold_case {
+        return folded_text_test(op, s, needle);
+    }
+    {
+        match op {
             TextOp::StartsWith => {
                 let (s, n) = (s.as_bytes(), needle.as_bytes());
                 s.len() >= n.len() && key_eq(&s[..n.len()], n)
@@ -223,8 +306,14 @@ fn text_test(op: TextOp, fold_case: bool, s: &str, needle: &str) -> bool {
                 s.len() >= n.len() && key_eq(&s[s.len() - n.len()..], n)
             }
             TextOp::Contains => s.contains(needle),
-        };
+        }
     }
+}
+
+/// The case-insensitive string tests, kept out of line so that the common
+/// case-sensitive path stays small.
+#[inline(never)]
+fn folded_text_test(op: TextOp, s: &str, needle: &str) -> bool {
     // `needle` is already lowercase. For ASCII input, ASCII folding is the
     // same as Unicode folding and much cheaper.
     if s.is_ascii() && needle.is_ascii() {

@@ -273,6 +273,7 @@ impl<'a> Context<'a> {
     }
 
     /// The value of a top-level attribute.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&Value<'a>> {
         let key = key.as_bytes();
         let found = self.inline[..self.len]

@@ -76,7 +76,7 @@ pub(crate) fn parse(src: &str, max_depth: usize) -> Result<(Json, Vec<JsonError>
     reader.skip_blank();
     if reader.pos < reader.bytes.len() {
         return Err(reader.error(
-            Span::new(reader.pos, reader.pos + 1),
+            reader.here(),
             "unexpected text after the JSON value",
             Some("a file holds one value: wrap several flags in an array"),
         ));

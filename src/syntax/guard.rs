@@ -14,9 +14,13 @@ use crate::Limits;
 /// Checks `text` against `limits`; `Ok` means pest may safely run on it.
 pub(crate) fn check(text: &str, limits: &Limits) -> Result<(), Error> {
     if text.len() > limits.max_rule_len {
+        let mut at = limits.max_rule_len;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
         return Err(Error::at(
             ErrorKind::TooLong,
-            Span::new(limits.max_rule_len, limits.max_rule_len),
+            Span::new(at, at),
             format!(
                 "rule is {} bytes long; the limit is {} bytes",
                 text.len(),
