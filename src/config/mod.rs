@@ -156,8 +156,12 @@ impl Loader<'_> {
             if let Some((key, span)) = &key {
                 if let Some((_, first)) = seen.iter().find(|(k, _)| k == key) {
                     let (line, column) = crate::error::line_column(self.src, first.start);
+                    let named = Place {
+                        flag: place.flag.clone(),
+                        key: Some(key),
+                    };
                     self.report(
-                        &place,
+                        &named,
                         "flag_key",
                         ErrorKind::DuplicateFlag,
                         *span,

@@ -52,8 +52,13 @@ fn compare(c: &Compare, ctx: &Json) -> bool {
     }
 }
 
+/// Case folding as the README defines it: per character, lowercase of
+/// uppercase (no context rules such as final sigma).
 fn lower(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).collect()
+    s.chars()
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn number(v: &Json) -> Option<f64> {
@@ -93,6 +98,7 @@ fn rank(s: &str) -> Option<u32> {
 fn positive(c: &Compare, v: &Json) -> Option<bool> {
     let mut lits = c.values.iter().map(|l| &l.value);
     match c.op {
+        Op::Eq | Op::Ne if c.values.is_empty() => Some(false),
         Op::Eq | Op::Ne => match v {
             Json::String(s) => {
                 let strs: Vec<&str> = lits.filter_map(lit_str).collect();
