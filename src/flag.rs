@@ -427,3 +427,34 @@ impl Rule {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_values_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<FlagSet>();
+        assert_send_sync::<Rule>();
+        assert_send_sync::<Decision>();
+    }
+
+    #[test]
+    fn key_index_finds_every_key_and_only_those() {
+        let keys: Vec<String> = (0..300)
+            .map(|i| format!("feature_{i}_with_a_long_common_suffix"))
+            .collect();
+        let json: Vec<String> = keys
+            .iter()
+            .map(|k| format!(r#"{{"flag_key": "{k}", "enabled": true}}"#))
+            .collect();
+        let set = FlagSet::from_json(&format!("[{}]", json.join(","))).unwrap();
+        for k in &keys {
+            assert_eq!(set.get(k).map(Flag::key), Some(k.as_str()));
+        }
+        assert!(set.get("feature_300_with_a_long_common_suffix").is_none());
+        assert!(set.get("").is_none());
+        assert!(FlagSet::default().get("x").is_none());
+    }
+}
