@@ -25,8 +25,9 @@ pub(crate) enum Node {
 pub(crate) struct Test {
     pub attr: Attr,
     pub check: Check,
-    /// `!=` / `not in`: true when the attribute has a value of a compared
-    /// type and none matches; still false when it is missing.
+    /// `!=` / `not in`: on a single value, true when it has a type the
+    /// test compares and does not match; on a list, true when no element
+    /// matches. Still false when the attribute is missing or `null`.
     pub negate: bool,
 }
 

@@ -1,0 +1,62 @@
+//! Integration tests of the `killswitch` library: the specification's
+//! example, bucketing, the targeting language, diagnostics, config files
+//! and hostile input.
+
+// clippy.toml's allow-*-in-tests covers `#[test]` functions only, not the
+// helpers they share.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod bucket;
+mod config;
+mod errors;
+mod hostile;
+mod language;
+mod spec;
+
+use killswitch::{Context, FlagSet, Rule};
+
+/// The specification's example flag, with a structured deny rule.
+pub(crate) const SPEC_FLAG: &str = r#"{
+    "flag_key": "new_search_ui",
+    "enabled": true,
+    "kill_switch": false,
+    "rollout_percentage": 20,
+    "targeting_rules": {
+        "allow_list": ["email endsWith \"@internal.com\" and not segment == \"legacy\""],
+        "deny_list": [{"attribute": "segment", "operator": "equals", "value": "legacy"}]
+    }
+}"#;
+
+/// Compiles a config that must be valid, showing every diagnostic if not.
+pub(crate) fn flags(json: &str) -> FlagSet {
+    FlagSet::from_json(json).unwrap_or_else(|e| panic!("config rejected:\n{e}"))
+}
+
+/// Compiles a rule that must be valid, showing the diagnostic if not.
+pub(crate) fn rule(text: &str) -> Rule {
+    Rule::parse(text).unwrap_or_else(|e| panic!("rule {text:?} rejected:\n{e}"))
+}
+
+/// Whether `text` matches `ctx`.
+pub(crate) fn holds(text: &str, ctx: &Context<'_>) -> bool {
+    rule(text).matches(ctx)
+}
+
+/// Runs `f` on a new thread with a stack of `stack` bytes and returns its
+/// result; a panic in `f` fails the calling test with the panic's message
+/// (a stack overflow would abort the whole process, which fails it too).
+pub(crate) fn on_stack<T, F>(stack: usize, f: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let handle = std::thread::Builder::new()
+        .name("small-stack".into())
+        .stack_size(stack)
+        .spawn(f)
+        .expect("spawn a thread");
+    match handle.join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
