@@ -11,6 +11,21 @@ use std::fmt;
 pub enum Severity {
     /// The config cannot be used.
     Error,
+    /// Valid, but almost certainly a mistake (a lint).
+    Warning,
+    /// Worth knowing; never fails a check.
+    Note,
+}
+
+impl Severity {
+    /// `error`, `warning` or `note`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
 }
 
 /// One problem in a config file.
@@ -43,6 +58,17 @@ impl Diagnostic {
             span,
             snippet: span.map(|s| Snippet::new(source, s)),
         }
+    }
+
+    pub(crate) fn with_severity(mut self, severity: Severity) -> Diagnostic {
+        self.severity = severity;
+        self
+    }
+
+    /// The same diagnostic as an error (for `--deny-warnings`).
+    pub fn into_error(mut self) -> Diagnostic {
+        self.severity = Severity::Error;
+        self
     }
 
     pub(crate) fn with_help(mut self, help: Option<String>) -> Diagnostic {
@@ -105,10 +131,29 @@ impl Diagnostic {
 
     /// Renders it as rustc does, naming `file`.
     pub fn render(&self, file: Option<&str>, out: &mut impl fmt::Write) -> fmt::Result {
-        let label = match self.severity {
-            Severity::Error => "error",
+        self.render_styled(file, false, out)
+    }
+
+    /// Renders it as rustc does, with ANSI colours when `color` is set.
+    pub fn render_styled(
+        &self,
+        file: Option<&str>,
+        color: bool,
+        out: &mut impl fmt::Write,
+    ) -> fmt::Result {
+        let label = self.severity.as_str();
+        let (on, off) = match (color, self.severity) {
+            (false, _) => ("", ""),
+            (true, Severity::Error) => ("\x1b[1;31m", "\x1b[0m"),
+            (true, Severity::Warning) => ("\x1b[1;33m", "\x1b[0m"),
+            (true, Severity::Note) => ("\x1b[1;36m", "\x1b[0m"),
         };
-        write!(out, "{label}[{}]: {}", self.kind.code(), self.message)?;
+        write!(
+            out,
+            "{on}{label}[{}]{off}: {}",
+            self.kind.code(),
+            self.message
+        )?;
         let file = file.unwrap_or("<config>");
         let pad = self
             .snippet
@@ -131,6 +176,52 @@ impl Diagnostic {
     }
 }
 
+/// The result of checking a config: the flags when it has no error, and
+/// every diagnostic (errors, lint warnings and notes) in file order.
+///
+/// ```
+/// use killswitch::{CheckReport, Limits, Severity};
+/// let report = CheckReport::from_json(r#"{"flag_key": "f", "enabled": true,
+///     "targeting_rules": {"allow_list": ["beta", "beta"]}}"#, &Limits::default());
+/// assert!(report.flags().is_some()); // warnings do not stop loading
+/// let d = &report.diagnostics()[0];
+/// assert_eq!(d.severity(), Severity::Warning);
+/// assert_eq!(d.kind().code(), "W0002");
+/// assert_eq!(d.kind().lint_name(), Some("duplicate-rule"));
+/// ```
+#[derive(Debug)]
+pub struct CheckReport {
+    flags: Option<crate::FlagSet>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl CheckReport {
+    /// Loads and lints a JSON config.
+    pub fn from_json(text: &str, limits: &crate::Limits) -> CheckReport {
+        let (flags, mut diagnostics) = crate::config::check(text, limits);
+        diagnostics.sort_by_key(|d| d.span.map_or((0, 0), |s| (s.start, s.end)));
+        CheckReport { flags, diagnostics }
+    }
+
+    /// The flags, when the config has no error.
+    pub fn flags(&self) -> Option<&crate::FlagSet> {
+        self.flags.as_ref()
+    }
+
+    /// Every diagnostic, in file order.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// How many diagnostics have this severity.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+}
+
 /// A config that could not be loaded: every problem found in it.
 ///
 /// `Display` renders all of them, then a count.
@@ -146,7 +237,8 @@ impl ConfigError {
         ConfigError { file, diagnostics }
     }
 
-    pub(crate) fn io(file: String, err: &std::io::Error) -> ConfigError {
+    /// The error of a file that could not be read.
+    pub fn io(file: String, err: &std::io::Error) -> ConfigError {
         let message = format!("cannot read `{file}`: {err}");
         let diagnostic = Diagnostic::new(ErrorKind::Io, message, None, "");
         ConfigError {

@@ -96,9 +96,41 @@ pub enum ErrorKind {
     /// A file could not be read.
     #[error("I/O error")]
     Io,
+    /// Lint: a deny rule identical to an allow rule, so it never decides.
+    #[error("shadowed rule")]
+    ShadowedRule,
+    /// Lint: the same rule twice in one list.
+    #[error("duplicate rule")]
+    DuplicateRule,
+    /// Lint: a rule that can never match.
+    #[error("rule never matches")]
+    NeverMatches,
+    /// Lint: a rule that always matches.
+    #[error("rule always matches")]
+    AlwaysMatches,
+    /// Lint: a rollout percentage on a flag whose kill switch is on.
+    #[error("dead rollout")]
+    DeadRollout,
+    /// Lint (a note): rules on a disabled flag.
+    #[error("disabled flag with rules")]
+    DisabledWithRules,
+    /// Lint: a `matches` pattern that matches every string.
+    #[error("regex matches everything")]
+    RegexMatchesEverything,
+    /// Lint: a value listed twice.
+    #[error("duplicate value")]
+    DuplicateValue,
+    /// A lint name in `allow_lints` that no lint has.
+    #[error("unknown lint")]
+    UnknownLint,
 }
 
 impl ErrorKind {
+    /// The lint's name (`shadowed-rule`), for the lint kinds.
+    pub fn lint_name(self) -> Option<&'static str> {
+        crate::lint::name(self)
+    }
+
     /// The stable code of this kind, as shown in diagnostics (`E0002`).
     ///
     /// ```
@@ -126,6 +158,15 @@ impl ErrorKind {
             ErrorKind::OutOfRange => "E0107",
             ErrorKind::InvalidContext => "E0201",
             ErrorKind::Io => "E0301",
+            ErrorKind::UnknownLint => "E0108",
+            ErrorKind::ShadowedRule => "W0001",
+            ErrorKind::DuplicateRule => "W0002",
+            ErrorKind::NeverMatches => "W0003",
+            ErrorKind::AlwaysMatches => "W0004",
+            ErrorKind::DeadRollout => "W0005",
+            ErrorKind::DisabledWithRules => "W0006",
+            ErrorKind::RegexMatchesEverything => "W0007",
+            ErrorKind::DuplicateValue => "W0008",
         }
     }
 }

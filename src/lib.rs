@@ -51,6 +51,7 @@ mod datetime;
 mod diagnostic;
 mod error;
 mod flag;
+mod lint;
 mod plan;
 mod semver;
 mod structured;
@@ -59,7 +60,7 @@ mod syntax;
 mod value;
 
 pub use bucket::bucket;
-pub use diagnostic::{ConfigError, Diagnostic, Severity};
+pub use diagnostic::{CheckReport, ConfigError, Diagnostic, Severity};
 pub use error::{Error, ErrorKind, Span};
 pub use flag::{Decision, Flag, FlagSet, Reason, Rule};
 pub use value::{Context, Number, Value};

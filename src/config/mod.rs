@@ -5,9 +5,10 @@
 pub(crate) mod json;
 
 use crate::compile::compile;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::{Error, ErrorKind, Span};
 use crate::flag::{Flag, FlagSet, Rule};
+use crate::lint::{self, At};
 use crate::Limits;
 use json::{Json, JsonValue, Member};
 
@@ -20,14 +21,31 @@ const FLAG_FIELDS: &[&str] = &[
     "kill_switch",
     "rollout_percentage",
     "targeting_rules",
+    "allow_lints",
 ];
 const RULE_LISTS: &[&str] = &["allow_list", "deny_list"];
 
-/// Loads a config, or returns every problem found in it.
+/// Loads a config, or returns every error found in it.
 pub(crate) fn load(src: &str, limits: &Limits) -> Result<FlagSet, Vec<Diagnostic>> {
-    let (doc, duplicates) = json::parse(src, MAX_JSON_DEPTH).map_err(|e| {
-        vec![Diagnostic::new(e.kind, e.message, Some(e.span), src).with_help(e.help)]
-    })?;
+    match check(src, limits) {
+        (Some(flags), _) => Ok(flags),
+        (None, diagnostics) => Err(diagnostics
+            .into_iter()
+            .filter(|d| d.severity() == Severity::Error)
+            .collect()),
+    }
+}
+
+/// Loads a config and lints it: the flag set when there is no error, and
+/// every diagnostic (errors, warnings and notes).
+pub(crate) fn check(src: &str, limits: &Limits) -> (Option<FlagSet>, Vec<Diagnostic>) {
+    let (doc, duplicates) = match json::parse(src, MAX_JSON_DEPTH) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let d = Diagnostic::new(e.kind, e.message, Some(e.span), src).with_help(e.help);
+            return (None, vec![d]);
+        }
+    };
     let mut loader = Loader {
         src,
         limits,
@@ -37,11 +55,12 @@ pub(crate) fn load(src: &str, limits: &Limits) -> Result<FlagSet, Vec<Diagnostic
             .collect(),
     };
     let flags = loader.document(&doc);
-    if loader.diagnostics.is_empty() {
-        Ok(FlagSet::new(flags))
-    } else {
-        Err(loader.diagnostics)
-    }
+    let failed = loader
+        .diagnostics
+        .iter()
+        .any(|d| d.severity() == Severity::Error);
+    let flags = (!failed).then(|| FlagSet::new(flags));
+    (flags, loader.diagnostics)
 }
 
 struct Loader<'s> {
@@ -242,10 +261,12 @@ impl Loader<'_> {
         let mut rollout_percentage = None;
         let mut allow = Vec::new();
         let mut deny = Vec::new();
+        let mut allowed_lints = Vec::new();
         let mut ok = key.is_some();
         for member in members {
             match member.key.as_str() {
                 "flag_key" => {}
+                "allow_lints" => allowed_lints = self.allowed_lints(&place, member),
                 "enabled" => enabled = self.boolean(&place, member),
                 "kill_switch" => kill_switch = self.boolean(&place, member),
                 "rollout_percentage" => match &member.value.value {
@@ -352,14 +373,113 @@ impl Loader<'_> {
         else {
             return None;
         };
-        Some(Flag {
+        let allow_spans: Vec<Span> = allow.iter().map(|(_, s)| *s).collect();
+        let deny_spans: Vec<Span> = deny.iter().map(|(_, s)| *s).collect();
+        let flag = Flag {
             key: key.into(),
             enabled,
             kill_switch,
             rollout_percentage,
-            allow: allow.into_iter().flatten().collect(),
-            deny: deny.into_iter().flatten().collect(),
-        })
+            allow: allow.into_iter().filter_map(|(r, _)| r).collect(),
+            deny: deny.into_iter().filter_map(|(r, _)| r).collect(),
+        };
+        for found in lint::check(&flag) {
+            if allowed_lints.contains(&found.kind) {
+                continue;
+            }
+            let (field, span) = match found.at {
+                At::Allow(i) => (
+                    format!("targeting_rules.allow_list[{i}]"),
+                    allow_spans.get(i).copied(),
+                ),
+                At::Deny(i) => (
+                    format!("targeting_rules.deny_list[{i}]"),
+                    deny_spans.get(i).copied(),
+                ),
+                At::Field(name) => (
+                    name.to_string(),
+                    members.iter().find(|m| m.key == name).map(|m| m.key_span),
+                ),
+            };
+            let severity = if found.kind == ErrorKind::DisabledWithRules {
+                Severity::Note
+            } else {
+                Severity::Warning
+            };
+            let help = match (found.help, lint::name(found.kind)) {
+                (Some(h), Some(n)) => Some(format!("{h}; or allow it: \"allow_lints\": [\"{n}\"]")),
+                (None, Some(n)) => {
+                    Some(format!("if intended, allow it: \"allow_lints\": [\"{n}\"]"))
+                }
+                (h, None) => h,
+            };
+            let d = Diagnostic::new(
+                found.kind,
+                found.message,
+                Some(span.unwrap_or(json.span)),
+                self.src,
+            )
+            .with_help(help)
+            .with_severity(severity)
+            .in_place(place.path(&field), place.key);
+            self.diagnostics.push(d);
+        }
+        Some(flag)
+    }
+
+    fn allowed_lints(&mut self, place: &Place<'_>, member: &Member) -> Vec<ErrorKind> {
+        let JsonValue::Array(items) = &member.value.value else {
+            self.report(
+                place,
+                "allow_lints",
+                ErrorKind::WrongType,
+                member.value.span,
+                "allow_lints must be an array of lint names".into(),
+                None,
+            );
+            return Vec::new();
+        };
+        let mut kinds = Vec::new();
+        for item in items {
+            match &item.value {
+                JsonValue::String(name) => match lint::by_name(name) {
+                    Some(kind) => kinds.push(kind),
+                    None => {
+                        let names = lint::LINTS.iter().map(|(_, n)| *n);
+                        let help = crate::suggest::closest(name, names).map_or_else(
+                            || {
+                                format!(
+                                    "the lints are {}",
+                                    lint::LINTS
+                                        .iter()
+                                        .map(|(_, n)| *n)
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                )
+                            },
+                            |g| format!("did you mean \"{g}\"?"),
+                        );
+                        self.report(
+                            place,
+                            "allow_lints",
+                            ErrorKind::UnknownLint,
+                            item.span,
+                            format!("unknown lint \"{name}\""),
+                            Some(help),
+                        );
+                    }
+                },
+                other => self.report(
+                    place,
+                    "allow_lints",
+                    ErrorKind::WrongType,
+                    item.span,
+                    format!("a lint name is a string, not {}", other.type_name()),
+                    None,
+                ),
+            }
+        }
+        kinds
     }
 
     fn boolean(&mut self, place: &Place<'_>, member: &Member) -> Option<bool> {
@@ -390,13 +510,13 @@ impl Loader<'_> {
     }
 
     /// Compiles a rule list; a failed rule is `None` (and reported).
-    fn rules(&mut self, place: &Place<'_>, list: &Member) -> Vec<Option<Rule>> {
+    fn rules(&mut self, place: &Place<'_>, list: &Member) -> Vec<(Option<Rule>, Span)> {
         let field = format!("targeting_rules.{}", list.key);
         match &list.value.value {
             JsonValue::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| self.rule(place, &format!("{field}[{i}]"), item))
+                .map(|(i, item)| (self.rule(place, &format!("{field}[{i}]"), item), item.span))
                 .collect(),
             JsonValue::Null => Vec::new(),
             other => {
@@ -412,7 +532,7 @@ impl Loader<'_> {
                     ),
                     None,
                 );
-                vec![None]
+                vec![(None, list.value.span)]
             }
         }
     }
