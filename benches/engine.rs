@@ -2,12 +2,13 @@
 //! over `user_id ++ flag_key`, which every rollout decision must compute.
 //!
 //! Ids: `floor/sha256`, `evaluate/{allow,deny,rollout_in,rollout_out}`,
-//! `context/build_evaluate`, `compile/spec_rule`, `compile/example_config`.
+//! `context/build_evaluate`, `compile/spec_rule`, `compile/example_config`,
+//! `check/10k_flags`.
 
 #![allow(clippy::panic, missing_docs)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use killswitch::{bucket, Context, FlagSet, Reason, Rule};
+use killswitch::{bucket, CheckReport, Context, FlagSet, Limits, Reason, Rule};
 use sha2::{Digest, Sha256};
 
 const SPEC_RULE: &str = r#"email endsWith "@internal.com" and not segment == "legacy""#;
@@ -32,6 +33,23 @@ fn user(in_rollout: bool) -> String {
         .map(|i| format!("user_{i}"))
         .find(|u| (bucket(u, "new_search_ui") < 20) == in_rollout)
         .unwrap_or_default()
+}
+
+fn ten_thousand_flags() -> String {
+    let flags: Vec<String> = (0..10_000)
+        .map(|i| {
+            format!(
+                r#"{{"flag_key": "feature_{i}", "enabled": true, "kill_switch": false,
+                    "rollout_percentage": {p},
+                    "targeting_rules": {{
+                        "allow_list": ["email endsWith '@internal.com' and not segment == 'legacy'",
+                                       "account.plan in ['pro', 'enterprise'] and app_version semVerGreaterThanOrEqual '2.{i}'"],
+                        "deny_list": [{{"attribute": "country", "operator": "in", "value": ["KP", "IR", "C{i}"]}}]}}}}"#,
+                p = i % 101
+            )
+        })
+        .collect();
+    format!("{{\"flags\": [{}]}}", flags.join(",\n"))
 }
 
 fn benches(c: &mut Criterion) {
@@ -112,6 +130,22 @@ fn benches(c: &mut Criterion) {
     c.bench_function("compile/spec_rule", |b| {
         b.iter(|| Rule::parse(black_box(SPEC_RULE)).is_ok())
     });
+
+    // `killswitch check` on a large file: 10,000 flags with three rules each
+    // (text and structured), loaded and linted.
+    let big = ten_thousand_flags();
+    let limits = Limits::default();
+    assert!(CheckReport::from_json(&big, &limits).flags().is_some());
+    let mut group = c.benchmark_group("check");
+    group.sample_size(10);
+    group.bench_function("10k_flags", |b| {
+        b.iter(|| {
+            CheckReport::from_json(black_box(&big), &limits)
+                .diagnostics()
+                .len()
+        })
+    });
+    group.finish();
 
     let example = include_str!("../examples/flags.json");
     c.bench_function("compile/example_config", |b| {

@@ -50,10 +50,12 @@ mod config;
 mod datetime;
 mod diagnostic;
 mod error;
+mod explain;
 mod flag;
 mod lint;
 mod plan;
 mod semver;
+mod store;
 mod structured;
 mod suggest;
 mod syntax;
@@ -62,8 +64,18 @@ mod value;
 pub use bucket::bucket;
 pub use diagnostic::{CheckReport, ConfigError, Diagnostic, Severity};
 pub use error::{Error, ErrorKind, Span};
+pub use explain::{ExplainStep, Explanation, Trace};
 pub use flag::{Decision, Flag, FlagSet, Reason, Rule};
 pub use value::{Context, Number, Value};
+
+/// The live store: the current [`FlagSet`] behind an atomic swap, reloaded
+/// from a file (OS notifications plus polling) or any [`Source`] while the
+/// service runs; a bad config is rejected and the last good one keeps
+/// serving. See `examples/store.rs`.
+pub use store::{
+    Fetched, FileSource, IfMissing, LoadError, Reload, Snapshot, Source, SourceError, Status,
+    Store, StoreBuilder, StoreEvent,
+};
 
 /// The syntax tree of the targeting language, for tools that inspect or
 /// generate rules.

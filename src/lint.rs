@@ -73,7 +73,8 @@ pub(crate) fn check(flag: &Flag) -> Vec<Finding> {
             Some("fine while an incident lasts; remove it if the flag is retired".into()),
         ));
     }
-    if !flag.enabled() && !flag.kill_switch() && !(allow.is_empty() && deny.is_empty()) {
+    let has_rules = !allow.is_empty() || !deny.is_empty();
+    if !flag.enabled() && !flag.kill_switch() && has_rules {
         out.push(finding(
             ErrorKind::DisabledWithRules,
             At::Field("enabled"),

@@ -118,6 +118,9 @@ impl Program {
 
     pub(crate) fn eval(&self, ctx: &Context<'_>) -> bool {
         let mut at = self.entry;
+        // `emit` creates a step's targets before the step itself, so every
+        // jump goes to a lower index or to an answer: the loop ends within
+        // as many turns as there are steps.
         loop {
             match at {
                 TRUE => return true,

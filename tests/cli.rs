@@ -238,3 +238,178 @@ fn usage_errors_exit_2_and_help_has_examples() {
     assert_eq!(help.status.code(), Some(0));
     assert!(stdout(&help).contains("killswitch eval flags.json --contexts users.jsonl"));
 }
+
+const LINTY: &str = r#"[
+  {"flag_key": "a", "enabled": true,
+   "targeting_rules": {"allow_list": ["beta"], "deny_list": ["beta"]}},
+  {"flag_key": "b", "enabled": true, "allow_lints": ["shadowed-rule"],
+   "targeting_rules": {"allow_list": ["beta"], "deny_list": ["beta"]}}
+]
+"#;
+
+#[test]
+fn check_reports_lints_as_warnings_and_allows_them_per_flag() {
+    let file = temp_file("linty.json", LINTY);
+    let path = file.display().to_string();
+    let out = killswitch(&["check", &path]);
+    assert_eq!(out.status.code(), Some(0), "warnings alone pass");
+    let expected = r#"warning[W0001]: this deny rule never decides: allow_list[0] is the same rule and is checked first
+ --> FILE:3:62
+  |
+3 |    "targeting_rules": {"allow_list": ["beta"], "deny_list": ["beta"]}},
+  |                                                              ^^^^^^
+  = in flags[0] "a" > targeting_rules.deny_list[0]
+  = help: remove it from one of the lists; or allow it: "allow_lints": ["shadowed-rule"]
+
+ok with 1 warning: 1 file, 2 flags
+"#
+    .replace("FILE", &path);
+    assert_eq!(stdout(&out), expected);
+
+    let denied = killswitch(&["check", "--deny-warnings", &path]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        stdout(&denied).starts_with("error[W0001]"),
+        "{}",
+        stdout(&denied)
+    );
+    assert!(stdout(&denied).ends_with("1 error in 1 of 1 file\n"));
+}
+
+#[test]
+fn check_formats_json_and_github() {
+    let file = temp_file("linty-formats.json", LINTY);
+    let path = file.display().to_string();
+    let out = killswitch(&["check", "--format", "json", &path]);
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 1);
+    let d = &lines[0];
+    assert_eq!(d["severity"], "warning");
+    assert_eq!(d["code"], "W0001");
+    assert_eq!(d["lint"], "shadowed-rule");
+    assert_eq!(d["file"], path.as_str());
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(3), Some(62))
+    );
+    assert_eq!(
+        (d["end_line"].as_u64(), d["end_column"].as_u64()),
+        (Some(3), Some(68))
+    );
+    assert_eq!(d["flag"], "a");
+    assert_eq!(d["path"], "flags[0] \"a\" > targeting_rules.deny_list[0]");
+
+    let out = killswitch(&["check", "--format", "github", &path]);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!(
+            "::warning file={path},line=3,col=62,endLine=3,endColumn=68,title=W0001::this deny rule never decides"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("%0Ahelp: remove it"), "{text}");
+    assert_eq!(text.lines().count(), 1);
+}
+
+#[test]
+fn check_colours_only_when_asked() {
+    let file = temp_file("linty-colour.json", LINTY);
+    let path = file.display().to_string();
+    let plain = stdout(&killswitch(&["check", &path]));
+    assert!(!plain.contains('\x1b'), "not a terminal: no colour");
+    let coloured = stdout(&killswitch(&["check", "--color", "always", &path]));
+    assert!(
+        coloured.starts_with("\x1b[1;33mwarning[W0001]\x1b[0m: "),
+        "{coloured:?}"
+    );
+}
+
+#[test]
+fn test_runs_the_bundled_cases() {
+    let out = killswitch(&[
+        "test",
+        "examples/flags.json",
+        "--cases",
+        "examples/cases.json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).ends_with("\n5 passed, 0 failed\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn test_explains_a_failing_case() {
+    let cases = temp_file(
+        "cases.json",
+        r#"[{"name": "wrong", "flag": "new_search_ui", "context": {"user_id": "bo", "segment": "legacy"}, "expect": true},
+            {"flag": "new_search_ui", "context": {"user_id": "x"}, "expect": {"colour": 1}}]"#,
+    );
+    let path = cases.display().to_string();
+    let out = killswitch(&["test", "examples/flags.json", "--cases", &path]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        r#"FAILED  wrong
+        enabled: expected true, got false
+        flag:     new_search_ui
+        context:  {"segment":"legacy","user_id":"bo"}
+        decision: {"bucket":null,"enabled":false,"reason":"deny_rule","rule":0}
+FAILED  case 1
+        unknown field "colour" in "expect"
+
+0 passed, 2 failed
+"#
+    );
+}
+
+#[test]
+fn eval_explains_decisions() {
+    let ctx = r#"{"user_id": "bo", "email": "bo@internal.com", "segment": "legacy"}"#;
+    let out = killswitch(&[
+        "eval",
+        "examples/flags.json",
+        "--context",
+        ctx,
+        "--flag",
+        "new_search_ui",
+        "--explain",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout(&out),
+        r#"{"flag":"new_search_ui","user_id":"bo","enabled":false,"reason":"deny_rule","rule":0}
+  kill_switch: off
+  enabled: on
+  allow_list[0]: no match
+    email endsWith "@internal.com" and not segment == "legacy": false
+      email endsWith "@internal.com": true (email = "bo@internal.com")
+      not segment == "legacy": false
+        segment == "legacy": true (segment = "legacy")
+  deny_list[0]: matched (decides: off)
+    segment == "legacy": true (segment = "legacy")
+"#
+    );
+    let out = killswitch(&[
+        "eval",
+        "examples/flags.json",
+        "--context",
+        ctx,
+        "--flag",
+        "new_search_ui",
+        "--explain",
+        "json",
+    ]);
+    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(line["explanation"][3]["step"], "deny_list[0]");
+    assert_eq!(
+        line["explanation"][3]["trace"]["seen"],
+        "segment = \"legacy\""
+    );
+}

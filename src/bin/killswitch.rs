@@ -2,9 +2,11 @@
 //! contexts, and compute buckets.
 
 use clap::{Args, Parser, Subcommand};
-use killswitch::{bucket, Context, Decision, FlagSet};
+use killswitch::{
+    bucket, CheckReport, ConfigError, Context, Decision, Diagnostic, FlagSet, Limits, Severity,
+};
 use serde::Serialize;
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 const EXAMPLES: &str = "\
@@ -27,24 +29,84 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate config files: report every error with its place.
-    #[command(after_help = "Exit codes: 0 all valid, 1 some file invalid, 2 usage or I/O error.")]
-    Check {
-        /// Config files (JSON) to check.
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<String>,
-    },
+    /// Validate config files: report every error and lint with its place.
+    #[command(
+        after_help = "Exit codes: 0 all valid, 1 some file invalid (or has warnings, \
+with --deny-warnings), 2 usage or I/O error."
+    )]
+    Check(CheckArgs),
     /// Evaluate flags for a context, or for every context of a JSON-lines
     /// file; prints one JSON object per line per flag.
     #[command(after_help = EXAMPLES)]
     Eval(EvalArgs),
     /// Print the rollout bucket (0-99) of a user for a flag.
+    /// Run expected outcomes kept next to the rules: each case names a
+    /// context, a flag and what it should decide.
+    #[command(after_help = CASES_HELP)]
+    Test(TestArgs),
     Bucket {
         /// The user id (bucketing key).
         user_id: String,
         /// The flag key.
         flag_key: String,
     },
+    /// Load a config file and follow its changes: print each flag's
+    /// decision for a context at every new version, and an error line when
+    /// a change is rejected (the previous version keeps serving). Ctrl-C
+    /// stops (exit 0).
+    Watch(WatchArgs),
+}
+
+const CASES_HELP: &str = "\
+A cases file is a JSON array of cases:
+  {\"name\": \"staff see it\", \"flag\": \"new_search_ui\",
+   \"context\": {\"user_id\": \"u1\", \"email\": \"ana@internal.com\"},
+   \"expect\": true}
+`expect` is true/false (enabled), a reason name (\"deny_rule\"), or an object
+with any of \"enabled\", \"reason\", \"rule\", \"bucket\".
+
+Exit codes: 0 all cases pass, 1 a case fails or is malformed, 2 usage or I/O error.";
+
+#[derive(Args)]
+struct TestArgs {
+    /// The config file (JSON).
+    #[arg(value_name = "FILE")]
+    file: String,
+    /// The cases file (JSON).
+    #[arg(long, value_name = "CASES")]
+    cases: String,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Config files (JSON) to check.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
+    /// Output format: `human` (rustc-style), `json` (one object per
+    /// diagnostic per line) or `github` (workflow annotations).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Colour: `auto` (when stdout is a terminal and NO_COLOR is unset),
+    /// `always` or `never`.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Human,
+    Json,
+    Github,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Args)]
@@ -66,6 +128,18 @@ struct EvalArgs {
     /// Evaluate only this flag (default: every flag, in file order).
     #[arg(long, value_name = "KEY")]
     flag: Option<String>,
+    /// Trace each decision: every step of the evaluation order, every rule
+    /// and condition with the attribute value it saw. `human` (the default)
+    /// prints a tree under each line; `json` adds an `explanation` field.
+    #[arg(long, value_enum, value_name = "FORMAT", num_args = 0..=1,
+          default_missing_value = "human")]
+    explain: Option<ExplainFormat>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExplainFormat {
+    Human,
+    Json,
 }
 
 /// Exit codes.
@@ -75,59 +149,195 @@ const USAGE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Check { files } => check(&files),
+        Command::Check(args) => check(&args),
         Command::Eval(args) => eval(&args),
+        Command::Test(args) => run_cases(&args),
         Command::Bucket { user_id, flag_key } => {
             println!("{}", bucket(&user_id, &flag_key));
             0
         }
+        Command::Watch(args) => watch(&args),
     };
     ExitCode::from(code)
 }
 
-fn check(files: &[String]) -> u8 {
-    let mut invalid = 0usize;
-    let mut errors = 0usize;
+fn check(args: &CheckArgs) -> u8 {
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let limits = Limits::default();
+    let mut counts = [0usize; 3];
+    let mut failed_files = 0usize;
     let mut io_failed = false;
     let mut flags = 0usize;
     let mut out = String::new();
-    for file in files {
-        match FlagSet::load(file) {
-            Ok(set) => flags += set.len(),
-            Err(e) => {
-                if e.is_io() {
-                    io_failed = true;
-                } else {
-                    invalid += 1;
-                }
-                errors += e.diagnostics().len();
-                for d in e.diagnostics() {
-                    // Writing to a String cannot fail.
-                    let _ = d.render(Some(file), &mut out);
-                    out.push_str("\n\n");
-                }
+    for file in &args.files {
+        let diagnostics: Vec<Diagnostic> = match std::fs::read_to_string(file) {
+            Ok(text) => {
+                let report = CheckReport::from_json(&text, &limits);
+                flags += report.flags().map_or(0, FlagSet::len);
+                report.diagnostics().to_vec()
             }
+            Err(e) => {
+                io_failed = true;
+                ConfigError::io(file.clone(), &e).diagnostics().to_vec()
+            }
+        };
+        let mut file_failed = false;
+        for d in diagnostics {
+            let d = if args.deny_warnings && d.severity() == Severity::Warning {
+                d.into_error()
+            } else {
+                d
+            };
+            let slot = match d.severity() {
+                Severity::Error => 0,
+                Severity::Warning => 1,
+                _ => 2,
+            };
+            counts[slot] += 1;
+            file_failed |= slot == 0;
+            write_diagnostic(&mut out, &d, file, args.format, color);
         }
+        failed_files += usize::from(file_failed);
     }
-    let n = files.len();
-    let files_word = if n == 1 { "file" } else { "files" };
-    if errors == 0 {
-        out.push_str(&format!("ok: {n} {files_word}, {flags} flags\n"));
-    } else {
-        let errors_word = if errors == 1 { "error" } else { "errors" };
-        let bad = invalid + usize::from(io_failed);
-        out.push_str(&format!(
-            "{errors} {errors_word} in {bad} of {n} {files_word}\n"
-        ));
+    let n = args.files.len();
+    if args.format == Format::Human {
+        out.push_str(&summary(counts, failed_files, n, flags));
+        out.push('\n');
     }
     let _ = io::stdout().lock().write_all(out.as_bytes());
     if io_failed {
         USAGE
-    } else if invalid > 0 {
+    } else if failed_files > 0 {
         INVALID
     } else {
         0
     }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn summary(counts: [usize; 3], failed_files: usize, files: usize, flags: usize) -> String {
+    let [errors, warnings, notes] = counts;
+    let mut parts = Vec::new();
+    if errors > 0 {
+        parts.push(plural(errors, "error"));
+    }
+    if warnings > 0 {
+        parts.push(plural(warnings, "warning"));
+    }
+    if notes > 0 {
+        parts.push(plural(notes, "note"));
+    }
+    if errors > 0 {
+        format!(
+            "{} in {failed_files} of {}",
+            parts.join(", "),
+            plural(files, "file")
+        )
+    } else if parts.is_empty() {
+        format!("ok: {}, {}", plural(files, "file"), plural(flags, "flag"))
+    } else {
+        format!(
+            "ok with {}: {}, {}",
+            parts.join(", "),
+            plural(files, "file"),
+            plural(flags, "flag")
+        )
+    }
+}
+
+/// One diagnostic as JSON (`--format json`).
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    severity: &'static str,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lint: Option<&'static str>,
+    message: &'a str,
+    file: &'a str,
+    line: Option<usize>,
+    column: Option<usize>,
+    end_line: Option<usize>,
+    end_column: Option<usize>,
+    flag: Option<&'a str>,
+    path: &'a str,
+    help: Option<&'a str>,
+}
+
+fn write_diagnostic(out: &mut String, d: &Diagnostic, file: &str, format: Format, color: bool) {
+    match format {
+        Format::Human => {
+            // Writing to a String cannot fail.
+            let _ = d.render_styled(Some(file), color, out);
+            out.push_str("\n\n");
+        }
+        Format::Json => {
+            let start = d.line_column();
+            let end = d.end_line_column();
+            let line = JsonDiagnostic {
+                severity: d.severity().as_str(),
+                code: d.kind().code(),
+                lint: d.kind().lint_name(),
+                message: d.message(),
+                file,
+                line: start.map(|p| p.0),
+                column: start.map(|p| p.1),
+                end_line: end.map(|p| p.0),
+                end_column: end.map(|p| p.1),
+                flag: d.flag(),
+                path: d.path(),
+                help: d.help(),
+            };
+            if let Ok(text) = serde_json::to_string(&line) {
+                out.push_str(&text);
+                out.push('\n');
+            }
+        }
+        Format::Github => {
+            // Workflow commands: `::error file=..,line=..::message`; the
+            // message escapes %, CR and LF, the properties also `:` and `,`.
+            let level = match d.severity() {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                _ => "notice",
+            };
+            let mut props = format!("file={}", escape_property(file));
+            if let (Some((l, c)), Some((el, ec))) = (d.line_column(), d.end_line_column()) {
+                props.push_str(&format!(",line={l},col={c},endLine={el},endColumn={ec}"));
+            }
+            props.push_str(&format!(",title={}", escape_property(d.kind().code())));
+            let mut message = d.message().to_string();
+            if !d.path().is_empty() {
+                message.push_str(&format!(" (in {})", d.path()));
+            }
+            if let Some(help) = d.help() {
+                message.push_str(&format!("\nhelp: {help}"));
+            }
+            out.push_str(&format!("::{level} {props}::{}\n", escape_data(&message)));
+        }
+    }
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// One line of `eval` output.
@@ -141,6 +351,8 @@ struct Line<'a> {
     rule: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bucket: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation: Option<&'a Vec<killswitch::ExplainStep>>,
 }
 
 fn eval(args: &EvalArgs) -> u8 {
@@ -177,14 +389,14 @@ fn eval(args: &EvalArgs) -> u8 {
             }
         };
         match Context::from_json(text.trim()) {
-            Ok(ctx) => write_decisions(&mut out, &set, &keys, &ctx),
+            Ok(ctx) => write_decisions(&mut out, &set, &keys, &ctx, args.explain),
             Err(e) => {
                 eprintln!("error: {e}");
                 return INVALID;
             }
         }
     } else if let Some(path) = &args.contexts {
-        match eval_lines(&mut out, &set, &keys, path) {
+        match eval_lines(&mut out, &set, &keys, path, args.explain) {
             Ok(true) => Ok(()),
             Ok(false) => {
                 status = INVALID;
@@ -211,7 +423,13 @@ fn eval(args: &EvalArgs) -> u8 {
 }
 
 /// Evaluates every line; `Ok(false)` when some line was invalid.
-fn eval_lines(out: &mut impl Write, set: &FlagSet, keys: &[&str], path: &str) -> io::Result<bool> {
+fn eval_lines(
+    out: &mut impl Write,
+    set: &FlagSet,
+    keys: &[&str],
+    path: &str,
+    explain: Option<ExplainFormat>,
+) -> io::Result<bool> {
     let reader: Box<dyn BufRead> = if path == "-" {
         Box::new(io::stdin().lock())
     } else {
@@ -232,7 +450,7 @@ fn eval_lines(out: &mut impl Write, set: &FlagSet, keys: &[&str], path: &str) ->
             continue;
         }
         match Context::from_json(line.trim()) {
-            Ok(ctx) => write_decisions(out, set, keys, &ctx)?,
+            Ok(ctx) => write_decisions(out, set, keys, &ctx, explain)?,
             Err(e) => {
                 eprintln!("{path}:{}: {e}; skipped", i + 1);
                 all_valid = false;
@@ -247,9 +465,11 @@ fn write_decisions(
     set: &FlagSet,
     keys: &[&str],
     ctx: &Context<'_>,
+    explain: Option<ExplainFormat>,
 ) -> io::Result<()> {
     for key in keys {
         let decision: Decision = set.evaluate(key, ctx);
+        let explanation = explain.and_then(|_| set.get(key)).map(|f| f.explain(ctx));
         let line = Line {
             flag: key,
             user_id: ctx.user_id(),
@@ -257,9 +477,18 @@ fn write_decisions(
             reason: decision.reason.as_str(),
             rule: decision.reason.rule(),
             bucket: decision.bucket,
+            explanation: match explain {
+                Some(ExplainFormat::Json) => explanation.as_ref().map(|e| &e.steps),
+                _ => None,
+            },
         };
         serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
         out.write_all(b"\n")?;
+        if let (Some(ExplainFormat::Human), Some(e)) = (explain, &explanation) {
+            for text in e.to_string().lines() {
+                writeln!(out, "  {text}")?;
+            }
+        }
     }
     Ok(())
 }
@@ -287,4 +516,279 @@ fn closest_key<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
                 .copied()
                 .find(|k| k.contains(key) || key.contains(*k))
         })
+}
+
+#[derive(Args)]
+struct WatchArgs {
+    /// The config file (JSON) to follow.
+    #[arg(value_name = "FILE")]
+    file: String,
+    /// The context: inline JSON, or @path to a JSON file.
+    #[arg(long, value_name = "JSON")]
+    context: String,
+    /// Print only this flag (default: every flag of each version, in file
+    /// order).
+    #[arg(long, value_name = "KEY")]
+    flag: Option<String>,
+    /// Also re-read the file this often, in milliseconds, in case a file
+    /// notification is missed (network file systems).
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    poll_ms: u64,
+    /// Start even when the file does not exist yet: every flag is off
+    /// (version 0) until it appears.
+    #[arg(long)]
+    allow_missing: bool,
+}
+
+/// One line of `watch` output: a decision of one version.
+#[derive(Serialize)]
+struct WatchLine<'a> {
+    version: u64,
+    flag: &'a str,
+    enabled: bool,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bucket: Option<u8>,
+}
+
+/// One line of `watch` output: a rejected reload, while `version` serves.
+#[derive(Serialize)]
+struct WatchError {
+    version: u64,
+    error: String,
+}
+
+/// What the `watch` loop waits for.
+enum WatchMsg {
+    Event(killswitch::StoreEvent),
+    Stop,
+}
+
+/// Follows a config file: one line per flag at each new version, one line
+/// per rejected reload, until Ctrl-C (exit 0).
+fn watch(args: &WatchArgs) -> u8 {
+    use killswitch::{FileSource, IfMissing, Snapshot, Store, StoreEvent};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let text = match read_arg(&args.context) {
+        Ok(text) => text,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return USAGE;
+        }
+    };
+    let ctx = match Context::from_json(text.trim()) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return INVALID;
+        }
+    };
+    let (tx, rx) = mpsc::channel();
+    let stop = tx.clone();
+    if let Err(e) = ctrlc::set_handler(move || {
+        let _ = stop.send(WatchMsg::Stop);
+    }) {
+        eprintln!("error: cannot handle Ctrl-C: {e}");
+        return USAGE;
+    }
+    let if_missing = if args.allow_missing {
+        IfMissing::StartEmpty
+    } else {
+        IfMissing::Fail
+    };
+    let store = match Store::builder(FileSource::new(&args.file))
+        .poll_interval(Duration::from_millis(args.poll_ms.max(1)))
+        .if_missing(if_missing)
+        .thread_name("killswitch-watch")
+        .on_event(move |event: &StoreEvent| {
+            let _ = tx.send(WatchMsg::Event(event.clone()));
+        })
+        .start()
+    {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("{e}");
+            return if e.config_error().is_some() {
+                INVALID
+            } else {
+                USAGE
+            };
+        }
+    };
+
+    let print_version = |out: &mut dyn Write, snapshot: &Snapshot| -> io::Result<()> {
+        let keys: Vec<&str> = match &args.flag {
+            Some(key) => vec![key.as_str()],
+            None => snapshot.flags().flags().iter().map(|f| f.key()).collect(),
+        };
+        for key in keys {
+            let decision = snapshot.evaluate(key, &ctx);
+            let line = WatchLine {
+                version: snapshot.version(),
+                flag: key,
+                enabled: decision.enabled,
+                reason: decision.reason.as_str(),
+                rule: decision.reason.rule(),
+                bucket: decision.bucket,
+            };
+            serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    };
+    let print_error = |out: &mut dyn Write, version: u64, error: String| -> io::Result<()> {
+        serde_json::to_writer(&mut *out, &WatchError { version, error })
+            .map_err(io::Error::other)?;
+        out.write_all(b"\n")?;
+        out.flush()
+    };
+
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let result = (|| -> io::Result<()> {
+        let first = store.snapshot();
+        print_version(&mut out, &first)?;
+        let mut printed = first.version();
+        if let Some(error) = store.status().last_error {
+            print_error(&mut out, printed, error.to_string())?;
+        }
+        for msg in &rx {
+            match msg {
+                WatchMsg::Stop => break,
+                WatchMsg::Event(StoreEvent::Rejected { version, error }) => {
+                    print_error(&mut out, version, error.to_string())?;
+                }
+                WatchMsg::Event(_) => {
+                    // Print the newest version once, even if several
+                    // reloads came at once.
+                    let snapshot = store.snapshot();
+                    if snapshot.version() > printed {
+                        print_version(&mut out, &snapshot)?;
+                        printed = snapshot.version();
+                    }
+                }
+            }
+        }
+        Ok(())
+    })();
+    store.shutdown();
+    match result {
+        Ok(()) => 0,
+        // The reader went away (`| head`): not an error of ours.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("error: cannot write output: {e}");
+            USAGE
+        }
+    }
+}
+
+/// Runs a cases file against a config (`killswitch test`).
+fn run_cases(args: &TestArgs) -> u8 {
+    let set = match FlagSet::load(&args.file) {
+        Ok(set) => set,
+        Err(e) => {
+            eprintln!("{e}");
+            return if e.is_io() { USAGE } else { INVALID };
+        }
+    };
+    let text = match std::fs::read_to_string(&args.cases) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", args.cases);
+            return USAGE;
+        }
+    };
+    let cases: Vec<serde_json::Value> = match serde_json::from_str(&text) {
+        Ok(cases) => cases,
+        Err(e) => {
+            eprintln!("error: `{}` is not a JSON array of cases: {e}", args.cases);
+            return INVALID;
+        }
+    };
+    let (mut passed, mut failed) = (0usize, 0usize);
+    let mut out = String::new();
+    for (i, case) in cases.iter().enumerate() {
+        let name = case["name"]
+            .as_str()
+            .map_or_else(|| format!("case {i}"), str::to_string);
+        match run_case(&set, case) {
+            Ok(()) => {
+                passed += 1;
+                out.push_str(&format!("ok      {name}\n"));
+            }
+            Err(why) => {
+                failed += 1;
+                out.push_str(&format!("FAILED  {name}\n{why}\n"));
+            }
+        }
+    }
+    out.push_str(&format!("\n{passed} passed, {failed} failed\n"));
+    let _ = io::stdout().lock().write_all(out.as_bytes());
+    if failed > 0 {
+        INVALID
+    } else {
+        0
+    }
+}
+
+/// One case: `Err` explains the failure (or the malformed case).
+fn run_case(set: &FlagSet, case: &serde_json::Value) -> Result<(), String> {
+    let flag = case["flag"]
+        .as_str()
+        .ok_or("        the case has no \"flag\" string")?;
+    let context_text = case
+        .get("context")
+        .map(serde_json::Value::to_string)
+        .ok_or("        the case has no \"context\"")?;
+    let ctx = Context::from_json(&context_text).map_err(|e| format!("        {e}"))?;
+    let decision = set.evaluate(flag, &ctx);
+    let actual = serde_json::json!({
+        "enabled": decision.enabled,
+        "reason": decision.reason.as_str(),
+        "rule": decision.reason.rule(),
+        "bucket": decision.bucket,
+    });
+    let expect = case
+        .get("expect")
+        .ok_or("        the case has no \"expect\"")?;
+    let wanted: Vec<(&str, serde_json::Value)> = match expect {
+        serde_json::Value::Bool(b) => vec![("enabled", serde_json::Value::Bool(*b))],
+        serde_json::Value::String(r) => vec![("reason", serde_json::Value::String(r.clone()))],
+        serde_json::Value::Object(fields) => {
+            let mut wanted = Vec::new();
+            for (k, v) in fields {
+                match k.as_str() {
+                    "enabled" | "reason" | "rule" | "bucket" => {
+                        wanted.push((k.as_str(), v.clone()))
+                    }
+                    other => {
+                        return Err(format!("        unknown field \"{other}\" in \"expect\""))
+                    }
+                }
+            }
+            wanted
+        }
+        _ => return Err("        \"expect\" is true, false, a reason or an object".into()),
+    };
+    let mismatched: Vec<String> = wanted
+        .iter()
+        .filter(|(k, v)| actual.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k}: expected {v}, got {}", actual[*k]))
+        .collect();
+    if mismatched.is_empty() {
+        return Ok(());
+    }
+    let mut why = String::new();
+    for m in &mismatched {
+        why.push_str(&format!("        {m}\n"));
+    }
+    why.push_str(&format!("        flag:     {flag}\n"));
+    why.push_str(&format!("        context:  {context_text}\n"));
+    why.push_str(&format!("        decision: {actual}"));
+    Err(why)
 }

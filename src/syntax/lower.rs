@@ -373,6 +373,20 @@ fn syntax_help(text: &str, pos: usize, found: &str) -> Option<String> {
         _ => {}
     }
     let before = text[..pos].trim_end();
+    let at_test_start = before.is_empty()
+        || before.ends_with('(')
+        || [" and", " or", " not"].iter().any(|w| before.ends_with(w))
+        || ["and", "or", "not"].contains(&before);
+    if at_test_start
+        && found.starts_with([
+            '"', '\'', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '[',
+        ])
+    {
+        return Some(
+            "a test starts with the attribute, then the operator and the value: `tags == \"beta\"`"
+                .into(),
+        );
+    }
     if before.ends_with(['=', '<', '>']) || before.ends_with("in") {
         return Some(
             "values are quoted strings, numbers, true/false or lists like [\"a\", \"b\"]".into(),

@@ -92,6 +92,46 @@ proptest! {
     }
 
     #[test]
+    fn explanations_agree_with_decisions(
+        flag in flag_json(),
+        contexts in prop::collection::vec(gen::context_json(), 1..4),
+    ) {
+        let flags = FlagSet::from_json(&flag.to_string()).unwrap();
+        let compiled = &flags.flags()[0];
+        for json in &contexts {
+            let text = json.to_string();
+            let ctx = Context::from_json(&text).unwrap();
+            let explanation = compiled.explain(&ctx);
+            let decision = compiled.evaluate(&ctx);
+            prop_assert_eq!(explanation.decision, decision);
+            let last = explanation.steps.last().unwrap();
+            prop_assert!(last.decided);
+            prop_assert_eq!(explanation.steps.iter().filter(|s| s.decided).count(), 1);
+            let expected_step = match decision.reason {
+                Reason::KillSwitch => "kill_switch".to_string(),
+                Reason::Disabled => "enabled".to_string(),
+                Reason::AllowRule(i) => format!("allow_list[{i}]"),
+                Reason::DenyRule(i) => format!("deny_list[{i}]"),
+                _ => "rollout".to_string(),
+            };
+            prop_assert_eq!(&last.step, &expected_step);
+            // Every traced rule's result is the compiled rule's answer.
+            for step in &explanation.steps {
+                if let Some(trace) = &step.trace {
+                    let (list, i) = step.step.trim_end_matches(']').split_once('[').unwrap();
+                    let i: usize = i.parse().unwrap();
+                    let rule = if list == "allow_list" {
+                        &compiled.allow_rules()[i]
+                    } else {
+                        &compiled.deny_rules()[i]
+                    };
+                    prop_assert_eq!(trace.result, Some(rule.matches(&ctx)));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn decisions_are_deterministic_across_recompiles_and_threads(
         flag in flag_json(),
         contexts in prop::collection::vec(gen::context_json(), 1..5),

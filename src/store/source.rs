@@ -1,0 +1,118 @@
+//! Where a [`Store`](super::Store) gets its config text: the [`Source`]
+//! trait, and [`FileSource`], a JSON file on disk.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The error type a [`Source`] reports when it cannot fetch its config.
+pub type SourceError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What a [`Source`] found when asked for its config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fetched {
+    /// The config text (JSON), to be compiled.
+    Text(String),
+    /// The config has not changed since the last fetch (for example an
+    /// HTTP `304 Not Modified`): keep the current version.
+    NotModified,
+    /// There is no config (the file does not exist). At startup the
+    /// store's [`IfMissing`](super::IfMissing) decides; later it is a
+    /// failed load and the last good version keeps serving.
+    Missing,
+}
+
+/// A place a [`Store`](super::Store) fetches config text from: a file, or
+/// a service's own database or configuration service.
+///
+/// The store calls [`fetch`](Source::fetch) once at startup, then on every
+/// poll (see [`StoreBuilder::poll_interval`](super::StoreBuilder::poll_interval)),
+/// on every file notification when [`watch_path`](Source::watch_path) names
+/// a file, and on [`Store::reload`](super::Store::reload). Calls never
+/// overlap. Returning the same text again is cheap: the store skips text it
+/// has already loaded (or already rejected).
+///
+/// ```
+/// use killswitch::{Context, Fetched, Source, SourceError, Store};
+///
+/// /// Config kept by the service itself (here: a fixed string).
+/// struct FromDatabase;
+///
+/// impl Source for FromDatabase {
+///     fn name(&self) -> String {
+///         "database:flags".to_string()
+///     }
+///     fn fetch(&mut self) -> Result<Fetched, SourceError> {
+///         Ok(Fetched::Text(r#"{"flag_key": "beta", "enabled": true, "rollout_percentage": 100}"#.into()))
+///     }
+/// }
+///
+/// let store = Store::builder(FromDatabase).start()?;
+/// let user = Context::new().with("user_id", "u1");
+/// assert!(store.evaluate("beta", &user).enabled);
+/// # Ok::<(), killswitch::LoadError>(())
+/// ```
+pub trait Source: Send + 'static {
+    /// A short name for messages and diagnostics, such as the file path or
+    /// a URL.
+    fn name(&self) -> String;
+
+    /// Fetches the current config.
+    fn fetch(&mut self) -> Result<Fetched, SourceError>;
+
+    /// A local file whose changes the store should watch with OS
+    /// notifications (the store watches its parent directory). `None`, the
+    /// default, means the store only polls.
+    fn watch_path(&self) -> Option<&Path> {
+        None
+    }
+}
+
+/// A JSON config file on the local file system.
+///
+/// A file that does not exist is [`Fetched::Missing`]; one that cannot be
+/// read, or is not UTF-8, is an error. Changes are noticed through OS
+/// notifications on the file's directory and by polling.
+#[derive(Clone)]
+pub struct FileSource {
+    path: PathBuf,
+}
+
+impl FileSource {
+    /// A source reading `path`.
+    pub fn new(path: impl Into<PathBuf>) -> FileSource {
+        FileSource { path: path.into() }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl fmt::Debug for FileSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileSource")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl Source for FileSource {
+    fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn fetch(&mut self) -> Result<Fetched, SourceError> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => Ok(Fetched::Text(text)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Fetched::Missing),
+            Err(e) => Err(Box::new(e)),
+        }
+    }
+
+    fn watch_path(&self) -> Option<&Path> {
+        Some(&self.path)
+    }
+}

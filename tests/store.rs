@@ -1,0 +1,699 @@
+//! The live store: reloads from files (notifications and polling) and from
+//! custom sources, rejected configs, whole versions under concurrency,
+//! shutdown, and `killswitch watch` end to end.
+//!
+//! Every wait is bounded by a generous deadline and polls for the expected
+//! state, so the tests stay reliable on a loaded machine.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use killswitch::{
+    Context, Decision, Fetched, FileSource, FlagSet, IfMissing, LoadError, Reason, Reload, Source,
+    SourceError, Store, StoreEvent,
+};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long any single expected change may take before a test fails.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A fresh directory, removed at the end of the test.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "killswitch-store-{}-{}-{name}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Replaces `path` atomically: a temporary file in the same directory,
+/// renamed over it.
+fn replace(path: &Path, text: &str) {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn config(kill_switch: bool) -> String {
+    format!(
+        r#"{{"flags": [{{"flag_key": "checkout_v2", "enabled": true,
+            "kill_switch": {kill_switch}, "rollout_percentage": 100}}]}}"#
+    )
+}
+
+fn user() -> Context<'static> {
+    Context::new().with("user_id", "user_123")
+}
+
+/// Polls `check` until it holds, failing the test after [`DEADLINE`].
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The next event, failing the test after [`DEADLINE`].
+fn next_event(rx: &Receiver<StoreEvent>) -> StoreEvent {
+    rx.recv_timeout(DEADLINE)
+        .expect("an event before the deadline")
+}
+
+/// A store on `path` telling its events to the returned channel.
+fn file_store(
+    path: &Path,
+    notifications: bool,
+    poll: Option<Duration>,
+) -> (Store, Receiver<StoreEvent>) {
+    let (tx, rx) = mpsc::channel();
+    let store = Store::builder(FileSource::new(path))
+        .notifications(notifications)
+        .poll_interval(poll)
+        .on_event(move |e: &StoreEvent| {
+            let _ = tx.send(e.clone());
+        })
+        .start()
+        .unwrap();
+    (store, rx)
+}
+
+#[test]
+fn a_notification_picks_up_a_flipped_kill_switch() {
+    let dir = TempDir::new("notify");
+    let path = dir.path("flags.json");
+    replace(&path, &config(false));
+    // No polling: only a notification can bring the change.
+    let (store, rx) = file_store(&path, true, None);
+    assert!(store.status().notifications, "{:?}", store.status());
+    assert_eq!(store.version(), 1);
+    assert!(store.evaluate("checkout_v2", &user()).enabled);
+
+    replace(&path, &config(true));
+    wait_for("the kill switch", || {
+        store.evaluate("checkout_v2", &user()).reason == Reason::KillSwitch
+    });
+    assert_eq!(store.version(), 2);
+    assert!(matches!(
+        next_event(&rx),
+        StoreEvent::Reloaded {
+            version: 2,
+            flags: 1
+        }
+    ));
+
+    // Editors that rewrite in place (no rename) are followed too.
+    std::fs::write(&path, config(false)).unwrap();
+    wait_for("the kill switch off", || {
+        store.evaluate("checkout_v2", &user()).enabled
+    });
+    assert_eq!(store.version(), 3);
+}
+
+#[test]
+fn polling_picks_up_a_flipped_kill_switch() {
+    let dir = TempDir::new("poll");
+    let path = dir.path("flags.json");
+    replace(&path, &config(false));
+    let (store, _rx) = file_store(&path, false, Some(Duration::from_millis(20)));
+    let status = store.status();
+    assert!(status.watching && !status.notifications, "{status:?}");
+
+    replace(&path, &config(true));
+    wait_for("the kill switch", || {
+        store.evaluate("checkout_v2", &user()).reason == Reason::KillSwitch
+    });
+    assert_eq!(store.version(), 2);
+
+    // Unchanged content is not a new version, however often it is polled.
+    replace(&path, &config(true));
+    assert!(matches!(
+        store.reload(),
+        Ok(Reload::Unchanged { version: 2 })
+    ));
+    assert_eq!(store.version(), 2);
+}
+
+#[test]
+fn a_broken_file_keeps_the_old_version_and_reports_the_error() {
+    let dir = TempDir::new("broken");
+    let path = dir.path("flags.json");
+    replace(&path, &config(true));
+    let (store, rx) = file_store(&path, true, Some(Duration::from_millis(50)));
+
+    let broken = r#"{"flag_key": "checkout_v2", "enabled": true, "rollout_percent": 100}"#;
+    replace(&path, broken);
+    let StoreEvent::Rejected { version, error } = next_event(&rx) else {
+        panic!("expected a rejection");
+    };
+    assert_eq!(version, 1);
+    let message = error.to_string();
+    assert!(message.contains("rollout_percent"), "{message}");
+    assert!(message.contains("flags.json:1:"), "{message}");
+    assert!(error.config_error().is_some());
+
+    // Still serving version 1, and saying why the update was refused.
+    assert_eq!(store.version(), 1);
+    assert_eq!(
+        store.evaluate("checkout_v2", &user()).reason,
+        Reason::KillSwitch
+    );
+    let status = store.status();
+    assert_eq!(status.version, 1);
+    assert!(status.last_error_at.is_some());
+    assert_eq!(
+        status.last_error.map(|e| e.to_string()),
+        Some(message.clone())
+    );
+    // The same broken text is reported once, not on every poll.
+    assert!(store.reload().is_err());
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+
+    // A fixed file is picked up, and the status is healthy again.
+    replace(&path, &config(false));
+    wait_for("the fixed config", || store.version() == 2);
+    assert!(store.evaluate("checkout_v2", &user()).enabled);
+    assert!(store.status().last_error.is_none());
+}
+
+#[test]
+fn a_truncated_write_then_a_good_write_ends_on_the_good_version() {
+    use std::io::Write;
+    let dir = TempDir::new("truncated");
+    let path = dir.path("flags.json");
+    replace(&path, &config(false));
+    let (store, rx) = file_store(&path, true, Some(Duration::from_millis(50)));
+
+    // A writer that truncates and writes in place, caught half-way.
+    let good = config(true);
+    let (head, tail) = good.split_at(good.len() / 2);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    file.write_all(head.as_bytes()).unwrap();
+    file.flush().unwrap();
+    match next_event(&rx) {
+        StoreEvent::Rejected { version: 1, error } => {
+            assert!(error.config_error().is_some(), "{error}")
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert!(store.evaluate("checkout_v2", &user()).enabled);
+
+    // The rest of the write arrives.
+    file.write_all(tail.as_bytes()).unwrap();
+    file.flush().unwrap();
+    drop(file);
+    wait_for("the complete config", || {
+        store.evaluate("checkout_v2", &user()).reason == Reason::KillSwitch
+    });
+    let status = store.status();
+    assert_eq!(status.version, 2);
+    assert!(status.last_error.is_none(), "{status:?}");
+}
+
+/// A file source that counts its fetches.
+struct CountingFile(FileSource, Arc<AtomicUsize>);
+
+impl Source for CountingFile {
+    fn name(&self) -> String {
+        self.0.name()
+    }
+    fn fetch(&mut self) -> Result<Fetched, SourceError> {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        self.0.fetch()
+    }
+    fn watch_path(&self) -> Option<&Path> {
+        self.0.watch_path()
+    }
+}
+
+#[test]
+fn the_store_reading_the_file_does_not_wake_itself_up() {
+    let dir = TempDir::new("quiet");
+    let path = dir.path("flags.json");
+    replace(&path, &config(false));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let store = Store::builder(CountingFile(FileSource::new(&path), Arc::clone(&fetches)))
+        .poll_interval(None)
+        .start()
+        .unwrap();
+    assert!(store.status().notifications);
+    replace(&path, &config(true));
+    wait_for("the change", || store.version() == 2);
+    // Opening and reading the file are events too; they must not lead to
+    // another read (a busy loop).
+    let after_change = fetches.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(fetches.load(Ordering::SeqCst), after_change);
+    assert!(after_change <= 3, "{after_change} fetches");
+}
+
+#[test]
+fn startup_with_a_broken_file_is_an_error() {
+    let dir = TempDir::new("startup-broken");
+    let path = dir.path("flags.json");
+    replace(&path, r#"{"flag_key": "x", "enabled": tru}"#);
+    let err = Store::watch_file(&path).unwrap_err();
+    assert!(err.config_error().is_some());
+    assert!(!err.is_missing());
+    assert_eq!(err.source_name(), path.display().to_string());
+    assert!(err.to_string().contains("flags.json:1:"), "{err}");
+}
+
+#[test]
+fn startup_with_a_missing_file_fails_or_starts_empty() {
+    let dir = TempDir::new("missing");
+    let path = dir.path("flags.json");
+    let err = Store::watch_file(&path).unwrap_err();
+    assert!(err.is_missing(), "{err}");
+
+    let store = Store::builder(FileSource::new(&path))
+        .if_missing(IfMissing::StartEmpty)
+        .poll_interval(Duration::from_millis(20))
+        .start()
+        .unwrap();
+    assert_eq!(store.version(), 0);
+    assert_eq!(
+        store.evaluate("checkout_v2", &user()),
+        FlagSet::default().evaluate("checkout_v2", &user())
+    );
+    assert_eq!(
+        store.evaluate("checkout_v2", &user()).reason,
+        Reason::UnknownFlag
+    );
+    assert!(store.status().last_error.is_some_and(|e| e.is_missing()));
+
+    replace(&path, &config(false));
+    wait_for("the new file", || store.version() == 1);
+    assert!(store.evaluate("checkout_v2", &user()).enabled);
+    assert!(store.status().last_error.is_none());
+
+    // A file deleted later is a failed load: version 1 keeps serving.
+    std::fs::remove_file(&path).unwrap();
+    wait_for("the missing file to be reported", || {
+        store.status().last_error.is_some_and(|e| e.is_missing())
+    });
+    assert_eq!(store.version(), 1);
+    assert!(store.evaluate("checkout_v2", &user()).enabled);
+}
+
+/// A source fed by the test, counting fetches.
+#[derive(Clone, Default)]
+struct TestSource {
+    text: Arc<Mutex<Option<String>>>,
+    fetches: Arc<AtomicUsize>,
+}
+
+impl Source for TestSource {
+    fn name(&self) -> String {
+        "test-source".to_string()
+    }
+
+    fn fetch(&mut self) -> Result<Fetched, SourceError> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        match self.text.lock().unwrap().clone() {
+            Some(text) if text == "unreachable" => Err("connection refused".into()),
+            Some(text) => Ok(Fetched::Text(text)),
+            None => Ok(Fetched::NotModified),
+        }
+    }
+}
+
+#[test]
+fn a_custom_source_is_reloaded_on_demand_and_by_polling() {
+    let source = TestSource::default();
+    *source.text.lock().unwrap() = Some(config(false));
+    let store = Store::builder(source.clone())
+        .poll_interval(None)
+        .start()
+        .unwrap();
+    assert!(!store.status().watching);
+    assert_eq!(source.fetches.load(Ordering::SeqCst), 1);
+
+    *source.text.lock().unwrap() = Some(config(true));
+    assert_eq!(store.reload().unwrap(), Reload::Applied { version: 2 });
+    assert_eq!(
+        store.evaluate("checkout_v2", &user()).reason,
+        Reason::KillSwitch
+    );
+    assert_eq!(store.reload().unwrap(), Reload::Unchanged { version: 2 });
+    *source.text.lock().unwrap() = None;
+    assert_eq!(store.reload().unwrap(), Reload::Unchanged { version: 2 });
+
+    *source.text.lock().unwrap() = Some("unreachable".to_string());
+    let err: LoadError = store.reload().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot read `test-source`: connection refused"
+    );
+    assert_eq!(store.version(), 2);
+
+    // With polling, the store fetches by itself.
+    let polled = Store::builder(source.clone())
+        .poll_interval(Duration::from_millis(10))
+        .start();
+    assert!(polled.is_err(), "an unreachable source fails at startup");
+    *source.text.lock().unwrap() = Some(config(false));
+    let polled = Store::builder(source.clone())
+        .poll_interval(Duration::from_millis(10))
+        .start()
+        .unwrap();
+    *source.text.lock().unwrap() = Some(config(true));
+    wait_for("the polled change", || polled.version() == 2);
+}
+
+/// The config of version `v` (1..=1023): a `marker` flag decided by allow
+/// rule `v % 16`, and six flags whose kill switches spell `v / 16` in
+/// binary, so every version gives a different set of decisions.
+fn versioned_config(v: usize) -> String {
+    let mut allow: Vec<String> = (0..v % 16).map(|_| "\"never\"".to_string()).collect();
+    allow.push("\"always\"".to_string());
+    let mut flags = vec![format!(
+        r#"{{"flag_key": "marker", "enabled": true,
+            "targeting_rules": {{"allow_list": [{}]}}}}"#,
+        allow.join(", ")
+    )];
+    for bit in 0..6 {
+        flags.push(format!(
+            r#"{{"flag_key": "bit{bit}", "enabled": true, "rollout_percentage": 100,
+                "kill_switch": {}}}"#,
+            ((v / 16) >> bit) & 1 == 1
+        ));
+    }
+    format!("[{}]", flags.join(", "))
+}
+
+const KEYS: [&str; 7] = ["marker", "bit0", "bit1", "bit2", "bit3", "bit4", "bit5"];
+
+#[test]
+fn readers_during_a_thousand_reloads_only_see_whole_versions() {
+    const RELOADS: usize = 1000;
+    const READERS: usize = 8;
+    let ctx = Context::new()
+        .with("user_id", "user_123")
+        .with("always", true);
+
+    // Each version's answers, computed on the flag sets directly.
+    let configs: Vec<String> = (0..=RELOADS + 1).map(versioned_config).collect();
+    let expected: Vec<Vec<Decision>> = configs
+        .iter()
+        .map(|text| {
+            let set = FlagSet::from_json(text).unwrap();
+            KEYS.iter().map(|k| set.evaluate(k, &ctx)).collect()
+        })
+        .collect();
+    let mut distinct = expected[1..].to_vec();
+    distinct.sort_by_key(|d| format!("{d:?}"));
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        RELOADS + 1,
+        "versions must be distinguishable"
+    );
+
+    let store = Store::new(FlagSet::from_json(&configs[1]).unwrap());
+    let done = AtomicBool::new(false);
+    let observations = std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..READERS)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut seen = 0usize;
+                    let mut last_version = 0;
+                    loop {
+                        // A snapshot: all seven decisions are those of its version.
+                        let snapshot = store.snapshot();
+                        let v = snapshot.version() as usize;
+                        let got: Vec<Decision> =
+                            KEYS.iter().map(|k| snapshot.evaluate(k, &ctx)).collect();
+                        assert_eq!(got, expected[v], "version {v}");
+                        assert!(v >= last_version, "versions go forward");
+                        last_version = v;
+
+                        // Straight through the store: each decision is that of
+                        // a version current at some point during the call.
+                        let key = KEYS[seen % KEYS.len()];
+                        let before = store.version() as usize;
+                        let decision = store.evaluate(key, &ctx);
+                        let after = store.version() as usize;
+                        let column = seen % KEYS.len();
+                        assert!(
+                            (before..=after).any(|v| expected[v][column] == decision),
+                            "{key}: {decision:?} is not from versions {before}..={after}"
+                        );
+                        seen += 1;
+                        if done.load(Ordering::Acquire) {
+                            return seen;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for (v, text) in configs.iter().enumerate().skip(2) {
+            assert_eq!(
+                store.update_json(text).unwrap(),
+                Reload::Applied { version: v as u64 }
+            );
+        }
+        done.store(true, Ordering::Release);
+        readers
+            .into_iter()
+            .map(|r| r.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(store.version() as usize, RELOADS + 1);
+    assert!(observations.iter().all(|&n| n > 0), "{observations:?}");
+}
+
+/// Whether a thread of this process has this name (Linux).
+#[cfg(target_os = "linux")]
+fn thread_exists(name: &str) -> bool {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok())
+        .any(|comm| comm.trim_end() == name)
+}
+
+#[test]
+fn the_watcher_stops_cleanly() {
+    let dir = TempDir::new("shutdown");
+    let path = dir.path("flags.json");
+    replace(&path, &config(false));
+
+    // The listener is owned by the store; its drop shows the thread let go.
+    struct DropFlag(Arc<AtomicBool>);
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let dropped = Arc::new(AtomicBool::new(false));
+    let flag = DropFlag(Arc::clone(&dropped));
+    let store = Store::builder(FileSource::new(&path))
+        .poll_interval(Duration::from_millis(10))
+        .thread_name("ks-stop-test")
+        .on_event(move |_: &StoreEvent| {
+            let _ = &flag;
+        })
+        .start()
+        .unwrap();
+    assert!(store.status().watching);
+    #[cfg(target_os = "linux")]
+    wait_for("the thread to start", || thread_exists("ks-stop-test"));
+
+    store.shutdown();
+    assert!(!store.status().watching);
+    assert!(!store.status().notifications);
+    #[cfg(target_os = "linux")]
+    wait_for("the thread to exit", || !thread_exists("ks-stop-test"));
+    store.shutdown(); // twice is fine
+
+    // No thread follows the file any more; an explicit reload still works.
+    replace(&path, &config(true));
+    assert_eq!(store.version(), 1);
+    assert_eq!(store.reload().unwrap(), Reload::Applied { version: 2 });
+
+    assert!(!dropped.load(Ordering::SeqCst));
+    drop(store);
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the store let go of everything"
+    );
+}
+
+#[test]
+fn dropping_a_running_store_joins_its_thread() {
+    let dir = TempDir::new("drop");
+    let path = dir.path("flags.json");
+    replace(&path, &config(false));
+    let store = Store::builder(FileSource::new(&path))
+        .thread_name("ks-drop-test")
+        .start()
+        .unwrap();
+    #[cfg(target_os = "linux")]
+    wait_for("the thread to start", || thread_exists("ks-drop-test"));
+    drop(store);
+    #[cfg(target_os = "linux")]
+    wait_for("the thread to exit", || !thread_exists("ks-drop-test"));
+}
+
+#[test]
+fn a_panicking_listener_does_not_stop_the_store() {
+    let dir = TempDir::new("panic");
+    let path = dir.path("flags.json");
+    replace(&path, &config(false));
+    let (tx, rx) = mpsc::channel();
+    let store = Store::builder(FileSource::new(&path))
+        .poll_interval(Duration::from_millis(20))
+        .on_event(|_: &StoreEvent| panic!("a listener bug"))
+        .on_event(move |e: &StoreEvent| {
+            let _ = tx.send(e.clone());
+        })
+        .start()
+        .unwrap();
+    replace(&path, &config(true));
+    assert!(matches!(
+        next_event(&rx),
+        StoreEvent::Reloaded { version: 2, .. }
+    ));
+    replace(&path, &config(false));
+    assert!(matches!(
+        next_event(&rx),
+        StoreEvent::Reloaded { version: 3, .. }
+    ));
+    assert!(store.status().watching);
+}
+
+#[cfg(feature = "cli")]
+mod cli {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Command, Stdio};
+
+    /// Kills the child if the test fails before it exits.
+    struct KillOnDrop(Child);
+
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// `killswitch watch`: a line per flag at each version, an error line
+    /// for a rejected change, exit 0 on Ctrl-C.
+    #[cfg(unix)]
+    #[test]
+    fn watch_prints_each_version_and_rejections_and_exits_0_on_ctrl_c() {
+        let dir = TempDir::new("cli-watch");
+        let path = dir.path("flags.json");
+        replace(&path, &config(false));
+        let mut child = KillOnDrop(
+            Command::new(env!("CARGO_BIN_EXE_killswitch"))
+                .args([
+                    "watch",
+                    "flags.json",
+                    "--context",
+                    r#"{"user_id": "user_123"}"#,
+                ])
+                .current_dir(&dir.0)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let child = &mut child.0;
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if tx.send(line.unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        let next = || lines.recv_timeout(DEADLINE).expect("a line of output");
+        let bucket = killswitch::bucket("user_123", "checkout_v2");
+        let enabled = format!(
+            r#"{{"version":{{}},"flag":"checkout_v2","enabled":true,"reason":"in_rollout","bucket":{bucket}}}"#
+        );
+
+        assert_eq!(next(), enabled.replace("{}", "1"));
+        replace(&path, &config(true));
+        assert_eq!(
+            next(),
+            r#"{"version":2,"flag":"checkout_v2","enabled":false,"reason":"kill_switch"}"#
+        );
+        replace(&path, r#"{"flags": [{"flag_key": "checkout_v2""#);
+        let error: serde_json::Value = serde_json::from_str(&next()).unwrap();
+        assert_eq!(error["version"], 2);
+        let message = error["error"].as_str().unwrap();
+        assert!(message.contains("--> flags.json:1:"), "{message}");
+        replace(&path, &config(false));
+        assert_eq!(next(), enabled.replace("{}", "3"));
+
+        let status = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let start = Instant::now();
+        let exit = loop {
+            if let Some(exit) = child.try_wait().unwrap() {
+                break exit;
+            }
+            if start.elapsed() > DEADLINE {
+                panic!("`watch` did not stop on Ctrl-C");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(exit.code(), Some(0));
+    }
+
+    #[test]
+    fn watch_fails_on_a_broken_or_missing_file() {
+        let dir = TempDir::new("cli-watch-broken");
+        let path = dir.path("flags.json");
+        replace(&path, "{");
+        let run = |file: &str| {
+            Command::new(env!("CARGO_BIN_EXE_killswitch"))
+                .args(["watch", file, "--context", "{}"])
+                .current_dir(&dir.0)
+                .output()
+                .unwrap()
+        };
+        let out = run("flags.json");
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--> flags.json:"));
+        let out = run("nothing.json");
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            "`nothing.json` does not exist"
+        );
+    }
+}
