@@ -4,6 +4,8 @@
 //! - `store/evaluate_{rollout,kill_switch}` against
 //!   `flagset/evaluate_{rollout,kill_switch}`: the cost of going through the
 //!   store's atomic snapshot load (target: within 10 % of the set itself);
+//! - `reader/evaluate_{rollout,kill_switch}`: the same through a per-thread
+//!   `StoreReader` (one atomic read per call);
 //! - `store/snapshot_evaluate_rollout`: taking an owned snapshot first;
 //! - `reload_latency/{notify,poll_20ms}`: from the atomic replacement of
 //!   the file (write a temporary file, rename it over the config) to the
@@ -70,6 +72,13 @@ fn throughput(c: &mut Criterion) {
     });
     c.bench_function("store/evaluate_kill_switch", |b| {
         b.iter(|| store.evaluate(black_box("checkout_v2"), black_box(&ctx)))
+    });
+    let mut reader = store.reader();
+    c.bench_function("reader/evaluate_rollout", |b| {
+        b.iter(|| reader.evaluate(black_box("new_search_ui"), black_box(&ctx)))
+    });
+    c.bench_function("reader/evaluate_kill_switch", |b| {
+        b.iter(|| reader.evaluate(black_box("checkout_v2"), black_box(&ctx)))
     });
     c.bench_function("store/snapshot_evaluate_rollout", |b| {
         b.iter(|| {

@@ -198,7 +198,17 @@ pub struct CheckReport {
 impl CheckReport {
     /// Loads and lints a JSON config.
     pub fn from_json(text: &str, limits: &crate::Limits) -> CheckReport {
-        let (flags, mut diagnostics) = crate::config::check(text, limits);
+        CheckReport::from_json_with_schema(text, limits, None)
+    }
+
+    /// Loads and lints a JSON config, checking every rule against a
+    /// context schema when one is given.
+    pub fn from_json_with_schema(
+        text: &str,
+        limits: &crate::Limits,
+        schema: Option<&crate::Schema>,
+    ) -> CheckReport {
+        let (flags, mut diagnostics) = crate::config::check(text, limits, schema);
         diagnostics.sort_by_key(|d| d.span.map_or((0, 0), |s| (s.start, s.end)));
         CheckReport { flags, diagnostics }
     }

@@ -123,6 +123,12 @@ pub enum ErrorKind {
     /// A lint name in `allow_lints` that no lint has.
     #[error("unknown lint")]
     UnknownLint,
+    /// An attribute the context schema does not declare.
+    #[error("unknown attribute")]
+    UnknownAttribute,
+    /// A context schema that is not well formed.
+    #[error("invalid schema")]
+    InvalidSchema,
 }
 
 impl ErrorKind {
@@ -159,6 +165,8 @@ impl ErrorKind {
             ErrorKind::InvalidContext => "E0201",
             ErrorKind::Io => "E0301",
             ErrorKind::UnknownLint => "E0108",
+            ErrorKind::UnknownAttribute => "E0011",
+            ErrorKind::InvalidSchema => "E0109",
             ErrorKind::ShadowedRule => "W0001",
             ErrorKind::DuplicateRule => "W0002",
             ErrorKind::NeverMatches => "W0003",

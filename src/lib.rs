@@ -54,6 +54,7 @@ mod explain;
 mod flag;
 mod lint;
 mod plan;
+mod schema;
 mod semver;
 mod store;
 mod structured;
@@ -66,6 +67,7 @@ pub use diagnostic::{CheckReport, ConfigError, Diagnostic, Severity};
 pub use error::{Error, ErrorKind, Span};
 pub use explain::{ExplainStep, Explanation, Trace};
 pub use flag::{Decision, Flag, FlagSet, Reason, Rule};
+pub use schema::Schema;
 pub use value::{Context, Number, Value};
 
 /// The live store: the current [`FlagSet`] behind an atomic swap, reloaded
@@ -74,7 +76,7 @@ pub use value::{Context, Number, Value};
 /// serving. See `examples/store.rs`.
 pub use store::{
     Fetched, FileSource, IfMissing, LoadError, Reload, Snapshot, Source, SourceError, Status,
-    Store, StoreBuilder, StoreEvent,
+    Store, StoreBuilder, StoreEvent, StoreReader,
 };
 
 /// The syntax tree of the targeting language, for tools that inspect or

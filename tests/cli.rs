@@ -413,3 +413,86 @@ fn eval_explains_decisions() {
         "segment = \"legacy\""
     );
 }
+
+#[test]
+fn check_against_a_context_schema() {
+    let out = killswitch(&[
+        "check",
+        "--schema",
+        "examples/schema.json",
+        "examples/flags.json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+
+    let bad = temp_file(
+        "schema-bad.json",
+        r#"[{"flag_key": "f", "enabled": true, "targeting_rules": {
+  "allow_list": ["emial endsWith '@x.com'", "app_version > 2"],
+  "deny_list": [{"attribute": "account.plan.id", "operator": "equals", "value": 1}]}}]"#,
+    );
+    let path = bad.display().to_string();
+    let out = killswitch(&[
+        "check",
+        "--format",
+        "json",
+        "--schema",
+        "examples/schema.json",
+        &path,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary: Vec<(String, String, Option<String>)> = lines
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["message"].as_str().unwrap().to_string(),
+                d["help"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "E0011".to_string(),
+                "the schema has no attribute `emial`".to_string(),
+                Some("did you mean `email`?".to_string())
+            ),
+            (
+                "E0008".to_string(),
+                "`app_version` is a semver, which `>` does not compare".to_string(),
+                Some("compare versions with a semVer operator: `app_version semVerGreaterThan \"2.0\"`".to_string())
+            ),
+            (
+                "E0008".to_string(),
+                "`account.plan` is a string, so it has no attribute `id`".to_string(),
+                None
+            ),
+        ]
+    );
+    assert_eq!(
+        (lines[0]["line"].as_u64(), lines[0]["column"].as_u64()),
+        (Some(2), Some(19))
+    );
+
+    let broken = temp_file(
+        "schema-broken.json",
+        r#"{"attributes": {"age": "integer"}}"#,
+    );
+    let out = killswitch(&[
+        "check",
+        "--schema",
+        &broken.display().to_string(),
+        "examples/flags.json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("unknown type \"integer\""),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -3,7 +3,8 @@
 
 use clap::{Args, Parser, Subcommand};
 use killswitch::{
-    bucket, CheckReport, ConfigError, Context, Decision, Diagnostic, FlagSet, Limits, Severity,
+    bucket, CheckReport, ConfigError, Context, Decision, Diagnostic, FlagSet, Limits, Schema,
+    Severity,
 };
 use serde::Serialize;
 use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
@@ -93,6 +94,9 @@ struct CheckArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     deny_warnings: bool,
+    /// Check every rule against a context schema (JSON; see the README).
+    #[arg(long, value_name = "SCHEMA")]
+    schema: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -170,6 +174,26 @@ fn check(args: &CheckArgs) -> u8 {
         }
     };
     let limits = Limits::default();
+    let schema = match &args.schema {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path) {
+            Err(e) => {
+                eprintln!("error: cannot read `{path}`: {e}");
+                return USAGE;
+            }
+            Ok(text) => match Schema::from_json(&text) {
+                Ok(schema) => Some(schema),
+                Err(e) => {
+                    for d in e.diagnostics() {
+                        let mut out = String::new();
+                        let _ = d.render(Some(path), &mut out);
+                        eprintln!("{out}\n");
+                    }
+                    return INVALID;
+                }
+            },
+        },
+    };
     let mut counts = [0usize; 3];
     let mut failed_files = 0usize;
     let mut io_failed = false;
@@ -178,7 +202,7 @@ fn check(args: &CheckArgs) -> u8 {
     for file in &args.files {
         let diagnostics: Vec<Diagnostic> = match std::fs::read_to_string(file) {
             Ok(text) => {
-                let report = CheckReport::from_json(&text, &limits);
+                let report = CheckReport::from_json_with_schema(&text, &limits, schema.as_ref());
                 flags += report.flags().map_or(0, FlagSet::len);
                 report.diagnostics().to_vec()
             }

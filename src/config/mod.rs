@@ -9,6 +9,7 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::{Error, ErrorKind, Span};
 use crate::flag::{Flag, FlagSet, Rule};
 use crate::lint::{self, At};
+use crate::schema::Schema;
 use crate::Limits;
 use json::{Json, JsonValue, Member};
 
@@ -27,7 +28,7 @@ const RULE_LISTS: &[&str] = &["allow_list", "deny_list"];
 
 /// Loads a config, or returns every error found in it.
 pub(crate) fn load(src: &str, limits: &Limits) -> Result<FlagSet, Vec<Diagnostic>> {
-    match check(src, limits) {
+    match check(src, limits, None) {
         (Some(flags), _) => Ok(flags),
         (None, diagnostics) => Err(diagnostics
             .into_iter()
@@ -38,7 +39,11 @@ pub(crate) fn load(src: &str, limits: &Limits) -> Result<FlagSet, Vec<Diagnostic
 
 /// Loads a config and lints it: the flag set when there is no error, and
 /// every diagnostic (errors, warnings and notes).
-pub(crate) fn check(src: &str, limits: &Limits) -> (Option<FlagSet>, Vec<Diagnostic>) {
+pub(crate) fn check(
+    src: &str,
+    limits: &Limits,
+    schema: Option<&Schema>,
+) -> (Option<FlagSet>, Vec<Diagnostic>) {
     let (doc, duplicates) = match json::parse(src, MAX_JSON_DEPTH) {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -49,6 +54,7 @@ pub(crate) fn check(src: &str, limits: &Limits) -> (Option<FlagSet>, Vec<Diagnos
     let mut loader = Loader {
         src,
         limits,
+        schema,
         diagnostics: duplicates
             .into_iter()
             .map(|e| Diagnostic::new(e.kind, e.message, Some(e.span), src).with_help(e.help))
@@ -66,6 +72,7 @@ pub(crate) fn check(src: &str, limits: &Limits) -> (Option<FlagSet>, Vec<Diagnos
 struct Loader<'s> {
     src: &'s str,
     limits: &'s Limits,
+    schema: Option<&'s Schema>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -551,7 +558,17 @@ impl Loader<'_> {
                     )
                 };
                 match Rule::parse_with(text, self.limits) {
-                    Ok(rule) => Some(rule),
+                    Ok(rule) => {
+                        let errors = self
+                            .schema
+                            .map(|s| s.check(rule.expr()))
+                            .unwrap_or_default();
+                        for e in &errors {
+                            let span = e.span().map_or(item.span, to_file);
+                            self.error(place, field, e, span);
+                        }
+                        errors.is_empty().then_some(rule)
+                    }
                     Err(e) => {
                         let span = e.span().map_or(item.span, to_file);
                         self.error(place, field, &e, span);
@@ -566,7 +583,13 @@ impl Loader<'_> {
                         .map_err(|e| vec![e])
                 });
                 match compiled {
-                    Ok((expr, node)) => Some(Rule::from_parts(expr, node)),
+                    Ok((expr, node)) => {
+                        let errors = self.schema.map(|s| s.check(&expr)).unwrap_or_default();
+                        for e in &errors {
+                            self.error(place, field, e, e.span().unwrap_or(item.span));
+                        }
+                        errors.is_empty().then(|| Rule::from_parts(expr, node))
+                    }
                     Err(errors) => {
                         for e in errors {
                             let span = e.span().unwrap_or(item.span);

@@ -63,6 +63,11 @@ impl Worker {
             },
             None => None,
         };
+        if notifier.is_some() {
+            // The file may have changed between the first load and the
+            // start of the watch: look once more.
+            let _ = tx.send(Msg::Changed);
+        }
         let poll_interval = settings.poll_interval;
         let debounce = settings.debounce;
         let thread = thread::Builder::new()
