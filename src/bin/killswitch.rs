@@ -16,6 +16,9 @@ Examples:
   killswitch eval flags.json --context '{\"user_id\": \"user_123\", \"email\": \"ana@internal.com\"}'
   killswitch eval flags.json --context @user.json --flag new_search_ui
   killswitch eval flags.json --contexts users.jsonl
+  killswitch eval flags.json --context @user.json --explain
+  killswitch test flags.json --cases cases.json
+  killswitch watch flags.json --context @user.json
   killswitch bucket user_123 new_search_ui
 
 Exit codes: 0 success, 1 invalid input (config, context or unknown flag), 2 usage or I/O error.";
