@@ -228,6 +228,7 @@ impl Default for Context<'_> {
 
 impl<'a> Context<'a> {
     /// An empty context.
+    #[inline]
     pub fn new() -> Context<'a> {
         Context {
             inline: [EMPTY; INLINE],
@@ -248,10 +249,15 @@ impl<'a> Context<'a> {
     /// A key containing dots (`"account.plan"`) is found by the rule path
     /// `account.plan` as well, so services can set nested attributes flat,
     /// without building objects.
+    #[inline]
     pub fn set(&mut self, key: impl Into<Cow<'a, str>>, value: impl Into<Value<'a>>) -> &mut Self {
         let key = key.into();
         let value = value.into();
-        let existing = self.entries_mut().find(|(k, _)| *k == key);
+        let len = self.len.min(INLINE);
+        let existing = self.inline[..len]
+            .iter_mut()
+            .chain(self.spill.iter_mut())
+            .find(|(k, _)| key_eq(k.as_bytes(), key.as_bytes()));
         if let Some(slot) = existing {
             slot.1 = value;
             return self;
@@ -267,6 +273,7 @@ impl<'a> Context<'a> {
 
     /// Sets an attribute and returns the context, for building in one
     /// expression.
+    #[inline]
     pub fn with(mut self, key: impl Into<Cow<'a, str>>, value: impl Into<Value<'a>>) -> Self {
         self.set(key, value);
         self
@@ -289,6 +296,7 @@ impl<'a> Context<'a> {
     }
 
     /// The bucketing key: the `user_id` attribute when it is a string.
+    #[inline]
     pub fn user_id(&self) -> Option<&str> {
         self.get("user_id").and_then(Value::as_str)
     }
@@ -309,12 +317,6 @@ impl<'a> Context<'a> {
             .iter()
             .chain(self.spill.iter())
             .map(|(k, v)| (k.as_ref(), v))
-    }
-
-    fn entries_mut(&mut self) -> impl Iterator<Item = &mut Entry<'a>> {
-        self.inline[..self.len]
-            .iter_mut()
-            .chain(self.spill.iter_mut())
     }
 
     /// Finds the value at a path: first a top-level key equal to the whole

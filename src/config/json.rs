@@ -193,11 +193,12 @@ impl Reader<'_> {
         self.skip_blank();
         match self.bytes.get(self.pos) {
             Some(b',') => {
+                let comma = self.pos;
                 self.pos += 1;
                 self.skip_blank();
                 if self.bytes.get(self.pos) == Some(&closing) {
                     return Err(self.error(
-                        Span::new(self.pos - 1, self.pos),
+                        Span::new(comma, comma + 1),
                         "trailing comma",
                         Some("JSON does not allow a comma before the closing bracket"),
                     ));
@@ -528,6 +529,13 @@ mod tests {
         ] {
             assert!(read(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn a_trailing_comma_is_marked_where_it_is() {
+        let err = read("[1, \n ]").unwrap_err();
+        assert_eq!(err.message, "trailing comma");
+        assert_eq!(err.span, Span::new(2, 3));
     }
 
     #[test]
