@@ -209,7 +209,10 @@ impl CheckReport {
         schema: Option<&crate::Schema>,
     ) -> CheckReport {
         let (flags, mut diagnostics) = crate::config::check(text, limits, schema);
-        diagnostics.sort_by_key(|d| d.span.map_or((0, 0), |s| (s.start, s.end)));
+        diagnostics.sort_by_key(|d| {
+            d.span
+                .map_or((usize::MAX, usize::MAX), |s| (s.start, s.end))
+        });
         CheckReport { flags, diagnostics }
     }
 
@@ -243,7 +246,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub(crate) fn new(file: Option<String>, mut diagnostics: Vec<Diagnostic>) -> ConfigError {
-        diagnostics.sort_by_key(|d| d.span.map_or((0, 0), |s| (s.start, s.end)));
+        diagnostics.sort_by_key(|d| {
+            d.span
+                .map_or((usize::MAX, usize::MAX), |s| (s.start, s.end))
+        });
         ConfigError { file, diagnostics }
     }
 

@@ -129,6 +129,9 @@ pub enum ErrorKind {
     /// A context schema that is not well formed.
     #[error("invalid schema")]
     InvalidSchema,
+    /// More problems than are reported for one file.
+    #[error("too many problems")]
+    TooManyDiagnostics,
 }
 
 impl ErrorKind {
@@ -167,6 +170,7 @@ impl ErrorKind {
             ErrorKind::UnknownLint => "E0108",
             ErrorKind::UnknownAttribute => "E0011",
             ErrorKind::InvalidSchema => "E0109",
+            ErrorKind::TooManyDiagnostics => "E0110",
             ErrorKind::ShadowedRule => "W0001",
             ErrorKind::DuplicateRule => "W0002",
             ErrorKind::NeverMatches => "W0003",

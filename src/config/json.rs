@@ -242,6 +242,9 @@ impl Reader<'_> {
         self.pos += 1;
         self.skip_blank();
         let mut members: Vec<Member> = Vec::new();
+        // Keys seen so far, to find duplicates in linear time even in a
+        // hostile object with a million keys.
+        let mut keys: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         if self.bytes.get(self.pos) == Some(&b'}') {
             self.pos += 1;
             return Ok(JsonValue::Object(members));
@@ -273,8 +276,14 @@ impl Reader<'_> {
             self.pos += 1;
             self.skip_blank();
             let value = self.value()?;
-            if let Some(first) = members.iter().find(|m| m.key == key) {
-                let (line, column) = crate::error::line_column(self.src, first.key_span.start);
+            if let Some(first) = keys.get(&key).and_then(|i| members.get(*i)) {
+                // Past a few hundred, the loader reports only a count: skip
+                // the position, which costs a scan of the file.
+                let (line, column) = if self.duplicates.len() < 512 {
+                    crate::error::line_column(self.src, first.key_span.start)
+                } else {
+                    (0, 0)
+                };
                 self.duplicates.push(JsonError {
                     kind: ErrorKind::DuplicateKey,
                     span: key_span,
@@ -284,6 +293,7 @@ impl Reader<'_> {
                     )),
                 });
             } else {
+                keys.insert(key.clone(), members.len());
                 members.push(Member {
                     key,
                     key_span,

@@ -51,28 +51,58 @@ pub(crate) fn check(
             return (None, vec![d]);
         }
     };
+    let duplicate_count = duplicates.len();
     let mut loader = Loader {
         src,
         limits,
         schema,
         diagnostics: duplicates
             .into_iter()
+            .take(MAX_DIAGNOSTICS)
             .map(|e| Diagnostic::new(e.kind, e.message, Some(e.span), src).with_help(e.help))
             .collect(),
+        suppressed: duplicate_count.saturating_sub(MAX_DIAGNOSTICS),
+        suppressed_error: duplicate_count > MAX_DIAGNOSTICS,
     };
     let flags = loader.document(&doc);
-    let failed = loader
-        .diagnostics
-        .iter()
-        .any(|d| d.severity() == Severity::Error);
+    let failed = loader.suppressed_error
+        || loader
+            .diagnostics
+            .iter()
+            .any(|d| d.severity() == Severity::Error);
+    if loader.suppressed > 0 {
+        let severity = if loader.suppressed_error {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        let d = Diagnostic::new(
+            ErrorKind::TooManyDiagnostics,
+            format!(
+                "{} more problems not shown (at most {MAX_DIAGNOSTICS} are reported per file)",
+                loader.suppressed
+            ),
+            None,
+            src,
+        )
+        .with_severity(severity);
+        loader.diagnostics.push(d);
+    }
     let flags = (!failed).then(|| FlagSet::new(flags));
     (flags, loader.diagnostics)
 }
+
+/// The most diagnostics reported for one file: enough for any real file,
+/// and it keeps a hostile one (a million unknown keys) fast to check.
+const MAX_DIAGNOSTICS: usize = 500;
 
 struct Loader<'s> {
     src: &'s str,
     limits: &'s Limits,
     schema: Option<&'s Schema>,
+    /// Problems found past `MAX_DIAGNOSTICS`, and whether any was an error.
+    suppressed: usize,
+    suppressed_error: bool,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -107,6 +137,11 @@ impl Loader<'_> {
         message: String,
         help: Option<String>,
     ) {
+        if self.diagnostics.len() >= MAX_DIAGNOSTICS {
+            self.suppressed += 1;
+            self.suppressed_error = true;
+            return;
+        }
         let d = Diagnostic::new(kind, message, Some(span), self.src)
             .with_help(help)
             .in_place(place.path(field), place.key);
@@ -172,7 +207,7 @@ impl Loader<'_> {
 
     fn flag_list(&mut self, items: &[Json]) -> Vec<Flag> {
         let mut flags: Vec<Flag> = Vec::new();
-        let mut seen: Vec<(String, Span)> = Vec::new();
+        let mut seen: std::collections::HashMap<String, Span> = std::collections::HashMap::new();
         for (i, item) in items.iter().enumerate() {
             let place = Place {
                 flag: format!("flags[{i}]"),
@@ -180,7 +215,7 @@ impl Loader<'_> {
             };
             let key = key_of(item);
             if let Some((key, span)) = &key {
-                if let Some((_, first)) = seen.iter().find(|(k, _)| k == key) {
+                if let Some(first) = seen.get(key) {
                     let (line, column) = crate::error::line_column(self.src, first.start);
                     let named = Place {
                         flag: place.flag.clone(),
@@ -197,7 +232,7 @@ impl Loader<'_> {
                         )),
                     );
                 } else {
-                    seen.push((key.clone(), *span));
+                    seen.insert(key.clone(), *span);
                 }
             }
             if let Some(flag) = self.flag(item, place) {
@@ -408,6 +443,10 @@ impl Loader<'_> {
                     members.iter().find(|m| m.key == name).map(|m| m.key_span),
                 ),
             };
+            if self.diagnostics.len() >= MAX_DIAGNOSTICS {
+                self.suppressed += 1;
+                continue;
+            }
             let severity = if found.kind == ErrorKind::DisabledWithRules {
                 Severity::Note
             } else {

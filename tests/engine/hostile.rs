@@ -260,3 +260,30 @@ fn odd_bytes_and_control_characters_do_not_panic() {
         }
     }
 }
+
+#[test]
+fn a_config_with_thousands_of_problems_reports_a_bounded_number_quickly() {
+    // 20,000 unknown fields, then 20,000 duplicate keys: linear work, and at
+    // most 500 diagnostics plus one that counts the rest.
+    let unknown: Vec<String> = (0..20_000).map(|i| format!("\"k{i}\": 1")).collect();
+    let text = format!(
+        r#"{{"flag_key": "x", "enabled": true, {}}}"#,
+        unknown.join(", ")
+    );
+    let report = killswitch::CheckReport::from_json(&text, &killswitch::Limits::default());
+    assert!(report.flags().is_none());
+    assert_eq!(report.diagnostics().len(), 501);
+    let last = report.diagnostics().last().unwrap();
+    assert_eq!(last.kind(), killswitch::ErrorKind::TooManyDiagnostics);
+    assert!(
+        last.message().starts_with("19500 more problems not shown"),
+        "{}",
+        last.message()
+    );
+
+    let dups = vec!["\"k\": 1"; 20_000].join(", ");
+    let text = format!(r#"{{"flag_key": "x", "enabled": true, {dups}}}"#);
+    let report = killswitch::CheckReport::from_json(&text, &killswitch::Limits::default());
+    assert!(report.flags().is_none());
+    assert_eq!(report.diagnostics().len(), 501);
+}
