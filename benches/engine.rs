@@ -127,6 +127,18 @@ fn benches(c: &mut Criterion) {
         })
     });
 
+    // The same, filling one context in place with `set`.
+    c.bench_function("context/set_evaluate", |b| {
+        b.iter(|| {
+            let mut ctx = Context::new();
+            ctx.set("user_id", black_box(user_out.as_str()))
+                .set("email", black_box(email.as_str()))
+                .set("segment", black_box("beta"))
+                .set("is_internal", black_box(false));
+            flags.evaluate("new_search_ui", &ctx)
+        })
+    });
+
     c.bench_function("compile/spec_rule", |b| {
         b.iter(|| Rule::parse(black_box(SPEC_RULE)).is_ok())
     });
