@@ -119,9 +119,9 @@ impl Flag {
                 }
             }
         }
-        let outcome = match (self.rollout_percentage(), ctx.user_id()) {
+        let outcome = match (self.rollout_percentage(), self.bucket_key(ctx)) {
             (None, _) => "no rollout_percentage (decides: off)".to_string(),
-            (Some(_), None) => "no string user_id to bucket (decides: off)".to_string(),
+            (Some(_), None) => format!("no string {} to bucket (decides: off)", self.bucket_by()),
             (Some(p), Some(user)) => {
                 let b = bucket(user, self.key());
                 let cmp = if b < p { "<" } else { ">=" };

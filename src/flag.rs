@@ -5,8 +5,8 @@ use crate::compile::compile;
 use crate::error::Error;
 use crate::plan::Program;
 use crate::syntax::ast::Expr;
-use crate::value::key_eq;
 use crate::value::Context;
+use crate::value::{key_eq, Value};
 use crate::Limits;
 use std::fmt;
 
@@ -99,7 +99,8 @@ pub enum Reason {
     InRollout,
     /// The user's bucket is at or above the rollout percentage: off.
     OutOfRollout,
-    /// The context has no string `user_id`, so it cannot be bucketed: off.
+    /// The context has no string `user_id` (or no string at the flag's
+    /// `bucket_by` attribute), so it cannot be bucketed: off.
     MissingUserId,
     /// The flag has no `rollout_percentage` and no rule decided: off.
     NoRollout,
@@ -165,6 +166,13 @@ impl Decision {
     }
 }
 
+/// A `bucket_by` attribute path, split once.
+#[derive(Debug)]
+pub(crate) struct BucketBy {
+    pub(crate) dotted: Box<str>,
+    pub(crate) segments: Box<[Box<str>]>,
+}
+
 /// One compiled flag.
 #[derive(Debug)]
 pub struct Flag {
@@ -172,6 +180,8 @@ pub struct Flag {
     pub(crate) enabled: bool,
     pub(crate) kill_switch: bool,
     pub(crate) rollout_percentage: Option<u8>,
+    /// The attribute whose string is bucketed, when not `user_id`.
+    pub(crate) bucket_by: Option<BucketBy>,
     pub(crate) allow: Box<[Rule]>,
     pub(crate) deny: Box<[Rule]>,
 }
@@ -198,10 +208,10 @@ impl Flag {
         let Some(percentage) = self.rollout_percentage else {
             return Decision::new(false, Reason::NoRollout);
         };
-        let Some(user_id) = ctx.user_id() else {
+        let Some(bucket_key) = self.bucket_key(ctx) else {
             return Decision::new(false, Reason::MissingUserId);
         };
-        let b = bucket(user_id, &self.key);
+        let b = bucket(bucket_key, &self.key);
         let enabled = b < percentage;
         Decision {
             enabled,
@@ -212,6 +222,22 @@ impl Flag {
             },
             bucket: Some(b),
         }
+    }
+
+    /// The string the rollout buckets: the `bucket_by` attribute's value,
+    /// or `user_id`; `None` when the context has no string there.
+    #[inline]
+    pub(crate) fn bucket_key<'c>(&self, ctx: &'c Context<'_>) -> Option<&'c str> {
+        match &self.bucket_by {
+            None => ctx.user_id(),
+            Some(by) => ctx.lookup(&by.dotted, &by.segments).and_then(Value::as_str),
+        }
+    }
+
+    /// The attribute path the rollout buckets by (`user_id` unless the
+    /// config sets `bucket_by`).
+    pub fn bucket_by(&self) -> &str {
+        self.bucket_by.as_ref().map_or("user_id", |b| &b.dotted)
     }
 
     /// The flag's key.

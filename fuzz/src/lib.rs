@@ -565,7 +565,7 @@ fn check_order(flag: &Flag, ctx: &Context<'_>, got: Decision) {
     } else if let Some(i) = deny {
         (false, Reason::DenyRule(i), None)
     } else {
-        match (flag.rollout_percentage(), ctx.user_id()) {
+        match (flag.rollout_percentage(), bucket_key(flag.bucket_by(), ctx)) {
             (None, _) => (false, Reason::NoRollout, None),
             (Some(_), None) => (false, Reason::MissingUserId, None),
             (Some(p), Some(user)) => {
@@ -586,4 +586,21 @@ fn check_order(flag: &Flag, ctx: &Context<'_>, got: Decision) {
         "flag {:?} breaks the evaluation order",
         flag.key()
     );
+}
+
+/// The string a flag buckets by, found as the README says: a top-level key
+/// equal to the whole dotted path, else the nested objects.
+fn bucket_key<'c>(path: &str, ctx: &'c killswitch::Context<'_>) -> Option<&'c str> {
+    if let Some(v) = ctx.get(path) {
+        return v.as_str();
+    }
+    let mut segments = path.split('.');
+    let mut value = ctx.get(segments.next()?)?;
+    for segment in segments {
+        let killswitch::Value::Object(entries) = value else {
+            return None;
+        };
+        value = entries.iter().find(|(k, _)| k == segment).map(|(_, v)| v)?;
+    }
+    value.as_str()
 }

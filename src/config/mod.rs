@@ -23,6 +23,7 @@ const FLAG_FIELDS: &[&str] = &[
     "rollout_percentage",
     "targeting_rules",
     "allow_lints",
+    "bucket_by",
 ];
 const RULE_LISTS: &[&str] = &["allow_list", "deny_list"];
 
@@ -301,6 +302,7 @@ impl Loader<'_> {
         let mut enabled = None;
         let mut kill_switch = Some(false);
         let mut rollout_percentage = None;
+        let mut bucket_by = None;
         let mut allow = Vec::new();
         let mut deny = Vec::new();
         let mut allowed_lints = Vec::new();
@@ -311,6 +313,29 @@ impl Loader<'_> {
                 "allow_lints" => allowed_lints = self.allowed_lints(&place, member),
                 "enabled" => enabled = self.boolean(&place, member),
                 "kill_switch" => kill_switch = self.boolean(&place, member),
+                "bucket_by" => match &member.value.value {
+                    JsonValue::String(path)
+                        if !path.is_empty() && path.split('.').all(|s| !s.is_empty()) =>
+                    {
+                        if path != "user_id" {
+                            bucket_by = Some(crate::flag::BucketBy {
+                                dotted: path.as_str().into(),
+                                segments: path.split('.').map(Into::into).collect(),
+                            });
+                        }
+                    }
+                    _ => {
+                        ok = false;
+                        self.report(
+                            &place,
+                            "bucket_by",
+                            ErrorKind::WrongType,
+                            member.value.span,
+                            "bucket_by is an attribute path such as \"account.id\"".into(),
+                            None,
+                        );
+                    }
+                },
                 "rollout_percentage" => match &member.value.value {
                     JsonValue::Int(p) if (0..=100).contains(p) => {
                         rollout_percentage = u8::try_from(*p).ok()
@@ -422,6 +447,7 @@ impl Loader<'_> {
             enabled,
             kill_switch,
             rollout_percentage,
+            bucket_by,
             allow: allow.into_iter().filter_map(|(r, _)| r).collect(),
             deny: deny.into_iter().filter_map(|(r, _)| r).collect(),
         };

@@ -341,3 +341,50 @@ fn flag_sets_can_be_shared_between_threads() {
         .count();
     assert_eq!(on, expected);
 }
+
+#[test]
+fn bucket_by_buckets_whole_accounts_together() {
+    use killswitch::{bucket, Context, FlagSet, Reason};
+    let flags = FlagSet::from_json(
+        r#"{"flag_key": "team_inbox", "enabled": true, "rollout_percentage": 50,
+            "bucket_by": "account.id"}"#,
+    )
+    .unwrap();
+    let flag = flags.get("team_inbox").unwrap();
+    assert_eq!(flag.bucket_by(), "account.id");
+    // Every user of one account gets the account's bucket.
+    let expected = bucket("acme", "team_inbox");
+    for user in ["ana", "bo", "cy"] {
+        let json = format!(r#"{{"user_id": "{user}", "account": {{"id": "acme"}}}}"#);
+        let ctx = Context::from_json(&json).unwrap();
+        let d = flags.evaluate("team_inbox", &ctx);
+        assert_eq!(d.bucket, Some(expected));
+        assert_eq!(d.enabled, expected < 50);
+    }
+    // A flat dotted key works too; no account (or a number) is never in.
+    let flat = Context::new()
+        .with("user_id", "ana")
+        .with("account.id", "acme");
+    assert_eq!(flags.evaluate("team_inbox", &flat).bucket, Some(expected));
+    let none = Context::for_user("ana");
+    assert_eq!(
+        flags.evaluate("team_inbox", &none).reason,
+        Reason::MissingUserId
+    );
+    let number = Context::from_json(r#"{"user_id": "ana", "account": {"id": 7}}"#).unwrap();
+    assert_eq!(
+        flags.evaluate("team_inbox", &number).reason,
+        Reason::MissingUserId
+    );
+    assert!(flag
+        .explain(&none)
+        .to_string()
+        .contains("no string account.id to bucket"));
+
+    let err = FlagSet::from_json(r#"{"flag_key": "f", "enabled": true, "bucket_by": "a..b"}"#)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("bucket_by is an attribute path"),
+        "{err}"
+    );
+}
