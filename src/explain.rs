@@ -201,12 +201,7 @@ fn leaf(expr: &Expr, path: &Path, ctx: &Context<'_>, condition: String) -> Trace
         }
     };
     let mut name = String::new();
-    for (i, seg) in path.segments.iter().enumerate() {
-        if i > 0 {
-            name.push('.');
-        }
-        let _ = crate::syntax::write_key(&mut name, seg);
-    }
+    let _ = crate::syntax::write_path(&mut name, path);
     Trace {
         condition,
         result,

@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::plan::Program;
 use crate::syntax::ast::Expr;
 use crate::value::Context;
-use crate::value::{key_eq, Value};
+use crate::value::{key_eq, word_at, Value};
 use crate::Limits;
 use std::fmt;
 
@@ -424,7 +424,7 @@ fn hash_key(bytes: &[u8]) -> usize {
     const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
     let n = bytes.len();
     let (head, tail) = if n >= 8 {
-        (word(&bytes[..8]), word(&bytes[n - 8..]))
+        (word_at(bytes, 0), word_at(bytes, n - 8))
     } else {
         let mut w = 0u64;
         for (i, b) in bytes.iter().enumerate() {
@@ -436,12 +436,6 @@ fn hash_key(bytes: &[u8]) -> usize {
     let h = (h.rotate_left(5) ^ tail).wrapping_mul(SEED);
     // The high bits are the best mixed.
     (h >> 32) as usize
-}
-
-fn word(eight: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(eight);
-    u64::from_le_bytes(w)
 }
 
 impl Rule {

@@ -167,12 +167,7 @@ pub(crate) fn key_eq(a: &[u8], b: &[u8]) -> bool {
     }
     let n = a.len();
     if (8..=16).contains(&n) {
-        let word = |s: &[u8], at: usize| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&s[at..at + 8]);
-            u64::from_ne_bytes(w)
-        };
-        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+        return word_at(a, 0) == word_at(b, 0) && word_at(a, n - 8) == word_at(b, n - 8);
     }
     if (4..8).contains(&n) {
         let word = |s: &[u8], at: usize| {
@@ -186,6 +181,17 @@ pub(crate) fn key_eq(a: &[u8], b: &[u8]) -> bool {
         return a.iter().zip(b).all(|(x, y)| x == y);
     }
     a == b
+}
+
+/// The eight bytes of `s` from `at`, as a little-endian word (the caller
+/// guarantees `at + 8 <= s.len()`; past the end reads as zero bytes).
+#[inline]
+pub(crate) fn word_at(s: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    if let Some(eight) = s.get(at..at + 8) {
+        w.copy_from_slice(eight);
+    }
+    u64::from_le_bytes(w)
 }
 
 type Entry<'a> = (Cow<'a, str>, Value<'a>);

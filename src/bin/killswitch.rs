@@ -367,17 +367,36 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// One line of `eval` output.
+/// A decision as the command prints it: `rule` when a rule decided,
+/// `bucket` whenever bucketing ran.
 #[derive(Serialize)]
-struct Line<'a> {
-    flag: &'a str,
-    user_id: Option<&'a str>,
+struct DecisionFields {
     enabled: bool,
     reason: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     rule: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bucket: Option<u8>,
+}
+
+impl From<Decision> for DecisionFields {
+    fn from(d: Decision) -> Self {
+        DecisionFields {
+            enabled: d.enabled,
+            reason: d.reason.as_str(),
+            rule: d.reason.rule(),
+            bucket: d.bucket,
+        }
+    }
+}
+
+/// One line of `eval` output.
+#[derive(Serialize)]
+struct Line<'a> {
+    flag: &'a str,
+    user_id: Option<&'a str>,
+    #[serde(flatten)]
+    decision: DecisionFields,
     #[serde(skip_serializing_if = "Option::is_none")]
     explanation: Option<&'a Vec<killswitch::ExplainStep>>,
 }
@@ -500,10 +519,7 @@ fn write_decisions(
         let line = Line {
             flag: key,
             user_id: ctx.user_id(),
-            enabled: decision.enabled,
-            reason: decision.reason.as_str(),
-            rule: decision.reason.rule(),
-            bucket: decision.bucket,
+            decision: decision.into(),
             explanation: match explain {
                 Some(ExplainFormat::Json) => explanation.as_ref().map(|e| &e.steps),
                 _ => None,
@@ -572,12 +588,8 @@ struct WatchArgs {
 struct WatchLine<'a> {
     version: u64,
     flag: &'a str,
-    enabled: bool,
-    reason: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rule: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bucket: Option<u8>,
+    #[serde(flatten)]
+    decision: DecisionFields,
 }
 
 /// One line of `watch` output: a rejected reload, while `version` serves.
@@ -653,14 +665,10 @@ fn watch(args: &WatchArgs) -> u8 {
             None => snapshot.flags().flags().iter().map(|f| f.key()).collect(),
         };
         for key in keys {
-            let decision = snapshot.evaluate(key, &ctx);
             let line = WatchLine {
                 version: snapshot.version(),
                 flag: key,
-                enabled: decision.enabled,
-                reason: decision.reason.as_str(),
-                rule: decision.reason.rule(),
-                bucket: decision.bucket,
+                decision: snapshot.evaluate(key, &ctx).into(),
             };
             serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
             out.write_all(b"\n")?;

@@ -19,7 +19,7 @@ mod grammar {
     pub(super) struct TargetingParser;
 }
 
-pub(crate) use print::{write_key, write_string};
+pub(crate) use print::{write_path, write_string};
 
 /// Parses rule text into an AST, within `limits`.
 pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Expr, Error> {

@@ -69,7 +69,9 @@ fn write_maybe_grouped(f: &mut fmt::Formatter<'_>, x: &Expr, group: bool) -> fmt
     }
 }
 
-fn write_path(f: &mut impl Write, path: &Path) -> fmt::Result {
+/// Writes a path in rule syntax: segments joined by dots, each bare or in
+/// backticks.
+pub(crate) fn write_path(f: &mut impl Write, path: &Path) -> fmt::Result {
     for (i, seg) in path.segments.iter().enumerate() {
         if i > 0 {
             f.write_char('.')?;
