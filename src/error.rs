@@ -132,6 +132,24 @@ pub enum ErrorKind {
     /// More problems than are reported for one file.
     #[error("too many problems")]
     TooManyDiagnostics,
+    /// A `requires` entry that names no flag of the file.
+    #[error("unknown flag")]
+    UnknownFlag,
+    /// A `@segment` reference that names no declared segment.
+    #[error("unknown segment")]
+    UnknownSegment,
+    /// Prerequisites or segments that refer to themselves, directly or
+    /// through others.
+    #[error("cycle")]
+    Cycle,
+    /// A `rollout_schedule` entry out of order, overlapping another, or
+    /// mixing the step and ramp forms.
+    #[error("invalid rollout schedule")]
+    InvalidSchedule,
+    /// Lint: a schedule entry that lowers the rollout percentage, taking the
+    /// feature away from users who had it.
+    #[error("decreasing rollout")]
+    DecreasingRollout,
 }
 
 impl ErrorKind {
@@ -171,6 +189,11 @@ impl ErrorKind {
             ErrorKind::UnknownAttribute => "E0011",
             ErrorKind::InvalidSchema => "E0109",
             ErrorKind::TooManyDiagnostics => "E0110",
+            ErrorKind::UnknownFlag => "E0111",
+            ErrorKind::Cycle => "E0112",
+            ErrorKind::InvalidSchedule => "E0113",
+            ErrorKind::UnknownSegment => "E0012",
+            ErrorKind::DecreasingRollout => "W0009",
             ErrorKind::ShadowedRule => "W0001",
             ErrorKind::DuplicateRule => "W0002",
             ErrorKind::NeverMatches => "W0003",

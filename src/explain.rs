@@ -10,6 +10,7 @@ use crate::value::{Context, Value};
 use crate::Limits;
 use serde::Serialize;
 use std::fmt::{self, Write};
+use std::time::SystemTime;
 
 /// A traced decision: [`Flag::explain`].
 #[derive(Debug, Clone, Serialize)]
@@ -72,7 +73,12 @@ impl Flag {
     /// # Ok::<(), killswitch::ConfigError>(())
     /// ```
     pub fn explain(&self, ctx: &Context<'_>) -> Explanation {
-        let decision = self.evaluate(ctx);
+        self.explain_at(ctx, SystemTime::now())
+    }
+
+    /// [`Flag::explain`] as at time `now` (see [`Flag::evaluate_at`]).
+    pub fn explain_at(&self, ctx: &Context<'_>, now: SystemTime) -> Explanation {
+        let decision = self.evaluate_at(ctx, now);
         let mut steps = Vec::new();
         let mut step = |name: &str, outcome: String, decided: bool, trace| {
             steps.push(ExplainStep {
@@ -101,6 +107,18 @@ impl Flag {
         if !self.enabled() {
             return Explanation { decision, steps };
         }
+        for (i, parent) in self.prerequisites().iter().enumerate() {
+            let d = parent.evaluate_at(ctx, now);
+            let outcome = if d.enabled {
+                format!("{} is on ({})", parent.key(), d.reason)
+            } else {
+                format!("{} is off ({}) (decides: off)", parent.key(), d.reason)
+            };
+            step(&format!("requires[{i}]"), outcome, !d.enabled, None);
+            if !d.enabled {
+                return Explanation { decision, steps };
+            }
+        }
         for (list, rules, verdict) in [
             ("allow_list", self.allow_rules(), "on"),
             ("deny_list", self.deny_rules(), "off"),
@@ -119,13 +137,21 @@ impl Flag {
                 }
             }
         }
-        let outcome = match (self.rollout_percentage(), self.bucket_key(ctx)) {
+        let source = match decision.schedule_step {
+            Some(i) => format!(" (rollout_schedule[{i}])"),
+            None if self.has_schedule() => " (before the schedule's first entry)".to_string(),
+            None => String::new(),
+        };
+        let outcome = match (decision.percentage, self.bucket_key(ctx)) {
             (None, _) => "no rollout_percentage (decides: off)".to_string(),
-            (Some(_), None) => format!("no string {} to bucket (decides: off)", self.bucket_by()),
+            (Some(p), None) => format!(
+                "{p}%{source}, but no string {} to bucket (decides: off)",
+                self.bucket_by()
+            ),
             (Some(p), Some(user)) => {
                 let b = bucket(user, self.key());
                 let cmp = if b < p { "<" } else { ">=" };
-                format!("bucket {b} {cmp} {p}% (decides: {})", on_off(b < p))
+                format!("bucket {b} {cmp} {p}%{source} (decides: {})", on_off(b < p))
             }
         };
         step("rollout", outcome, true, None);

@@ -4,11 +4,14 @@ use crate::bucket::bucket;
 use crate::compile::compile;
 use crate::error::Error;
 use crate::plan::Program;
+use crate::schedule::{Now, Schedule};
 use crate::syntax::ast::Expr;
 use crate::value::Context;
 use crate::value::{key_eq, word_at, Value};
 use crate::Limits;
 use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 /// A compiled targeting rule.
 ///
@@ -106,6 +109,10 @@ pub enum Reason {
     NoRollout,
     /// No flag has this key: off.
     UnknownFlag,
+    /// The prerequisite at this index of the flag's `requires` list
+    /// (0-based) is off for this context: off. The flag's
+    /// [`Flag::prerequisites`] names it.
+    PrerequisiteOff(usize),
 }
 
 impl Reason {
@@ -122,6 +129,7 @@ impl Reason {
             Reason::MissingUserId => "missing_user_id",
             Reason::NoRollout => "no_rollout",
             Reason::UnknownFlag => "unknown_flag",
+            Reason::PrerequisiteOff(_) => "prerequisite_off",
         }
     }
 
@@ -133,11 +141,20 @@ impl Reason {
             _ => None,
         }
     }
+
+    /// The index in the flag's `requires` list of the prerequisite that
+    /// was off, for [`Reason::PrerequisiteOff`].
+    pub fn prerequisite(self) -> Option<usize> {
+        match self {
+            Reason::PrerequisiteOff(i) => Some(i),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.rule() {
+        match self.rule().or(self.prerequisite()) {
             Some(i) => write!(f, "{} {i}", self.as_str()),
             None => f.write_str(self.as_str()),
         }
@@ -154,6 +171,13 @@ pub struct Decision {
     pub reason: Reason,
     /// The user's bucket (0..=99), whenever bucketing ran.
     pub bucket: Option<u8>,
+    /// The rollout percentage the bucket was compared with, whenever the
+    /// rollout step was reached: the flag's `rollout_percentage`, or the
+    /// percentage its schedule gives at the time of evaluation.
+    pub percentage: Option<u8>,
+    /// The index of the `rollout_schedule` entry that set
+    /// [`Decision::percentage`]; `None` when `rollout_percentage` set it.
+    pub schedule_step: Option<usize>,
 }
 
 impl Decision {
@@ -162,6 +186,8 @@ impl Decision {
             enabled,
             reason,
             bucket: None,
+            percentage: None,
+            schedule_step: None,
         }
     }
 }
@@ -184,20 +210,65 @@ pub struct Flag {
     pub(crate) bucket_by: Option<BucketBy>,
     pub(crate) allow: Box<[Rule]>,
     pub(crate) deny: Box<[Rule]>,
+    /// Flags that must be on for the same context, resolved to the
+    /// compiled flags themselves (acyclic and bounded in depth and fan-out
+    /// by the loader).
+    pub(crate) requires: Box<[Arc<Flag>]>,
+    /// The rollout percentage over time.
+    pub(crate) schedule: Option<Schedule>,
 }
 
 impl Flag {
     /// Evaluates the flag in the fixed order: kill switch (off) -> not
-    /// enabled (off) -> any allow rule (on) -> any deny rule (off) -> the
-    /// rollout bucket (`bucket < rollout_percentage`) -> off.
+    /// enabled (off) -> prerequisites (off unless all are on) -> any allow
+    /// rule (on) -> any deny rule (off) -> the rollout bucket
+    /// (`bucket < percentage`) -> off.
     ///
-    /// Never fails, never panics and never allocates.
+    /// A flag with a `rollout_schedule` reads the system clock; use
+    /// [`Flag::evaluate_at`] to give the time instead. Never fails, never
+    /// panics and never allocates.
     pub fn evaluate(&self, ctx: &Context<'_>) -> Decision {
+        self.decide(ctx, &Now::system())
+    }
+
+    /// Evaluates the flag as at time `now`: the clock a rollout schedule
+    /// (of this flag or of a prerequisite) is read against.
+    ///
+    /// ```
+    /// use killswitch::{Context, FlagSet};
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// let flags = FlagSet::from_json(r#"{
+    ///     "flag_key": "ramp", "enabled": true,
+    ///     "rollout_schedule": [{"at": "2030-01-01T00:00:00Z", "percentage": 100}]
+    /// }"#)?;
+    /// let user = Context::new().with("user_id", "u1");
+    /// let before = UNIX_EPOCH + Duration::from_secs(1_893_455_999); // 2029-12-31T23:59:59Z
+    /// let flag = flags.get("ramp").unwrap();
+    /// assert!(!flag.evaluate_at(&user, before).enabled);
+    /// let after = flag.evaluate_at(&user, before + Duration::from_secs(1));
+    /// assert!(after.enabled);
+    /// assert_eq!((after.percentage, after.schedule_step), (Some(100), Some(0)));
+    /// # Ok::<(), killswitch::ConfigError>(())
+    /// ```
+    pub fn evaluate_at(&self, ctx: &Context<'_>, now: SystemTime) -> Decision {
+        self.decide(ctx, &Now::at(now))
+    }
+
+    fn decide(&self, ctx: &Context<'_>, now: &Now) -> Decision {
         if self.kill_switch {
             return Decision::new(false, Reason::KillSwitch);
         }
         if !self.enabled {
             return Decision::new(false, Reason::Disabled);
+        }
+        // Recursion is bounded: the loader rejects cycles and chains deeper
+        // than `MAX_PREREQUISITE_DEPTH`.
+        if let Some(i) = self
+            .requires
+            .iter()
+            .position(|p| !p.decide(ctx, now).enabled)
+        {
+            return Decision::new(false, Reason::PrerequisiteOff(i));
         }
         if let Some(i) = self.allow.iter().position(|r| r.matches(ctx)) {
             return Decision::new(true, Reason::AllowRule(i));
@@ -205,23 +276,44 @@ impl Flag {
         if let Some(i) = self.deny.iter().position(|r| r.matches(ctx)) {
             return Decision::new(false, Reason::DenyRule(i));
         }
-        let Some(percentage) = self.rollout_percentage else {
-            return Decision::new(false, Reason::NoRollout);
+        let (percentage, schedule_step) = match self.percentage(now) {
+            Some(p) => p,
+            None => return Decision::new(false, Reason::NoRollout),
         };
+        let mut decision = Decision::new(false, Reason::MissingUserId);
+        decision.percentage = Some(percentage);
+        decision.schedule_step = schedule_step;
         let Some(bucket_key) = self.bucket_key(ctx) else {
-            return Decision::new(false, Reason::MissingUserId);
+            return decision;
         };
         let b = bucket(bucket_key, &self.key);
-        let enabled = b < percentage;
-        Decision {
-            enabled,
-            reason: if enabled {
-                Reason::InRollout
-            } else {
-                Reason::OutOfRollout
-            },
-            bucket: Some(b),
+        decision.enabled = b < percentage;
+        decision.reason = if decision.enabled {
+            Reason::InRollout
+        } else {
+            Reason::OutOfRollout
+        };
+        decision.bucket = Some(b);
+        decision
+    }
+
+    /// The rollout percentage in force and the schedule entry that set it.
+    /// Before a schedule's first entry, `rollout_percentage` applies, or 0.
+    fn percentage(&self, now: &Now) -> Option<(u8, Option<usize>)> {
+        match &self.schedule {
+            None => self.rollout_percentage.map(|p| (p, None)),
+            Some(schedule) => Some(match schedule.at(now.get()) {
+                Some((p, step)) => (p, Some(step)),
+                None => (self.rollout_percentage.unwrap_or(0), None),
+            }),
         }
+    }
+
+    /// The rollout percentage in force at `now`, and the index of the
+    /// `rollout_schedule` entry that set it (`None` when it is the flag's
+    /// `rollout_percentage`); `None` when the flag has no rollout.
+    pub fn percentage_at(&self, now: SystemTime) -> Option<(u8, Option<usize>)> {
+        self.percentage(&Now::at(now))
     }
 
     /// The string the rollout buckets: the `bucket_by` attribute's value,
@@ -269,6 +361,16 @@ impl Flag {
     pub fn deny_rules(&self) -> &[Rule] {
         &self.deny
     }
+
+    /// The flags this flag requires (its `requires` list), in order.
+    pub fn prerequisites(&self) -> &[Arc<Flag>] {
+        &self.requires
+    }
+
+    /// Whether the flag has a `rollout_schedule`.
+    pub fn has_schedule(&self) -> bool {
+        self.schedule.is_some()
+    }
 }
 
 /// An immutable set of compiled flags: `Send + Sync`, meant to be built
@@ -300,12 +402,12 @@ impl Flag {
 /// ```
 #[derive(Debug, Default)]
 pub struct FlagSet {
-    flags: Box<[Flag]>,
+    flags: Box<[Arc<Flag>]>,
     index: KeyIndex,
 }
 
 impl FlagSet {
-    pub(crate) fn new(flags: Vec<Flag>) -> FlagSet {
+    pub(crate) fn new(flags: Vec<Arc<Flag>>) -> FlagSet {
         let index = KeyIndex::new(&flags);
         FlagSet {
             flags: flags.into_boxed_slice(),
@@ -327,8 +429,17 @@ impl FlagSet {
         }
     }
 
+    /// Evaluates the flag with this key as at time `now` (see
+    /// [`Flag::evaluate_at`]).
+    pub fn evaluate_at(&self, key: &str, ctx: &Context<'_>, now: SystemTime) -> Decision {
+        match self.get(key) {
+            Some(flag) => flag.evaluate_at(ctx, now),
+            None => Decision::new(false, Reason::UnknownFlag),
+        }
+    }
+
     /// The flags, in file order.
-    pub fn flags(&self) -> &[Flag] {
+    pub fn flags(&self) -> &[Arc<Flag>] {
         &self.flags
     }
 
@@ -388,7 +499,7 @@ struct KeyIndex {
 const EMPTY: u32 = u32::MAX;
 
 impl KeyIndex {
-    fn new(flags: &[Flag]) -> KeyIndex {
+    fn new(flags: &[Arc<Flag>]) -> KeyIndex {
         let size = (flags.len() * 2).next_power_of_two().max(2);
         let mut slots = vec![EMPTY; size].into_boxed_slice();
         let mask = size - 1;
@@ -403,7 +514,7 @@ impl KeyIndex {
         KeyIndex { slots }
     }
 
-    fn find<'f>(&self, flags: &'f [Flag], key: &str) -> Option<&'f Flag> {
+    fn find<'f>(&self, flags: &'f [Arc<Flag>], key: &str) -> Option<&'f Flag> {
         let mask = self.slots.len().wrapping_sub(1);
         let mut at = hash_key(key.as_bytes()) & mask;
         loop {

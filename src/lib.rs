@@ -54,6 +54,7 @@ mod explain;
 mod flag;
 mod lint;
 mod plan;
+mod schedule;
 mod schema;
 mod semver;
 mod store;
@@ -69,6 +70,26 @@ pub use explain::{ExplainStep, Explanation, Trace};
 pub use flag::{Decision, Flag, FlagSet, Reason, Rule};
 pub use schema::Schema;
 pub use value::{Context, Number, Value};
+
+/// Parses an RFC 3339 date-time with a time zone
+/// (`2026-12-01T09:00:00Z`, `2026-12-01T10:00:00+01:00`), as rollout
+/// schedules write them: the time to give [`Flag::evaluate_at`].
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// let t = killswitch::parse_time("1970-01-01T01:00:01+01:00").unwrap();
+/// assert_eq!(t, UNIX_EPOCH + Duration::from_secs(1));
+/// assert!(killswitch::parse_time("2026-12-01T09:00:00").is_none()); // no time zone
+/// ```
+pub fn parse_time(text: &str) -> Option<std::time::SystemTime> {
+    let nanos = datetime::parse_rfc3339(text)?;
+    let magnitude = std::time::Duration::from_nanos(u64::try_from(nanos.unsigned_abs()).ok()?);
+    if nanos >= 0 {
+        std::time::UNIX_EPOCH.checked_add(magnitude)
+    } else {
+        std::time::UNIX_EPOCH.checked_sub(magnitude)
+    }
+}
 
 /// The live store: the current [`FlagSet`] behind an atomic swap, reloaded
 /// from a file (OS notifications plus polling) or any [`Source`] while the

@@ -19,6 +19,7 @@ pub(crate) const LINTS: &[(ErrorKind, &str)] = &[
         "regex-matches-everything",
     ),
     (ErrorKind::DuplicateValue, "duplicate-value"),
+    (ErrorKind::DecreasingRollout, "decreasing-rollout"),
 ];
 
 /// The name of a lint kind.
@@ -40,6 +41,7 @@ pub(crate) enum At {
     Allow(usize),
     Deny(usize),
     Field(&'static str),
+    Schedule(usize),
 }
 
 /// One finding.
@@ -65,6 +67,35 @@ pub(crate) fn check(flag: &Flag) -> Vec<Finding> {
     let mut out = Vec::new();
     let allow = flag.allow_rules();
     let deny = flag.deny_rules();
+    if flag.kill_switch() && flag.has_schedule() {
+        out.push(finding(
+            ErrorKind::DeadRollout,
+            At::Field("rollout_schedule"),
+            "rollout_schedule has no effect while the kill switch is on".into(),
+            Some("the schedule goes on counting: when the switch is turned off, the flag is at the step the clock has reached".into()),
+        ));
+    }
+    if let Some(schedule) = &flag.schedule {
+        let mut previous = flag.rollout_percentage();
+        for (i, phase) in schedule.phases().iter().enumerate() {
+            let first = phase.first_percentage();
+            let last = phase.last_percentage();
+            let lowered = match previous {
+                Some(p) if first < p => Some((p, first)),
+                _ if last < first => Some((first, last)),
+                _ => None,
+            };
+            if let Some((from, to)) = lowered {
+                out.push(finding(
+                    ErrorKind::DecreasingRollout,
+                    At::Schedule(i),
+                    format!("this entry lowers the rollout from {from}% to {to}%, turning the feature off for users who had it"),
+                    Some("to take a feature away from everyone at once, use the kill switch".into()),
+                ));
+            }
+            previous = Some(last);
+        }
+    }
     if flag.kill_switch() && flag.rollout_percentage().is_some() {
         out.push(finding(
             ErrorKind::DeadRollout,

@@ -42,7 +42,7 @@ fn eval_prints_one_line_per_flag() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        r#"{"flag":"new_search_ui","user_id":"user_123","enabled":false,"reason":"out_of_rollout","bucket":45}
+        r#"{"flag":"new_search_ui","user_id":"user_123","enabled":false,"reason":"out_of_rollout","bucket":45,"percentage":20}
 {"flag":"checkout_v2","user_id":"user_123","enabled":true,"reason":"allow_rule","rule":0}
 {"flag":"legacy_reports","user_id":"user_123","enabled":false,"reason":"kill_switch"}
 {"flag":"dark_mode","user_id":"user_123","enabled":false,"reason":"disabled"}
@@ -95,7 +95,7 @@ fn eval_streams_contexts_and_skips_bad_lines() {
     assert_eq!(
         stdout(&out),
         "{\"flag\":\"new_search_ui\",\"user_id\":\"ana\",\"enabled\":true,\"reason\":\"allow_rule\",\"rule\":0}\n\
-         {\"flag\":\"new_search_ui\",\"user_id\":null,\"enabled\":false,\"reason\":\"missing_user_id\"}\n"
+         {\"flag\":\"new_search_ui\",\"user_id\":null,\"enabled\":false,\"reason\":\"missing_user_id\",\"percentage\":20}\n"
     );
     let err = stderr(&out);
     assert!(err.contains(&format!("{path}:2: invalid context")), "{err}");
@@ -360,7 +360,7 @@ fn test_explains_a_failing_case() {
         enabled: expected true, got false
         flag:     new_search_ui
         context:  {"segment":"legacy","user_id":"bo"}
-        decision: {"bucket":null,"enabled":false,"reason":"deny_rule","rule":0}
+        decision: {"enabled":false,"reason":"deny_rule","rule":0}
 FAILED  case 1
         unknown field "colour" in "expect"
 

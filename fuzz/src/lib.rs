@@ -481,7 +481,7 @@ fn check_flag_set(set: &FlagSet) {
     for flag in set.flags() {
         let found = set.get(flag.key());
         assert!(
-            found.is_some_and(|f| std::ptr::eq(f, flag)),
+            found.is_some_and(|f| std::ptr::eq(f, &**flag)),
             "the index does not find flag {:?}",
             flag.key()
         );

@@ -3,12 +3,13 @@
 
 use clap::{Args, Parser, Subcommand};
 use killswitch::{
-    bucket, CheckReport, ConfigError, Context, Decision, Diagnostic, FlagSet, Limits, Schema,
+    bucket, CheckReport, ConfigError, Context, Decision, Diagnostic, Flag, FlagSet, Limits, Schema,
     Severity,
 };
 use serde::Serialize;
 use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -67,7 +68,9 @@ A cases file is a JSON array of cases:
    \"context\": {\"user_id\": \"u1\", \"email\": \"ana@internal.com\"},
    \"expect\": true}
 `expect` is true/false (enabled), a reason name (\"deny_rule\"), or an object
-with any of \"enabled\", \"reason\", \"rule\", \"bucket\".
+with any of \"enabled\", \"reason\", \"rule\", \"prerequisite\", \"bucket\",
+\"percentage\", \"schedule_step\". A case may set \"now\" (RFC 3339) to
+evaluate rollout schedules as at that time.
 
 Exit codes: 0 all cases pass, 1 a case fails or is malformed, 2 usage or I/O error.";
 
@@ -126,12 +129,26 @@ struct EvalArgs {
         long,
         value_name = "JSON",
         conflicts_with = "contexts",
-        required_unless_present = "contexts"
+        required_unless_present_any = ["contexts", "sample"]
     )]
     context: Option<String>,
     /// A JSON-lines file of contexts, one per line (`-` for standard input).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "sample")]
     contexts: Option<String>,
+    /// Evaluate N synthetic users (`{"user_id": "user-0"}` ...) and print,
+    /// per flag, how many are on: the share a rollout admits.
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with_all = ["context", "explain"],
+        value_parser = clap::value_parser!(u32).range(1..=10_000_000)
+    )]
+    sample: Option<u32>,
+    /// Evaluate as at this time (RFC 3339 with a time zone, such as
+    /// 2026-12-02T09:00:00Z): the clock rollout schedules are read
+    /// against. Default: now.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    now: Option<SystemTime>,
     /// Evaluate only this flag (default: every flag, in file order).
     #[arg(long, value_name = "KEY")]
     flag: Option<String>,
@@ -147,6 +164,14 @@ struct EvalArgs {
 enum ExplainFormat {
     Human,
     Json,
+}
+
+fn parse_now(text: &str) -> Result<SystemTime, String> {
+    killswitch::parse_time(text).ok_or_else(|| {
+        format!(
+            "`{text}` is not an RFC 3339 date-time with a time zone, such as 2026-12-02T09:00:00Z"
+        )
+    })
 }
 
 /// Exit codes.
@@ -376,16 +401,31 @@ struct DecisionFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     rule: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    prerequisite: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     bucket: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    percentage: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule_step: Option<usize>,
 }
 
-impl From<Decision> for DecisionFields {
-    fn from(d: Decision) -> Self {
+impl DecisionFields {
+    /// The fields of a decision of `flag` (which names a prerequisite).
+    fn new(d: Decision, flag: Option<&Flag>) -> Self {
+        let prerequisite = d
+            .reason
+            .prerequisite()
+            .and_then(|i| flag?.prerequisites().get(i))
+            .map(|p| p.key().to_string());
         DecisionFields {
             enabled: d.enabled,
             reason: d.reason.as_str(),
             rule: d.reason.rule(),
+            prerequisite,
             bucket: d.bucket,
+            percentage: d.percentage,
+            schedule_step: d.schedule_step,
         }
     }
 }
@@ -426,7 +466,10 @@ fn eval(args: &EvalArgs) -> u8 {
     }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let result = if let Some(source) = &args.context {
+    let now = args.now.unwrap_or_else(SystemTime::now);
+    let result = if let Some(n) = args.sample {
+        write_sample(&mut out, &set, &keys, n, now)
+    } else if let Some(source) = &args.context {
         let text = match read_arg(source) {
             Ok(text) => text,
             Err(msg) => {
@@ -435,14 +478,14 @@ fn eval(args: &EvalArgs) -> u8 {
             }
         };
         match Context::from_json(text.trim()) {
-            Ok(ctx) => write_decisions(&mut out, &set, &keys, &ctx, args.explain),
+            Ok(ctx) => write_decisions(&mut out, &set, &keys, &ctx, args.explain, now),
             Err(e) => {
                 eprintln!("error: {e}");
                 return INVALID;
             }
         }
     } else if let Some(path) = &args.contexts {
-        match eval_lines(&mut out, &set, &keys, path, args.explain) {
+        match eval_lines(&mut out, &set, &keys, path, args.explain, now) {
             Ok(true) => Ok(()),
             Ok(false) => {
                 status = INVALID;
@@ -475,6 +518,7 @@ fn eval_lines(
     keys: &[&str],
     path: &str,
     explain: Option<ExplainFormat>,
+    now: SystemTime,
 ) -> io::Result<bool> {
     let reader: Box<dyn BufRead> = if path == "-" {
         Box::new(io::stdin().lock())
@@ -496,7 +540,7 @@ fn eval_lines(
             continue;
         }
         match Context::from_json(line.trim()) {
-            Ok(ctx) => write_decisions(out, set, keys, &ctx, explain)?,
+            Ok(ctx) => write_decisions(out, set, keys, &ctx, explain, now)?,
             Err(e) => {
                 eprintln!("{path}:{}: {e}; skipped", i + 1);
                 all_valid = false;
@@ -512,14 +556,17 @@ fn write_decisions(
     keys: &[&str],
     ctx: &Context<'_>,
     explain: Option<ExplainFormat>,
+    now: SystemTime,
 ) -> io::Result<()> {
     for key in keys {
-        let decision: Decision = set.evaluate(key, ctx);
-        let explanation = explain.and_then(|_| set.get(key)).map(|f| f.explain(ctx));
+        let decision: Decision = set.evaluate_at(key, ctx, now);
+        let explanation = explain
+            .and_then(|_| set.get(key))
+            .map(|f| f.explain_at(ctx, now));
         let line = Line {
             flag: key,
             user_id: ctx.user_id(),
-            decision: decision.into(),
+            decision: DecisionFields::new(decision, set.get(key)),
             explanation: match explain {
                 Some(ExplainFormat::Json) => explanation.as_ref().map(|e| &e.steps),
                 _ => None,
@@ -532,6 +579,50 @@ fn write_decisions(
                 writeln!(out, "  {text}")?;
             }
         }
+    }
+    Ok(())
+}
+
+/// One line of `eval --sample` output: how many synthetic users a flag
+/// admits at a time.
+#[derive(Serialize)]
+struct SampleLine<'a> {
+    flag: &'a str,
+    sample: u32,
+    on: u32,
+    share: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    percentage: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule_step: Option<usize>,
+}
+
+/// Evaluates `n` synthetic users (`user-0` ...) for each flag.
+fn write_sample(
+    out: &mut impl Write,
+    set: &FlagSet,
+    keys: &[&str],
+    n: u32,
+    now: SystemTime,
+) -> io::Result<()> {
+    let ids: Vec<String> = (0..n).map(|i| format!("user-{i}")).collect();
+    for key in keys {
+        let mut on = 0u32;
+        for id in &ids {
+            let ctx = Context::new().with("user_id", id.as_str());
+            on += u32::from(set.evaluate_at(key, &ctx, now).enabled);
+        }
+        let rollout = set.get(key).and_then(|f| f.percentage_at(now));
+        let line = SampleLine {
+            flag: key,
+            sample: n,
+            on,
+            share: f64::from(on) / f64::from(n),
+            percentage: rollout.map(|(p, _)| p),
+            schedule_step: rollout.and_then(|(_, step)| step),
+        };
+        serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+        out.write_all(b"\n")?;
     }
     Ok(())
 }
@@ -668,7 +759,10 @@ fn watch(args: &WatchArgs) -> u8 {
             let line = WatchLine {
                 version: snapshot.version(),
                 flag: key,
-                decision: snapshot.evaluate(key, &ctx).into(),
+                decision: DecisionFields::new(
+                    snapshot.evaluate(key, &ctx),
+                    snapshot.flags().get(key),
+                ),
             };
             serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
             out.write_all(b"\n")?;
@@ -781,13 +875,13 @@ fn run_case(set: &FlagSet, case: &serde_json::Value) -> Result<(), String> {
         .map(serde_json::Value::to_string)
         .ok_or("        the case has no \"context\"")?;
     let ctx = Context::from_json(&context_text).map_err(|e| format!("        {e}"))?;
-    let decision = set.evaluate(flag, &ctx);
-    let actual = serde_json::json!({
-        "enabled": decision.enabled,
-        "reason": decision.reason.as_str(),
-        "rule": decision.reason.rule(),
-        "bucket": decision.bucket,
-    });
+    let now = match case.get("now") {
+        None => SystemTime::now(),
+        Some(serde_json::Value::String(t)) => parse_now(t).map_err(|e| format!("        {e}"))?,
+        Some(_) => return Err("        \"now\" is an RFC 3339 date-time string".into()),
+    };
+    let decision = DecisionFields::new(set.evaluate_at(flag, &ctx, now), set.get(flag));
+    let actual = serde_json::to_value(&decision).map_err(|e| format!("        {e}"))?;
     let expect = case
         .get("expect")
         .ok_or("        the case has no \"expect\"")?;
@@ -798,9 +892,8 @@ fn run_case(set: &FlagSet, case: &serde_json::Value) -> Result<(), String> {
             let mut wanted = Vec::new();
             for (k, v) in fields {
                 match k.as_str() {
-                    "enabled" | "reason" | "rule" | "bucket" => {
-                        wanted.push((k.as_str(), v.clone()))
-                    }
+                    "enabled" | "reason" | "rule" | "bucket" | "prerequisite" | "percentage"
+                    | "schedule_step" => wanted.push((k.as_str(), v.clone())),
                     other => {
                         return Err(format!("        unknown field \"{other}\" in \"expect\""))
                     }
@@ -812,7 +905,7 @@ fn run_case(set: &FlagSet, case: &serde_json::Value) -> Result<(), String> {
     };
     let mismatched: Vec<String> = wanted
         .iter()
-        .filter(|(k, v)| actual.get(*k) != Some(v))
+        .filter(|(k, v)| actual.get(*k).unwrap_or(&serde_json::Value::Null) != v)
         .map(|(k, v)| format!("{k}: expected {v}, got {}", actual[*k]))
         .collect();
     if mismatched.is_empty() {

@@ -5,13 +5,17 @@
 pub(crate) mod json;
 
 use crate::compile::compile;
+use crate::datetime::Instant;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::{Error, ErrorKind, Span};
 use crate::flag::{Flag, FlagSet, Rule};
 use crate::lint::{self, At};
+use crate::schedule::{Phase, Schedule};
 use crate::schema::Schema;
 use crate::Limits;
 use json::{Json, JsonValue, Member};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// How deeply a config's JSON may nest.
 const MAX_JSON_DEPTH: usize = 64;
@@ -24,6 +28,8 @@ const FLAG_FIELDS: &[&str] = &[
     "targeting_rules",
     "allow_lints",
     "bucket_by",
+    "rollout_schedule",
+    "requires",
 ];
 const RULE_LISTS: &[&str] = &["allow_list", "deny_list"];
 
@@ -107,6 +113,29 @@ struct Loader<'s> {
     diagnostics: Vec<Diagnostic>,
 }
 
+/// A compiled flag whose prerequisites are not linked yet.
+struct Pending {
+    flag: Flag,
+    /// The `requires` entries: flag keys and their spans.
+    requires: Vec<(String, Span)>,
+    /// The flag's place (`flags[3]`), for diagnostics.
+    place: String,
+}
+
+/// How long a chain of prerequisites may be: evaluation recurses along it.
+const MAX_PREREQUISITE_DEPTH: usize = 32;
+
+/// How many flag evaluations one flag's prerequisites may imply, counting
+/// shared ancestors once per path (evaluation keeps no memo, to stay
+/// allocation-free, so a wide diamond of prerequisites costs this much).
+const MAX_PREREQUISITE_COST: u64 = 1024;
+
+/// The most entries a rollout schedule may have.
+const MAX_SCHEDULE_ENTRIES: usize = 1000;
+
+const STEP_FIELDS: &[&str] = &["at", "percentage"];
+const RAMP_FIELDS: &[&str] = &["from", "to", "start_percentage", "end_percentage"];
+
 /// Where a problem is: the flag and the field path inside it.
 #[derive(Clone)]
 struct Place<'a> {
@@ -149,7 +178,7 @@ impl Loader<'_> {
         self.diagnostics.push(d);
     }
 
-    fn document(&mut self, doc: &Json) -> Vec<Flag> {
+    fn document(&mut self, doc: &Json) -> Vec<Arc<Flag>> {
         let top = Place {
             flag: String::new(),
             key: None,
@@ -187,7 +216,8 @@ impl Loader<'_> {
                     flag: "flag".into(),
                     key: None,
                 };
-                self.flag(doc, place).into_iter().collect()
+                let pending = self.flag(doc, place).into_iter().collect();
+                self.link(pending, &HashMap::new())
             }
             other => {
                 self.report(
@@ -206,9 +236,9 @@ impl Loader<'_> {
         }
     }
 
-    fn flag_list(&mut self, items: &[Json]) -> Vec<Flag> {
-        let mut flags: Vec<Flag> = Vec::new();
-        let mut seen: std::collections::HashMap<String, Span> = std::collections::HashMap::new();
+    fn flag_list(&mut self, items: &[Json]) -> Vec<Arc<Flag>> {
+        let mut flags: Vec<Pending> = Vec::new();
+        let mut seen: HashMap<String, Span> = HashMap::new();
         for (i, item) in items.iter().enumerate() {
             let place = Place {
                 flag: format!("flags[{i}]"),
@@ -240,10 +270,10 @@ impl Loader<'_> {
                 flags.push(flag);
             }
         }
-        flags
+        self.link(flags, &seen)
     }
 
-    fn flag<'j>(&mut self, json: &'j Json, mut place: Place<'j>) -> Option<Flag> {
+    fn flag<'j>(&mut self, json: &'j Json, mut place: Place<'j>) -> Option<Pending> {
         let JsonValue::Object(members) = &json.value else {
             self.report(
                 &place,
@@ -306,10 +336,20 @@ impl Loader<'_> {
         let mut allow = Vec::new();
         let mut deny = Vec::new();
         let mut allowed_lints = Vec::new();
+        let mut schedule = None;
+        let mut requires = Vec::new();
         let mut ok = key.is_some();
         for member in members {
             match member.key.as_str() {
                 "flag_key" => {}
+                "rollout_schedule" => match self.schedule(&place, member) {
+                    Some(s) => schedule = s,
+                    None => ok = false,
+                },
+                "requires" => match self.requires(&place, member) {
+                    Some(r) => requires = r,
+                    None => ok = false,
+                },
                 "allow_lints" => allowed_lints = self.allowed_lints(&place, member),
                 "enabled" => enabled = self.boolean(&place, member),
                 "kill_switch" => kill_switch = self.boolean(&place, member),
@@ -440,6 +480,10 @@ impl Loader<'_> {
         else {
             return None;
         };
+        let schedule_spans: Vec<Span> = schedule
+            .as_ref()
+            .map(|(_, spans)| spans.clone())
+            .unwrap_or_default();
         let allow_spans: Vec<Span> = allow.iter().map(|(_, s)| *s).collect();
         let deny_spans: Vec<Span> = deny.iter().map(|(_, s)| *s).collect();
         let flag = Flag {
@@ -450,6 +494,8 @@ impl Loader<'_> {
             bucket_by,
             allow: allow.into_iter().filter_map(|(r, _)| r).collect(),
             deny: deny.into_iter().filter_map(|(r, _)| r).collect(),
+            requires: Box::new([]),
+            schedule: schedule.map(|(s, _)| s),
         };
         for found in lint::check(&flag) {
             if allowed_lints.contains(&found.kind) {
@@ -467,6 +513,10 @@ impl Loader<'_> {
                 At::Field(name) => (
                     name.to_string(),
                     members.iter().find(|m| m.key == name).map(|m| m.key_span),
+                ),
+                At::Schedule(i) => (
+                    format!("rollout_schedule[{i}]"),
+                    schedule_spans.get(i).copied(),
                 ),
             };
             if self.diagnostics.len() >= MAX_DIAGNOSTICS {
@@ -496,7 +546,484 @@ impl Loader<'_> {
             .in_place(place.path(&field), place.key);
             self.diagnostics.push(d);
         }
-        Some(flag)
+        Some(Pending {
+            flag,
+            requires,
+            place: place.flag.clone(),
+        })
+    }
+
+    /// Reads a `rollout_schedule`: the schedule (or `None` for `null`) and
+    /// the span of each entry, or `None` when it has an error (reported).
+    fn schedule(
+        &mut self,
+        place: &Place<'_>,
+        member: &Member,
+    ) -> Option<Option<(Schedule, Vec<Span>)>> {
+        let items = match &member.value.value {
+            JsonValue::Null => return Some(None),
+            JsonValue::Array(items) => items,
+            other => {
+                self.report(
+                    place,
+                    "rollout_schedule",
+                    ErrorKind::WrongType,
+                    member.value.span,
+                    format!(
+                        "rollout_schedule must be an array of steps and ramps, not {}",
+                        other.type_name()
+                    ),
+                    Some(
+                        r#"write steps such as [{"at": "2026-12-01T09:00:00Z", "percentage": 10}]"#
+                            .into(),
+                    ),
+                );
+                return None;
+            }
+        };
+        if items.len() > MAX_SCHEDULE_ENTRIES {
+            self.report(
+                place,
+                "rollout_schedule",
+                ErrorKind::TooLong,
+                member.value.span,
+                format!(
+                    "rollout_schedule has {} entries; at most {MAX_SCHEDULE_ENTRIES} are allowed",
+                    items.len()
+                ),
+                Some("a ramp moves smoothly between two times in one entry".into()),
+            );
+            return None;
+        }
+        let mut phases: Vec<Phase> = Vec::new();
+        let mut starts: Vec<Span> = Vec::new();
+        let mut spans = Vec::new();
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            let field = format!("rollout_schedule[{i}]");
+            let Some((phase, start_span)) = self.phase(place, &field, item) else {
+                ok = false;
+                continue;
+            };
+            if let (Some(prev), Some(prev_span)) = (phases.last(), starts.last()) {
+                let problem = if phase.start() < prev.start() {
+                    Some("this entry starts before the previous one: entries must be in time order")
+                } else if phase.start() == prev.start() {
+                    Some("this entry starts at the same time as the previous one")
+                } else if phase.start() < prev.end() {
+                    Some("this entry starts while the previous ramp is still running")
+                } else {
+                    None
+                };
+                if let Some(message) = problem {
+                    let (line, column) = crate::error::line_column(self.src, prev_span.start);
+                    self.report(
+                        place,
+                        &field,
+                        ErrorKind::InvalidSchedule,
+                        start_span,
+                        message.into(),
+                        Some(format!(
+                            "the previous entry starts at {line}:{column}; order the entries by time, without overlaps"
+                        )),
+                    );
+                    ok = false;
+                }
+            }
+            phases.push(phase);
+            starts.push(start_span);
+            spans.push(item.span);
+        }
+        ok.then(|| Some((Schedule::new(phases), spans)))
+    }
+
+    /// Reads one schedule entry: a step or a ramp, and the span of its
+    /// start time.
+    fn phase(&mut self, place: &Place<'_>, field: &str, item: &Json) -> Option<(Phase, Span)> {
+        const FORMS: &str = r#"a schedule entry is a step {"at": ..., "percentage": ...} or a ramp {"from": ..., "to": ..., "start_percentage": ..., "end_percentage": ...}"#;
+        let JsonValue::Object(members) = &item.value else {
+            self.report(
+                place,
+                field,
+                ErrorKind::WrongType,
+                item.span,
+                format!(
+                    "a schedule entry is an object, not {}",
+                    item.value.type_name()
+                ),
+                Some(FORMS.into()),
+            );
+            return None;
+        };
+        let mut ok = true;
+        for m in members {
+            let known =
+                STEP_FIELDS.contains(&m.key.as_str()) || RAMP_FIELDS.contains(&m.key.as_str());
+            if !known {
+                let all = STEP_FIELDS.iter().chain(RAMP_FIELDS).copied();
+                let help = crate::suggest::closest(&m.key, all)
+                    .map_or_else(|| FORMS.to_string(), |g| format!("did you mean \"{g}\"?"));
+                self.report(
+                    place,
+                    &format!("{field}.{}", m.key),
+                    ErrorKind::UnknownField,
+                    m.key_span,
+                    format!("unknown field \"{}\" in a schedule entry", m.key),
+                    Some(help),
+                );
+                ok = false;
+            }
+        }
+        let get = |name: &str| members.iter().find(|m| m.key == name);
+        let is_step = STEP_FIELDS.iter().any(|f| get(f).is_some());
+        let is_ramp = RAMP_FIELDS.iter().any(|f| get(f).is_some());
+        if is_step && is_ramp {
+            self.report(
+                place,
+                field,
+                ErrorKind::InvalidSchedule,
+                item.span,
+                "this entry mixes a step (\"at\", \"percentage\") with a ramp (\"from\", \"to\", \"start_percentage\", \"end_percentage\")".into(),
+                Some("write the step and the ramp as two entries".into()),
+            );
+            return None;
+        }
+        let needed = if is_ramp { RAMP_FIELDS } else { STEP_FIELDS };
+        let form = if is_ramp { "ramp" } else { "step" };
+        for name in needed {
+            if get(name).is_none() {
+                self.report(
+                    place,
+                    field,
+                    ErrorKind::MissingField,
+                    Span::new(item.span.start, item.span.start + 1),
+                    format!("this {form} has no \"{name}\""),
+                    Some(FORMS.into()),
+                );
+                ok = false;
+            }
+        }
+        if !ok {
+            return None;
+        }
+        if is_step {
+            let at = get("at")?;
+            let percentage = get("percentage")?;
+            let at_time = self.instant(place, field, at);
+            let p = self.percent(place, field, percentage);
+            return Some((
+                Phase::Step {
+                    at: at_time?,
+                    percentage: p?,
+                },
+                at.value.span,
+            ));
+        }
+        let (from, to) = (get("from")?, get("to")?);
+        let from_time = self.instant(place, field, from);
+        let to_time = self.instant(place, field, to);
+        let start = self.percent(place, field, get("start_percentage")?);
+        let end = self.percent(place, field, get("end_percentage")?);
+        let (from_time, to_time, start, end) = (from_time?, to_time?, start?, end?);
+        if to_time <= from_time {
+            self.report(
+                place,
+                &format!("{field}.to"),
+                ErrorKind::InvalidSchedule,
+                to.value.span,
+                "this ramp ends before it starts".into(),
+                Some(
+                    "\"to\" must be later than \"from\"; for a sudden change, write a step".into(),
+                ),
+            );
+            return None;
+        }
+        Some((
+            Phase::Ramp {
+                from: from_time,
+                to: to_time,
+                start,
+                end,
+            },
+            from.value.span,
+        ))
+    }
+
+    /// A schedule time: an RFC 3339 date-time with a time zone.
+    fn instant(&mut self, place: &Place<'_>, field: &str, member: &Member) -> Option<Instant> {
+        let field = format!("{field}.{}", member.key);
+        let text = match &member.value.value {
+            JsonValue::String(text) => text,
+            other => {
+                self.report(
+                    place,
+                    &field,
+                    ErrorKind::WrongType,
+                    member.value.span,
+                    format!(
+                        "\"{}\" must be a date-time string, not {}",
+                        member.key,
+                        other.type_name()
+                    ),
+                    Some("write an RFC 3339 date-time such as \"2026-12-01T09:00:00Z\"".into()),
+                );
+                return None;
+            }
+        };
+        if let Some(t) = crate::datetime::parse_rfc3339(text) {
+            return Some(t);
+        }
+        let zoned = format!("{text}Z");
+        let help = if crate::datetime::parse_rfc3339(&zoned).is_some() {
+            format!("add a time zone: \"{zoned}\" for UTC, or an offset such as \"{text}+01:00\"")
+        } else {
+            "write an RFC 3339 date-time such as \"2026-12-01T09:00:00Z\"".into()
+        };
+        self.report(
+            place,
+            &field,
+            ErrorKind::InvalidDateTime,
+            member.value.span,
+            format!("\"{text}\" is not an RFC 3339 date-time with a time zone"),
+            Some(help),
+        );
+        None
+    }
+
+    /// A schedule percentage: a whole number from 0 to 100.
+    fn percent(&mut self, place: &Place<'_>, field: &str, member: &Member) -> Option<u8> {
+        let field = format!("{field}.{}", member.key);
+        match &member.value.value {
+            JsonValue::Int(p) if (0..=100).contains(p) => u8::try_from(*p).ok(),
+            JsonValue::Int(_) | JsonValue::Float(_) => {
+                self.report(
+                    place,
+                    &field,
+                    ErrorKind::OutOfRange,
+                    member.value.span,
+                    format!("\"{}\" must be a whole number from 0 to 100", member.key),
+                    None,
+                );
+                None
+            }
+            other => {
+                self.report(
+                    place,
+                    &field,
+                    ErrorKind::WrongType,
+                    member.value.span,
+                    format!(
+                        "\"{}\" must be a number, not {}",
+                        member.key,
+                        other.type_name()
+                    ),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    /// Reads a `requires` list of flag keys.
+    fn requires(&mut self, place: &Place<'_>, member: &Member) -> Option<Vec<(String, Span)>> {
+        let items = match &member.value.value {
+            JsonValue::Null => return Some(Vec::new()),
+            JsonValue::Array(items) => items,
+            other => {
+                self.report(
+                    place,
+                    "requires",
+                    ErrorKind::WrongType,
+                    member.value.span,
+                    format!(
+                        "requires must be an array of flag keys, not {}",
+                        other.type_name()
+                    ),
+                    Some("write [\"checkout_enabled\"]".into()),
+                );
+                return None;
+            }
+        };
+        let mut keys = Vec::new();
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match &item.value {
+                JsonValue::String(key) if !key.is_empty() => keys.push((key.clone(), item.span)),
+                other => {
+                    self.report(
+                        place,
+                        &format!("requires[{i}]"),
+                        ErrorKind::WrongType,
+                        item.span,
+                        format!("a prerequisite is a flag key, not {}", other.type_name()),
+                        None,
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(keys)
+    }
+
+    /// Resolves the prerequisites of the flags of one file and builds the
+    /// shared flags, parents first. Unknown keys, cycles and chains too
+    /// deep or too wide are reported; the flags are then not built.
+    fn link(&mut self, pending: Vec<Pending>, declared: &HashMap<String, Span>) -> Vec<Arc<Flag>> {
+        let index: HashMap<&str, usize> = pending
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (&*p.flag.key, i))
+            .collect();
+        let mut ok = true;
+        let mut parents: Vec<Vec<usize>> = Vec::with_capacity(pending.len());
+        let mut problems = Vec::new();
+        for p in &pending {
+            let mut resolved = Vec::with_capacity(p.requires.len());
+            for (j, (name, span)) in p.requires.iter().enumerate() {
+                match index.get(name.as_str()) {
+                    Some(&k) => resolved.push(k),
+                    // Declared but not compiled: its own errors stop the load.
+                    None if declared.contains_key(name) => ok = false,
+                    None => {
+                        let keys = index.keys().copied().filter(|k| *k != &*p.flag.key);
+                        let help = crate::suggest::closest(name, keys).map_or_else(
+                            || {
+                                "a prerequisite is the flag_key of another flag in the same file"
+                                    .to_string()
+                            },
+                            |g| format!("did you mean \"{g}\"?"),
+                        );
+                        problems.push((
+                            j,
+                            p.place.clone(),
+                            p.flag.key.to_string(),
+                            ErrorKind::UnknownFlag,
+                            *span,
+                            format!("no flag \"{name}\" in this file"),
+                            Some(help),
+                        ));
+                    }
+                }
+            }
+            parents.push(resolved);
+        }
+        // Cycles, by an iterative depth-first search (files may hold
+        // thousands of flags; recursion could overflow the stack).
+        let n = pending.len();
+        let mut state = vec![0u8; n]; // 0 unseen, 1 on the path, 2 done
+        let mut order = Vec::with_capacity(n);
+        for root in 0..n {
+            if state[root] != 0 {
+                continue;
+            }
+            let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+            state[root] = 1;
+            while let Some(&mut (node, ref mut next)) = path.last_mut() {
+                let Some(&parent) = parents[node].get(*next) else {
+                    state[node] = 2;
+                    order.push(node);
+                    path.pop();
+                    continue;
+                };
+                let edge = *next;
+                *next += 1;
+                match state[parent] {
+                    0 => {
+                        state[parent] = 1;
+                        path.push((parent, 0));
+                    }
+                    1 => {
+                        let from = path.iter().position(|(n, _)| *n == parent).unwrap_or(0);
+                        let mut names: Vec<&str> = path[from..]
+                            .iter()
+                            .map(|(n, _)| &*pending[*n].flag.key)
+                            .collect();
+                        names.push(&pending[parent].flag.key);
+                        let p = &pending[node];
+                        let span = p.requires.get(edge).map_or(Span::new(0, 0), |(_, s)| *s);
+                        problems.push((
+                            edge,
+                            p.place.clone(),
+                            p.flag.key.to_string(),
+                            ErrorKind::Cycle,
+                            span,
+                            format!("prerequisite cycle: {}", names.join(" -> ")),
+                            Some(
+                                "a flag cannot require itself, directly or through other flags"
+                                    .into(),
+                            ),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Depth and evaluation cost, parents first (`order` is post-order).
+        if problems.is_empty() {
+            let mut depth = vec![0usize; n];
+            let mut cost = vec![0u64; n];
+            for &i in &order {
+                depth[i] = 1 + parents[i].iter().map(|&k| depth[k]).max().unwrap_or(0);
+                cost[i] = parents[i]
+                    .iter()
+                    .fold(1u64, |acc, &k| acc.saturating_add(cost[k]));
+                let p = &pending[i];
+                let span = p.requires.first().map_or(Span::new(0, 0), |(_, s)| *s);
+                if depth[i] > MAX_PREREQUISITE_DEPTH + 1 {
+                    problems.push((
+                        0,
+                        p.place.clone(),
+                        p.flag.key.to_string(),
+                        ErrorKind::TooDeep,
+                        span,
+                        format!(
+                            "this flag's prerequisites form a chain {} flags deep; at most {MAX_PREREQUISITE_DEPTH} are allowed",
+                            depth[i] - 1
+                        ),
+                        Some("require the flag at the top of the chain directly".into()),
+                    ));
+                    depth[i] = 1;
+                } else if cost[i] > MAX_PREREQUISITE_COST {
+                    problems.push((
+                        0,
+                        p.place.clone(),
+                        p.flag.key.to_string(),
+                        ErrorKind::TooLong,
+                        span,
+                        format!(
+                            "evaluating this flag would evaluate {} prerequisite flags (shared ones once per path); at most {MAX_PREREQUISITE_COST} are allowed",
+                            cost[i] - 1
+                        ),
+                        Some("require fewer flags, or the ones they have in common directly".into()),
+                    ));
+                    cost[i] = 1;
+                }
+            }
+        }
+        for (j, place, key, kind, span, message, help) in problems.drain(..) {
+            let place = Place {
+                flag: place,
+                key: Some(&key),
+            };
+            self.report(&place, &format!("requires[{j}]"), kind, span, message, help);
+            ok = false;
+        }
+        if !ok {
+            return Vec::new();
+        }
+        let mut flags: Vec<Option<Flag>> = pending.into_iter().map(|p| Some(p.flag)).collect();
+        let mut built: Vec<Option<Arc<Flag>>> = vec![None; n];
+        for &i in &order {
+            let Some(mut flag) = flags[i].take() else {
+                continue;
+            };
+            flag.requires = parents[i]
+                .iter()
+                .filter_map(|&k| built[k].clone())
+                .collect();
+            built[i] = Some(Arc::new(flag));
+        }
+        built.into_iter().flatten().collect()
     }
 
     fn allowed_lints(&mut self, place: &Place<'_>, member: &Member) -> Vec<ErrorKind> {

@@ -11,6 +11,7 @@ mod config;
 mod errors;
 mod hostile;
 mod language;
+mod plans;
 mod spec;
 
 use killswitch::{Context, FlagSet, Rule};
