@@ -202,3 +202,46 @@ fn building_a_context_of_eight_borrowed_attributes_never_allocates() {
     assert_eq!(n, 0);
     assert_eq!(ctx.user_id(), Some("user_456"));
 }
+
+#[test]
+fn schedules_and_prerequisites_never_allocate() {
+    let flags = FlagSet::from_json(
+        r#"[{"flag_key": "parent", "enabled": true,
+             "rollout_schedule": [
+                {"at": "2026-12-01T00:00:00Z", "percentage": 10},
+                {"from": "2026-12-02T00:00:00Z", "to": "2026-12-03T00:00:00Z",
+                 "start_percentage": 10, "end_percentage": 100}]},
+            {"flag_key": "child", "enabled": true, "requires": ["parent"],
+             "rollout_percentage": 100}]"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let times = [
+        killswitch::parse_time("2026-11-30T00:00:00Z").unwrap(),
+        killswitch::parse_time("2026-12-01T12:00:00Z").unwrap(),
+        killswitch::parse_time("2026-12-02T12:00:00Z").unwrap(),
+        killswitch::parse_time("2026-12-04T00:00:00Z").unwrap(),
+    ];
+    let ids: Vec<String> = (0..100).map(|i| format!("user-{i}")).collect();
+    let contexts: Vec<Context<'_>> = ids.iter().map(|id| Context::for_user(id)).collect();
+    let (enabled, n) = allocations_in(|| {
+        let mut enabled = [0usize; 4];
+        for (slot, now) in times.iter().enumerate() {
+            for ctx in &contexts {
+                let d = black_box(&flags).evaluate_at("child", black_box(ctx), *now);
+                enabled[slot] += usize::from(d.enabled);
+            }
+        }
+        // The system clock too.
+        black_box(flags.evaluate("child", &contexts[0]));
+        enabled
+    });
+    assert_eq!(
+        n, 0,
+        "evaluating schedules and prerequisites allocated {n} times"
+    );
+    // Nobody before the plan, about 10% and 55% during it, everyone after.
+    assert_eq!(enabled[0], 0);
+    assert!((2..25).contains(&enabled[1]), "{enabled:?}");
+    assert!((35..75).contains(&enabled[2]), "{enabled:?}");
+    assert_eq!(enabled[3], 100);
+}

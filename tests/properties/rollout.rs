@@ -28,6 +28,48 @@ proptest! {
     }
 
     #[test]
+    fn a_rising_schedule_never_turns_a_user_off_as_time_passes(
+        user in "\\PC{1,20}",
+        kinds in proptest::collection::vec(any::<bool>(), 1..5),
+        slots in proptest::sample::subsequence((0..28 * 24).collect::<Vec<u32>>(), 8),
+        mut percentages in proptest::collection::vec(0u8..=100, 8),
+        base in proptest::option::of(0u8..=100),
+        t1 in 0u64..31 * 86_400,
+        t2 in 0u64..31 * 86_400,
+    ) {
+        percentages.sort_unstable();
+        let hour = |slot: u32| format!("2026-12-{:02}T{:02}:00:00Z", slot / 24 + 1, slot % 24);
+        let entries: Vec<serde_json::Value> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, ramp)| {
+                let (a, b) = (slots[2 * i], slots[2 * i + 1]);
+                let (p, q) = (percentages[2 * i], percentages[2 * i + 1]);
+                if *ramp {
+                    serde_json::json!({"from": hour(a), "to": hour(b),
+                        "start_percentage": p, "end_percentage": q})
+                } else {
+                    serde_json::json!({"at": hour(a), "percentage": p})
+                }
+            })
+            .collect();
+        let base = base.map(|b| b.min(percentages[0]));
+        let config = serde_json::json!({"flag_key": "plan", "enabled": true,
+            "rollout_percentage": base, "rollout_schedule": entries});
+        let set = FlagSet::from_json(&config.to_string())
+            .unwrap_or_else(|e| panic!("{e}\n{config}"));
+        let start = killswitch::parse_time("2026-11-30T00:00:00Z").unwrap();
+        let (early, late) = (t1.min(t2), t1.max(t2));
+        let ctx = Context::for_user(user.as_str());
+        let at = |secs: u64| set.evaluate_at("plan", &ctx, start + std::time::Duration::from_secs(secs));
+        let (before, after) = (at(early), at(late));
+        prop_assert!(before.percentage <= after.percentage, "{:?} then {:?}", before, after);
+        if before.enabled {
+            prop_assert!(after.enabled, "on at +{}s, off at +{}s: {:?}", early, late, after);
+        }
+    }
+
+    #[test]
     fn raising_the_percentage_never_turns_a_user_off(
         user in "\\PC{1,20}",
         key in "[a-z_]{1,16}",
