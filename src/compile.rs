@@ -3,34 +3,160 @@
 
 use crate::datetime;
 use crate::error::{Error, ErrorKind, Span};
-use crate::plan::{Attr, Check, Node, Program, Test, TextOp, ValueSet};
+use crate::plan::{Attr, Check, Node, Program, Segment, Test, TextOp, ValueSet};
 use crate::semver;
 use crate::syntax::ast::{Compare, Expr, ExprKind, Literal, LiteralValue, Op, Path};
 use crate::syntax::ops;
 use crate::value::Number;
 use crate::Limits;
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// How deeply segments may refer to segments.
+pub(crate) const MAX_SEGMENT_DEPTH: usize = 16;
+
+/// How many tests one rule may run through its segments, each use of a
+/// segment counted in full: segments that use each other several times
+/// could otherwise multiply into billions.
+pub(crate) const MAX_EXPANDED_TESTS: usize = 100_000;
+
+/// The segments rules may refer to, by name. `None` marks a segment that is
+/// declared but did not compile (its own error is reported).
+#[derive(Debug, Default)]
+pub(crate) struct SegmentTable {
+    pub by_name: HashMap<String, Option<Arc<Segment>>>,
+}
+
+/// A compiled rule and what it took from its segments.
+pub(crate) struct Compiled {
+    pub program: Program,
+    /// The segments referred to directly, each once.
+    pub uses: Vec<Arc<Segment>>,
+    /// How deeply segments nest below the rule (0 with none).
+    pub depth: usize,
+    /// How many tests one evaluation may run.
+    pub cost: usize,
+}
+
+struct Cx<'a> {
+    limits: &'a Limits,
+    table: &'a SegmentTable,
+    uses: Vec<Arc<Segment>>,
+    depth: usize,
+    cost: usize,
+}
 
 /// Compiles an expression into a branch program. The tree's depth is
 /// already bounded by the parser's nesting limit (or, for the structured
 /// form, is constant), so the recursion here is safe.
 pub(crate) fn compile(expr: &Expr, limits: &Limits) -> Result<Program, Error> {
-    compile_node(expr, limits).map(Program::new)
+    compile_in(expr, limits, &SegmentTable::default()).map(|c| c.program)
 }
 
-fn compile_node(expr: &Expr, limits: &Limits) -> Result<Node, Error> {
-    Ok(match &expr.kind {
-        ExprKind::Or(xs) => Node::Or(compile_all(xs, limits)?),
-        ExprKind::And(xs) => Node::And(compile_all(xs, limits)?),
-        ExprKind::Not(x) => Node::Not(Box::new(compile_node(x, limits)?)),
-        ExprKind::Exists(path) => test(path, Check::Exists, false),
-        ExprKind::Truthy(path) => test(path, Check::Truthy, false),
-        ExprKind::Compare(c) => compile_compare(c, limits)?,
+/// Compiles an expression whose `@segment` references resolve in `table`.
+pub(crate) fn compile_in(
+    expr: &Expr,
+    limits: &Limits,
+    table: &SegmentTable,
+) -> Result<Compiled, Error> {
+    let mut cx = Cx {
+        limits,
+        table,
+        uses: Vec::new(),
+        depth: 0,
+        cost: 0,
+    };
+    let node = compile_node(expr, &mut cx)?;
+    if cx.cost > MAX_EXPANDED_TESTS {
+        return Err(Error::at(
+            ErrorKind::TooLong,
+            expr.span,
+            format!(
+                "with its segments, this rule runs up to {} tests; at most {MAX_EXPANDED_TESTS} are allowed",
+                cx.cost
+            ),
+        )
+        .with_help("segments that use each other several times multiply: use each once"));
+    }
+    Ok(Compiled {
+        program: Program::new(node),
+        uses: cx.uses,
+        depth: cx.depth,
+        cost: cx.cost,
     })
 }
 
-fn compile_all(xs: &[Expr], limits: &Limits) -> Result<Box<[Node]>, Error> {
-    xs.iter().map(|x| compile_node(x, limits)).collect()
+fn compile_node(expr: &Expr, cx: &mut Cx<'_>) -> Result<Node, Error> {
+    Ok(match &expr.kind {
+        ExprKind::Or(xs) => Node::Or(compile_all(xs, cx)?),
+        ExprKind::And(xs) => Node::And(compile_all(xs, cx)?),
+        ExprKind::Not(x) => Node::Not(Box::new(compile_node(x, cx)?)),
+        ExprKind::Segment(name) => segment(name, expr.span, cx)?,
+        ExprKind::Exists(path) => {
+            cx.cost = cx.cost.saturating_add(1);
+            test(path, Check::Exists, false)
+        }
+        ExprKind::Truthy(path) => {
+            cx.cost = cx.cost.saturating_add(1);
+            test(path, Check::Truthy, false)
+        }
+        ExprKind::Compare(c) => {
+            cx.cost = cx.cost.saturating_add(1);
+            compile_compare(c, cx.limits)?
+        }
+    })
+}
+
+fn compile_all(xs: &[Expr], cx: &mut Cx<'_>) -> Result<Box<[Node]>, Error> {
+    xs.iter().map(|x| compile_node(x, cx)).collect()
+}
+
+/// A reference to a segment: its shared program.
+fn segment(name: &str, span: Span, cx: &mut Cx<'_>) -> Result<Node, Error> {
+    let found = match cx.table.by_name.get(name) {
+        Some(Some(found)) => found,
+        Some(None) => {
+            return Err(Error::at(
+                ErrorKind::UnknownSegment,
+                span,
+                format!("segment `@{name}` has errors"),
+            )
+            .with_help(format!("see the error reported at segments.{name}")))
+        }
+        None => {
+            let help = match crate::suggest::closest(name, cx.table.by_name.keys().map(String::as_str)) {
+                Some(g) => format!("did you mean `@{g}`?"),
+                None if cx.table.by_name.is_empty() => {
+                    "segments are declared in the config file: {\"segments\": {\"name\": \"rule\"}, \"flags\": [...]}".to_string()
+                }
+                None => {
+                    let mut names: Vec<&str> = cx.table.by_name.keys().map(String::as_str).collect();
+                    names.sort_unstable();
+                    format!("the segments are @{}", names.join(", @"))
+                }
+            };
+            return Err(Error::at(
+                ErrorKind::UnknownSegment,
+                span,
+                format!("unknown segment `@{name}`"),
+            )
+            .with_help(help));
+        }
+    };
+    if found.depth >= MAX_SEGMENT_DEPTH {
+        return Err(Error::at(
+            ErrorKind::TooDeep,
+            span,
+            format!("segments nest more than {MAX_SEGMENT_DEPTH} deep through `@{name}`"),
+        ));
+    }
+    cx.depth = cx.depth.max(found.depth);
+    cx.cost = cx.cost.saturating_add(found.cost);
+    if !cx.uses.iter().any(|u| Arc::ptr_eq(u, found)) {
+        cx.uses.push(Arc::clone(found));
+    }
+    Ok(Node::Segment(Arc::clone(found)))
 }
 
 fn test(path: &Path, check: Check, negate: bool) -> Node {

@@ -5,11 +5,13 @@
 use crate::bucket::bucket;
 use crate::compile::compile;
 use crate::flag::{Decision, Flag, Rule};
+use crate::plan::Segment;
 use crate::syntax::ast::{Expr, ExprKind, Path};
 use crate::value::{Context, Value};
 use crate::Limits;
 use serde::Serialize;
 use std::fmt::{self, Write};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// A traced decision: [`Flag::explain`].
@@ -160,10 +162,11 @@ impl Flag {
 }
 
 fn trace_rule(rule: &Rule, ctx: &Context<'_>) -> Trace {
-    trace(rule.expr(), ctx)
+    trace(rule.expr(), ctx, &rule.segments)
 }
 
-fn trace(expr: &Expr, ctx: &Context<'_>) -> Trace {
+/// Traces `expr`, whose segment references are among `segments`.
+fn trace(expr: &Expr, ctx: &Context<'_>, segments: &[Arc<Segment>]) -> Trace {
     let condition = expr.to_string();
     match &expr.kind {
         ExprKind::And(xs) | ExprKind::Or(xs) => {
@@ -175,7 +178,7 @@ fn trace(expr: &Expr, ctx: &Context<'_>) -> Trace {
                     operands.push(skipped(x));
                     continue;
                 }
-                let t = trace(x, ctx);
+                let t = trace(x, ctx, segments);
                 if t.result == Some(stop_at) {
                     decided = Some(stop_at);
                 }
@@ -189,7 +192,7 @@ fn trace(expr: &Expr, ctx: &Context<'_>) -> Trace {
             }
         }
         ExprKind::Not(x) => {
-            let inner = trace(x, ctx);
+            let inner = trace(x, ctx, segments);
             Trace {
                 condition,
                 result: inner.result.map(|r| !r),
@@ -199,6 +202,20 @@ fn trace(expr: &Expr, ctx: &Context<'_>) -> Trace {
         }
         ExprKind::Compare(c) => leaf(expr, &c.path, ctx, condition),
         ExprKind::Exists(p) | ExprKind::Truthy(p) => leaf(expr, p, ctx, condition),
+        ExprKind::Segment(name) => match segments.iter().find(|s| *s.name == **name) {
+            // The segment's own expression, traced in turn (segments nest
+            // at most `MAX_SEGMENT_DEPTH` deep).
+            Some(segment) => {
+                let inner = trace(&segment.expr, ctx, &segment.uses);
+                Trace {
+                    condition,
+                    result: Some(segment.program.eval(ctx)),
+                    seen: None,
+                    operands: vec![inner],
+                }
+            }
+            None => skipped(expr),
+        },
     }
 }
 

@@ -2,8 +2,9 @@
 
 use crate::bucket::bucket;
 use crate::compile::compile;
+use crate::compile::Compiled;
 use crate::error::Error;
-use crate::plan::Program;
+use crate::plan::{Program, Segment};
 use crate::schedule::{Now, Schedule};
 use crate::syntax::ast::Expr;
 use crate::value::Context;
@@ -29,6 +30,9 @@ pub struct Rule {
     source: Box<str>,
     expr: Expr,
     node: Program,
+    /// The segments the rule refers to directly (shared with every other
+    /// rule that uses them), for explanations.
+    pub(crate) segments: Box<[Arc<Segment>]>,
 }
 
 impl Rule {
@@ -45,6 +49,7 @@ impl Rule {
             source: text.into(),
             expr,
             node,
+            segments: Box::new([]),
         })
     }
 
@@ -65,6 +70,7 @@ impl Rule {
             source: expr.to_string().into(),
             expr,
             node,
+            segments: Box::new([]),
         })
     }
 
@@ -550,11 +556,14 @@ fn hash_key(bytes: &[u8]) -> usize {
 }
 
 impl Rule {
-    pub(crate) fn from_parts(expr: Expr, node: Program) -> Rule {
+    /// A rule from its tree and its compiled form; `source` is the text it
+    /// was written as, or `None` to print the tree.
+    pub(crate) fn from_parts(expr: Expr, source: Option<&str>, compiled: Compiled) -> Rule {
         Rule {
-            source: expr.to_string().into(),
+            source: source.map_or_else(|| expr.to_string().into(), Into::into),
             expr,
-            node,
+            node: compiled.program,
+            segments: compiled.uses.into_boxed_slice(),
         }
     }
 }

@@ -215,7 +215,7 @@ fn expr(e: &Expr, at: At, out: &mut Vec<Finding>) {
                 }
             }
         }
-        ExprKind::Exists(_) | ExprKind::Truthy(_) => {}
+        ExprKind::Exists(_) | ExprKind::Truthy(_) | ExprKind::Segment(_) => {}
     }
 }
 

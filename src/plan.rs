@@ -7,8 +7,10 @@
 
 use crate::datetime::{self, Instant};
 use crate::semver::{self, OwnedVersion};
+use crate::syntax::ast::Expr;
 use crate::value::{key_eq, Context, Number, Value};
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// A compiled boolean expression, as a tree (the compiler's output before
 /// it becomes a [`Program`]).
@@ -18,6 +20,23 @@ pub(crate) enum Node {
     Or(Box<[Node]>),
     Not(Box<Node>),
     Test(Test),
+    Segment(Arc<Segment>),
+}
+
+/// A named segment, compiled once and shared by every rule (and segment)
+/// that refers to it.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub name: Box<str>,
+    pub expr: Expr,
+    pub program: Program,
+    /// The segments its expression refers to, for explanations.
+    pub uses: Box<[Arc<Segment>]>,
+    /// How deeply segments nest below it, itself included.
+    pub depth: usize,
+    /// How many tests one evaluation may run, each use of a segment counted
+    /// in full.
+    pub cost: usize,
 }
 
 /// A test on one attribute.
@@ -97,9 +116,28 @@ pub(crate) struct Program {
 
 #[derive(Debug)]
 struct Step {
-    test: Test,
+    test: Probe,
     if_true: u32,
     if_false: u32,
+}
+
+/// What a step evaluates.
+#[derive(Debug)]
+enum Probe {
+    Test(Test),
+    /// A segment's own program. The loader bounds how deeply segments
+    /// nest, so this recursion is shallow.
+    Segment(Arc<Segment>),
+}
+
+impl Probe {
+    #[inline]
+    fn eval(&self, ctx: &Context<'_>) -> bool {
+        match self {
+            Probe::Test(test) => test.eval(ctx),
+            Probe::Segment(segment) => segment.program.eval(ctx),
+        }
+    }
 }
 
 /// Jump targets that end the program with an answer.
@@ -144,30 +182,34 @@ impl Program {
 /// Appends the steps of `node` and returns its entry: where to go to
 /// evaluate it, continuing at `if_true` or `if_false` with its value.
 fn emit(node: Node, if_true: u32, if_false: u32, steps: &mut Vec<Step>) -> u32 {
-    match node {
-        Node::Test(test) => {
-            // Rules have far fewer than 2^32 - 2 tests (they are bounded by
-            // the rule length limit).
-            let at = u32::try_from(steps.len()).unwrap_or(FALSE);
-            steps.push(Step {
-                test,
-                if_true,
-                if_false,
-            });
-            at
+    let probe = match node {
+        Node::Test(test) => Probe::Test(test),
+        Node::Segment(segment) => Probe::Segment(segment),
+        Node::Not(inner) => return emit(*inner, if_false, if_true, steps),
+        Node::And(xs) => {
+            return xs
+                .into_vec()
+                .into_iter()
+                .rev()
+                .fold(if_true, |next, x| emit(x, next, if_false, steps))
         }
-        Node::Not(inner) => emit(*inner, if_false, if_true, steps),
-        Node::And(xs) => xs
-            .into_vec()
-            .into_iter()
-            .rev()
-            .fold(if_true, |next, x| emit(x, next, if_false, steps)),
-        Node::Or(xs) => xs
-            .into_vec()
-            .into_iter()
-            .rev()
-            .fold(if_false, |next, x| emit(x, if_true, next, steps)),
-    }
+        Node::Or(xs) => {
+            return xs
+                .into_vec()
+                .into_iter()
+                .rev()
+                .fold(if_false, |next, x| emit(x, if_true, next, steps))
+        }
+    };
+    // Rules have far fewer than 2^32 - 2 tests (they are bounded by the
+    // rule length limit).
+    let at = u32::try_from(steps.len()).unwrap_or(FALSE);
+    steps.push(Step {
+        test: probe,
+        if_true,
+        if_false,
+    });
+    at
 }
 
 impl Test {

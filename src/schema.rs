@@ -114,6 +114,8 @@ impl Schema {
         match &expr.kind {
             ExprKind::Or(xs) | ExprKind::And(xs) => xs.iter().for_each(|x| self.walk(x, errors)),
             ExprKind::Not(x) => self.walk(x, errors),
+            // A segment's own rule is checked where it is declared.
+            ExprKind::Segment(_) => {}
             ExprKind::Exists(p) => {
                 if let Err(e) = self.resolve(p) {
                     errors.push(e);

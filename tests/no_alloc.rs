@@ -222,7 +222,10 @@ fn schedules_and_prerequisites_never_allocate() {
         killswitch::parse_time("2026-12-04T00:00:00Z").unwrap(),
     ];
     let ids: Vec<String> = (0..100).map(|i| format!("user-{i}")).collect();
-    let contexts: Vec<Context<'_>> = ids.iter().map(|id| Context::for_user(id.as_str())).collect();
+    let contexts: Vec<Context<'_>> = ids
+        .iter()
+        .map(|id| Context::for_user(id.as_str()))
+        .collect();
     let (enabled, n) = allocations_in(|| {
         let mut enabled = [0usize; 4];
         for (slot, now) in times.iter().enumerate() {

@@ -640,7 +640,7 @@ mod cli {
         let next = || lines.recv_timeout(DEADLINE).expect("a line of output");
         let bucket = killswitch::bucket("user_123", "checkout_v2");
         let enabled = format!(
-            r#"{{"version":{{}},"flag":"checkout_v2","enabled":true,"reason":"in_rollout","bucket":{bucket}}}"#
+            r#"{{"version":{{}},"flag":"checkout_v2","enabled":true,"reason":"in_rollout","bucket":{bucket},"percentage":100}}"#
         );
 
         assert_eq!(next(), enabled.replace("{}", "1"));

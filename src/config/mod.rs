@@ -4,14 +4,16 @@
 
 pub(crate) mod json;
 
-use crate::compile::compile;
+use crate::compile::{compile_in, SegmentTable};
 use crate::datetime::Instant;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::{Error, ErrorKind, Span};
 use crate::flag::{Flag, FlagSet, Rule};
 use crate::lint::{self, At};
+use crate::plan::Segment;
 use crate::schedule::{Phase, Schedule};
 use crate::schema::Schema;
+use crate::syntax::ast::{Expr, ExprKind};
 use crate::Limits;
 use json::{Json, JsonValue, Member};
 use std::collections::HashMap;
@@ -70,6 +72,7 @@ pub(crate) fn check(
             .collect(),
         suppressed: duplicate_count.saturating_sub(MAX_DIAGNOSTICS),
         suppressed_error: duplicate_count > MAX_DIAGNOSTICS,
+        segments: SegmentTable::default(),
     };
     let flags = loader.document(&doc);
     let failed = loader.suppressed_error
@@ -111,6 +114,8 @@ struct Loader<'s> {
     suppressed: usize,
     suppressed_error: bool,
     diagnostics: Vec<Diagnostic>,
+    /// The file's segments, compiled before its flags.
+    segments: SegmentTable,
 }
 
 /// A compiled flag whose prerequisites are not linked yet.
@@ -185,10 +190,20 @@ impl Loader<'_> {
         };
         match &doc.value {
             JsonValue::Array(items) => self.flag_list(items),
-            JsonValue::Object(members) if members.iter().any(|m| m.key == "flags") => {
+            JsonValue::Object(members)
+                if members
+                    .iter()
+                    .any(|m| m.key == "flags" || m.key == "segments") =>
+            {
+                // Segments first, wherever they are written: every flag may
+                // use them.
+                if let Some(segments) = members.iter().find(|m| m.key == "segments") {
+                    self.declare_segments(segments);
+                }
                 let mut flags = Vec::new();
                 for member in members {
                     match (member.key.as_str(), &member.value.value) {
+                        ("segments", _) => {}
                         ("flags", JsonValue::Array(items)) => flags = self.flag_list(items),
                         ("flags", other) => self.report(
                             &top,
@@ -205,7 +220,12 @@ impl Loader<'_> {
                             ErrorKind::UnknownField,
                             member.key_span,
                             format!("unknown top-level field \"{other}\""),
-                            Some("the top level holds only \"flags\"".into()),
+                            Some(
+                                match crate::suggest::closest(other, ["flags", "segments"]) {
+                                    Some(g) => format!("did you mean \"{g}\"?"),
+                                    None => "the top level holds \"flags\" and \"segments\"".into(),
+                                },
+                            ),
                         ),
                     }
                 }
@@ -907,56 +927,24 @@ impl Loader<'_> {
             }
             parents.push(resolved);
         }
-        // Cycles, by an iterative depth-first search (files may hold
-        // thousands of flags; recursion could overflow the stack).
         let n = pending.len();
-        let mut state = vec![0u8; n]; // 0 unseen, 1 on the path, 2 done
-        let mut order = Vec::with_capacity(n);
-        for root in 0..n {
-            if state[root] != 0 {
-                continue;
-            }
-            let mut path: Vec<(usize, usize)> = vec![(root, 0)];
-            state[root] = 1;
-            while let Some(&mut (node, ref mut next)) = path.last_mut() {
-                let Some(&parent) = parents[node].get(*next) else {
-                    state[node] = 2;
-                    order.push(node);
-                    path.pop();
-                    continue;
-                };
-                let edge = *next;
-                *next += 1;
-                match state[parent] {
-                    0 => {
-                        state[parent] = 1;
-                        path.push((parent, 0));
-                    }
-                    1 => {
-                        let from = path.iter().position(|(n, _)| *n == parent).unwrap_or(0);
-                        let mut names: Vec<&str> = path[from..]
-                            .iter()
-                            .map(|(n, _)| &*pending[*n].flag.key)
-                            .collect();
-                        names.push(&pending[parent].flag.key);
-                        let p = &pending[node];
-                        let span = p.requires.get(edge).map_or(Span::new(0, 0), |(_, s)| *s);
-                        problems.push((
-                            edge,
-                            p.place.clone(),
-                            p.flag.key.to_string(),
-                            ErrorKind::Cycle,
-                            span,
-                            format!("prerequisite cycle: {}", names.join(" -> ")),
-                            Some(
-                                "a flag cannot require itself, directly or through other flags"
-                                    .into(),
-                            ),
-                        ));
-                    }
-                    _ => {}
-                }
-            }
+        let (order, cycles) = depth_first(&parents);
+        for cycle in cycles {
+            let names: Vec<&str> = cycle.path.iter().map(|&k| &*pending[k].flag.key).collect();
+            let p = &pending[cycle.node];
+            let span = p
+                .requires
+                .get(cycle.edge)
+                .map_or(Span::new(0, 0), |(_, s)| *s);
+            problems.push((
+                cycle.edge,
+                p.place.clone(),
+                p.flag.key.to_string(),
+                ErrorKind::Cycle,
+                span,
+                format!("prerequisite cycle: {}", names.join(" -> ")),
+                Some("a flag cannot require itself, directly or through other flags".into()),
+            ));
         }
         // Depth and evaluation cost, parents first (`order` is post-order).
         if problems.is_empty() {
@@ -1137,60 +1125,35 @@ impl Loader<'_> {
     }
 
     fn rule(&mut self, place: &Place<'_>, field: &str, item: &Json) -> Option<Rule> {
-        match &item.value {
-            JsonValue::String(text) => {
-                // Spans of text rules are offsets into the decoded string;
-                // map them back to the file through the raw JSON text.
-                let raw_start = item.span.start + 1;
-                let raw = &self.src[raw_start..item.span.end.saturating_sub(1).max(raw_start)];
-                let to_file = |s: Span| {
-                    Span::new(
-                        raw_start + json::raw_offset(raw, s.start),
-                        raw_start + json::raw_offset(raw, s.end),
-                    )
-                };
-                match Rule::parse_with(text, self.limits) {
-                    Ok(rule) => {
-                        let errors = self
-                            .schema
-                            .map(|s| s.check(rule.expr()))
-                            .unwrap_or_default();
-                        for e in &errors {
-                            let span = e.span().map_or(item.span, to_file);
-                            self.error(place, field, e, span);
-                        }
-                        errors.is_empty().then_some(rule)
-                    }
-                    Err(e) => {
-                        let span = e.span().map_or(item.span, to_file);
-                        self.error(place, field, &e, span);
-                        None
-                    }
-                }
+        let expr = self.rule_expr(place, field, item)?;
+        let compiled = match compile_in(&expr, self.limits, &self.segments) {
+            Ok(compiled) => compiled,
+            Err(e) => {
+                let span = self.file_span(item, e.span());
+                self.error(place, field, &e, span);
+                return None;
             }
-            JsonValue::Object(_) => {
-                let compiled = crate::structured::lower(item).and_then(|expr| {
-                    compile(&expr, self.limits)
-                        .map(|node| (expr, node))
-                        .map_err(|e| vec![e])
-                });
-                match compiled {
-                    Ok((expr, node)) => {
-                        let errors = self.schema.map(|s| s.check(&expr)).unwrap_or_default();
-                        for e in &errors {
-                            self.error(place, field, e, e.span().unwrap_or(item.span));
-                        }
-                        errors.is_empty().then(|| Rule::from_parts(expr, node))
-                    }
-                    Err(errors) => {
-                        for e in errors {
-                            let span = e.span().unwrap_or(item.span);
-                            self.error(place, field, &e, span);
-                        }
-                        None
-                    }
-                }
-            }
+        };
+        let errors = self.schema.map(|s| s.check(&expr)).unwrap_or_default();
+        for e in &errors {
+            let span = self.file_span(item, e.span());
+            self.error(place, field, e, span);
+        }
+        let source = match &item.value {
+            JsonValue::String(text) => Some(text.as_str()),
+            _ => None,
+        };
+        errors
+            .is_empty()
+            .then(|| Rule::from_parts(expr, source, compiled))
+    }
+
+    /// Parses a rule written as text or in the structured form into its
+    /// tree; errors are reported.
+    fn rule_expr(&mut self, place: &Place<'_>, field: &str, item: &Json) -> Option<Expr> {
+        let parsed = match &item.value {
+            JsonValue::String(text) => crate::syntax::parse(text, self.limits).map_err(|e| vec![e]),
+            JsonValue::Object(_) => crate::structured::lower(item),
             other => {
                 self.report(
                     place,
@@ -1200,8 +1163,173 @@ impl Loader<'_> {
                     format!("a rule is a string or an object, not {}", other.type_name()),
                     Some("write a rule as text, such as \"segment == \\\"beta\\\"\"".into()),
                 );
+                return None;
+            }
+        };
+        match parsed {
+            Ok(expr) => Some(expr),
+            Err(errors) => {
+                for e in errors {
+                    let span = self.file_span(item, e.span());
+                    self.error(place, field, &e, span);
+                }
                 None
             }
+        }
+    }
+
+    /// Where a span of a rule's error is in the file. Spans of text rules
+    /// are offsets into the decoded string, mapped back to the file through
+    /// the raw JSON text; structured rules carry file spans already.
+    fn file_span(&self, item: &Json, span: Option<Span>) -> Span {
+        let Some(s) = span else {
+            return item.span;
+        };
+        if !matches!(item.value, JsonValue::String(_)) {
+            return s;
+        }
+        let raw_start = item.span.start + 1;
+        let raw = self
+            .src
+            .get(raw_start..item.span.end.saturating_sub(1).max(raw_start))
+            .unwrap_or("");
+        Span::new(
+            raw_start + json::raw_offset(raw, s.start),
+            raw_start + json::raw_offset(raw, s.end),
+        )
+    }
+
+    /// Compiles the file's `segments`: parsed first, ordered so that each
+    /// is compiled after the segments it uses, then compiled once each into
+    /// the table every rule resolves `@name` in. Cycles and bad names are
+    /// reported; a segment with errors stays in the table as failed, so
+    /// its users are told why.
+    fn declare_segments(&mut self, member: &Member) {
+        let top = Place {
+            flag: "segments".into(),
+            key: None,
+        };
+        let members = match &member.value.value {
+            JsonValue::Object(members) => members,
+            JsonValue::Null => return,
+            other => {
+                self.report(
+                    &top,
+                    "",
+                    ErrorKind::WrongType,
+                    member.value.span,
+                    format!(
+                        "\"segments\" must be an object of named rules, not {}",
+                        other.type_name()
+                    ),
+                    Some(r#"write {"internal": "email endsWith \"@internal.com\""}"#.into()),
+                );
+                return;
+            }
+        };
+        // Parse, and find each segment's references.
+        let mut parsed: Vec<(&Member, Option<Expr>)> = Vec::with_capacity(members.len());
+        for m in members {
+            let named = matches!(
+                crate::syntax::parse(&format!("@{}", m.key), self.limits),
+                Ok(Expr { kind: ExprKind::Segment(ref n), .. }) if *n == m.key
+            );
+            if !named {
+                self.report(
+                    &top,
+                    &m.key,
+                    ErrorKind::InvalidLiteral,
+                    m.key_span,
+                    format!("\"{}\" cannot name a segment", m.key),
+                    Some("a segment name is an identifier: letters, digits and `_`, not starting with a digit".into()),
+                );
+                self.segments.by_name.insert(m.key.clone(), None);
+                parsed.push((m, None));
+                continue;
+            }
+            let expr = self.rule_expr(&top, &m.key, &m.value);
+            self.segments.by_name.insert(m.key.clone(), None);
+            parsed.push((m, expr));
+        }
+        let index: HashMap<&str, usize> = parsed
+            .iter()
+            .enumerate()
+            .map(|(i, (m, _))| (m.key.as_str(), i))
+            .collect();
+        let mut refs: Vec<Vec<(usize, Span)>> = Vec::with_capacity(parsed.len());
+        for (_, expr) in &parsed {
+            let mut found = Vec::new();
+            if let Some(expr) = expr {
+                references(expr, &mut |name, span| {
+                    if let Some(&k) = index.get(name) {
+                        found.push((k, span));
+                    }
+                });
+            }
+            refs.push(found);
+        }
+        let parents: Vec<Vec<usize>> = refs
+            .iter()
+            .map(|r| r.iter().map(|(k, _)| *k).collect())
+            .collect();
+        let (order, cycles) = depth_first(&parents);
+        let mut in_cycle = vec![false; parsed.len()];
+        for cycle in &cycles {
+            let names: Vec<String> = cycle
+                .path
+                .iter()
+                .map(|&n| format!("@{}", parsed[n].0.key))
+                .collect();
+            let (m, _) = parsed[cycle.node];
+            let span = refs[cycle.node]
+                .get(cycle.edge)
+                .map_or(m.value.span, |(_, s)| self.file_span(&m.value, Some(*s)));
+            self.report(
+                &top,
+                &m.key,
+                ErrorKind::Cycle,
+                span,
+                format!("segment cycle: {}", names.join(" -> ")),
+                Some("a segment cannot use itself, directly or through other segments".into()),
+            );
+            for &n in &cycle.path {
+                in_cycle[n] = true;
+            }
+        }
+        for i in order {
+            let (m, Some(expr)) = &parsed[i] else {
+                continue;
+            };
+            if in_cycle[i] {
+                continue;
+            }
+            let compiled = match compile_in(expr, self.limits, &self.segments) {
+                Ok(compiled) => compiled,
+                Err(e) => {
+                    let span = self.file_span(&m.value, e.span());
+                    self.error(&top, &m.key, &e, span);
+                    continue;
+                }
+            };
+            let errors = self.schema.map(|s| s.check(expr)).unwrap_or_default();
+            for e in &errors {
+                let span = self.file_span(&m.value, e.span());
+                self.error(&top, &m.key, e, span);
+            }
+            if !errors.is_empty() {
+                continue;
+            }
+            let segment = Segment {
+                name: m.key.as_str().into(),
+                expr: expr.clone(),
+                program: compiled.program,
+                uses: compiled.uses.into_boxed_slice(),
+                depth: compiled.depth + 1,
+                cost: compiled.cost.max(1),
+            };
+            self.segments
+                .by_name
+                .insert(m.key.clone(), Some(Arc::new(segment)));
         }
     }
 
@@ -1229,4 +1357,71 @@ fn key_of(item: &Json) -> Option<(String, Span)> {
             JsonValue::String(k) if !k.is_empty() => Some((k.clone(), m.value.span)),
             _ => None,
         })
+}
+
+/// Calls `f` with the name and span of every `@segment` reference in
+/// `expr`. The tree's depth is bounded by the parser's nesting limit.
+fn references(expr: &Expr, f: &mut impl FnMut(&str, Span)) {
+    match &expr.kind {
+        ExprKind::Or(xs) | ExprKind::And(xs) => xs.iter().for_each(|x| references(x, f)),
+        ExprKind::Not(x) => references(x, f),
+        ExprKind::Segment(name) => f(name, expr.span),
+        ExprKind::Compare(_) | ExprKind::Exists(_) | ExprKind::Truthy(_) => {}
+    }
+}
+
+/// A cycle found by [`depth_first`]: the `edge`-th parent of `node` closes
+/// it; `path` runs from that parent through `node` and back to it.
+struct CycleFound {
+    node: usize,
+    edge: usize,
+    path: Vec<usize>,
+}
+
+/// Orders a graph given as each node's parents so that parents come before
+/// their children (post-order), and finds the cycles that prevent it. The
+/// search is iterative: a file may hold thousands of nodes in one chain.
+fn depth_first(parents: &[Vec<usize>]) -> (Vec<usize>, Vec<CycleFound>) {
+    const UNSEEN: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let n = parents.len();
+    let mut state = vec![UNSEEN; n];
+    let mut order = Vec::with_capacity(n);
+    let mut cycles = Vec::new();
+    for root in 0..n {
+        if state[root] != UNSEEN {
+            continue;
+        }
+        let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+        state[root] = ON_PATH;
+        while let Some(&mut (node, ref mut next)) = path.last_mut() {
+            let Some(&parent) = parents[node].get(*next) else {
+                state[node] = DONE;
+                order.push(node);
+                path.pop();
+                continue;
+            };
+            let edge = *next;
+            *next += 1;
+            match state.get(parent) {
+                Some(&UNSEEN) => {
+                    state[parent] = ON_PATH;
+                    path.push((parent, 0));
+                }
+                Some(&ON_PATH) => {
+                    let from = path.iter().position(|(n, _)| *n == parent).unwrap_or(0);
+                    let mut cycle: Vec<usize> = path[from..].iter().map(|(n, _)| *n).collect();
+                    cycle.push(parent);
+                    cycles.push(CycleFound {
+                        node,
+                        edge,
+                        path: cycle,
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    (order, cycles)
 }

@@ -32,6 +32,9 @@ pub enum ExprKind {
     Exists(Path),
     /// True when the attribute is the boolean `true` (a bare path).
     Truthy(Path),
+    /// True when the named segment (`@internal`), declared in the config's
+    /// `segments`, holds.
+    Segment(String),
 }
 
 /// A comparison: `path op value` or `path op [value, ...]`.
@@ -179,6 +182,7 @@ impl Expr {
             }),
             ExprKind::Exists(p) => ExprKind::Exists(p.without_span()),
             ExprKind::Truthy(p) => ExprKind::Truthy(p.without_span()),
+            ExprKind::Segment(name) => ExprKind::Segment(name.clone()),
         };
         Expr {
             kind,

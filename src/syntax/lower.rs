@@ -88,6 +88,14 @@ fn lower_expr(pair: Pair<'_, Rule>) -> Result<Expr, Error> {
             lower_expr(inner)
         }
         Rule::test => lower_test(pair),
+        Rule::segment_ref => {
+            let span = span_of(&pair);
+            let name = pair.as_str().trim_start_matches('@').to_string();
+            Ok(Expr {
+                kind: ExprKind::Segment(name),
+                span,
+            })
+        }
         _ => Err(Error::at(
             ErrorKind::Syntax,
             span_of(&pair),

@@ -41,6 +41,7 @@ pub(super) fn write_expr(f: &mut fmt::Formatter<'_>, expr: &Expr) -> fmt::Result
             f.write_str(" exists")
         }
         ExprKind::Truthy(p) => write_path(f, p),
+        ExprKind::Segment(name) => write!(f, "@{name}"),
     }
 }
 

@@ -1,8 +1,11 @@
-//! Rollout schedules and prerequisite flags: evaluation at given times,
-//! chains of flags, and every way a plan can be written wrong.
+//! Rollout schedules, prerequisite flags and segments: evaluation at given
+//! times, chains of flags, shared named rules, and every way a plan can be
+//! written wrong.
 
 use crate::flags;
-use killswitch::{parse_time, CheckReport, Context, ErrorKind, FlagSet, Limits, Reason, Severity};
+use killswitch::{
+    ast, parse_time, CheckReport, Context, ErrorKind, FlagSet, Limits, Reason, Rule, Severity,
+};
 use std::time::{Duration, SystemTime};
 
 fn at(text: &str) -> SystemTime {
@@ -456,4 +459,182 @@ fn prerequisite_chains_are_bounded_in_depth_and_in_work() {
             .any(|(k, m)| *k == ErrorKind::TooLong && m.contains("prerequisite flags")),
         "{found:?}"
     );
+}
+
+// --- Segments ---------------------------------------------------------------
+
+const SEGMENTS: &str = r#"{
+    "segments": {
+        "internal": "email endsWith \"@internal.com\" or is_internal",
+        "beta_testers": {"attribute": "segment", "operator": "equals", "value": "beta"},
+        "internal_beta": "@internal and @beta_testers"
+    },
+    "flags": [
+        {"flag_key": "new_search_ui", "enabled": true,
+         "targeting_rules": {"allow_list": ["@internal"], "deny_list": ["not @beta_testers"]},
+         "rollout_percentage": 100},
+        {"flag_key": "checkout_v2", "enabled": true,
+         "targeting_rules": {"allow_list": ["@internal_beta and segment != \"legacy\""]}}
+    ]
+}"#;
+
+#[test]
+fn segments_are_declared_once_and_used_by_any_flag() {
+    let set = flags(SEGMENTS);
+    let staff = Context::for_user("u1").with("email", "ana@internal.com");
+    let staff_beta = Context::for_user("u2")
+        .with("is_internal", true)
+        .with("segment", "beta");
+    let outsider_beta = Context::for_user("u3").with("segment", "beta");
+    let outsider = Context::for_user("u4").with("segment", "legacy");
+
+    assert_eq!(
+        set.evaluate("new_search_ui", &staff).reason,
+        Reason::AllowRule(0)
+    );
+    assert_eq!(
+        set.evaluate("new_search_ui", &outsider_beta).reason,
+        Reason::InRollout
+    );
+    assert_eq!(
+        set.evaluate("new_search_ui", &outsider).reason,
+        Reason::DenyRule(0)
+    );
+    assert_eq!(
+        set.evaluate("checkout_v2", &staff_beta).reason,
+        Reason::AllowRule(0)
+    );
+    assert_eq!(
+        set.evaluate("checkout_v2", &staff).reason,
+        Reason::NoRollout
+    );
+    // The attribute `segment` and the segment `@beta_testers` are different
+    // things, in the same rule.
+    assert_eq!(
+        set.get("checkout_v2").unwrap().allow_rules()[0].source(),
+        "@internal_beta and segment != \"legacy\""
+    );
+}
+
+#[test]
+fn explanations_open_segments() {
+    let set = flags(SEGMENTS);
+    let ctx = Context::for_user("u2")
+        .with("is_internal", true)
+        .with("segment", "beta");
+    let text = set.get("checkout_v2").unwrap().explain(&ctx).to_string();
+    assert!(
+        text.contains("    @internal_beta: true\n      @internal and @beta_testers: true\n        @internal: true\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("is_internal: true (is_internal = true)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn segment_references_print_and_parse_back() {
+    let expr = ast::parse("@internal and not (@beta or segment == \"x\")").unwrap();
+    assert_eq!(
+        expr.to_string(),
+        "@internal and not (@beta or segment == \"x\")"
+    );
+    assert_eq!(
+        ast::parse(&expr.to_string()).unwrap().without_spans(),
+        expr.without_spans()
+    );
+    // Outside a config there are no segments to refer to.
+    let e = Rule::parse("@internal").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownSegment);
+    assert!(e.help().unwrap().contains("\"segments\""), "{e}");
+}
+
+#[test]
+fn unknown_segments_get_a_suggestion_and_a_position_in_the_file() {
+    let json = r#"{"segments": {"internal": "is_internal"},
+"flags": [{"flag_key": "f", "enabled": true,
+  "targeting_rules": {"allow_list": ["plan == \"pro\" and @intenral"]}}]}"#;
+    let e = FlagSet::from_json(json).unwrap_err();
+    assert_eq!(e.diagnostics().len(), 1, "{e}");
+    let d = &e.diagnostics()[0];
+    assert_eq!(d.kind(), ErrorKind::UnknownSegment);
+    assert_eq!(d.message(), "unknown segment `@intenral`");
+    assert_eq!(d.help(), Some("did you mean `@internal`?"));
+    // The escaped quotes are in the file: the column counts them.
+    assert_eq!(d.line_column(), Some((3, 59)));
+    assert_eq!(d.path(), "flags[0] \"f\" > targeting_rules.allow_list[0]");
+}
+
+#[test]
+fn segment_cycles_and_bad_segments_are_rejected() {
+    let found =
+        rejected(r#"{"segments": {"a": "x or @b", "b": "@c and y", "c": "@a"}, "flags": []}"#);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, ErrorKind::Cycle);
+    assert!(
+        found[0].1.contains("segment cycle: @a -> @b -> @c -> @a"),
+        "{found:?}"
+    );
+
+    let found = rejected(r#"{"segments": {"me": "@me"}, "flags": []}"#);
+    assert_eq!(found[0].0, ErrorKind::Cycle, "{found:?}");
+
+    let found = rejected(r#"{"segments": {"beta-testers": "beta"}, "flags": []}"#);
+    assert_eq!(found[0].0, ErrorKind::InvalidLiteral, "{found:?}");
+    assert!(found[0].1.contains("cannot name a segment"), "{found:?}");
+
+    // A broken segment is reported once where it is declared, and its
+    // users are told why they fail.
+    let found = rejected(
+        r#"{"segments": {"bad": "email endswith \"x\""},
+            "flags": [{"flag_key": "f", "enabled": true,
+                       "targeting_rules": {"allow_list": ["@bad"]}}]}"#,
+    );
+    assert_eq!(
+        found.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        vec![ErrorKind::UnknownOperator, ErrorKind::UnknownSegment],
+        "{found:?}"
+    );
+    assert!(found[0].1.starts_with("segments > bad"), "{found:?}");
+
+    let found = rejected(r#"{"segments": ["is_internal"], "flags": []}"#);
+    assert_eq!(found[0].0, ErrorKind::WrongType, "{found:?}");
+}
+
+#[test]
+fn segments_are_bounded_in_depth_and_in_expanded_size() {
+    // s0 = a; s_i uses s_{i-1} eight times: 8^i tests without sharing.
+    let mut segments = vec![r#""s0": "a""#.to_string()];
+    for i in 1..8 {
+        let uses = vec![format!("@s{}", i - 1); 8].join(" or ");
+        segments.push(format!(r#""s{i}": "{uses}""#));
+    }
+    let json = format!(r#"{{"segments": {{{}}}, "flags": []}}"#, segments.join(","));
+    let found = rejected(&json);
+    assert!(
+        found
+            .iter()
+            .any(|(k, m)| *k == ErrorKind::TooLong && m.contains("at most 100000")),
+        "{found:?}"
+    );
+
+    // A chain of 20 segments, each using the one before once.
+    let mut chain = vec![r#""c0": "a""#.to_string()];
+    for i in 1..20 {
+        chain.push(format!(r#""c{i}": "@c{} and b""#, i - 1));
+    }
+    let json = format!(r#"{{"segments": {{{}}}, "flags": []}}"#, chain.join(","));
+    let found = rejected(&json);
+    assert!(
+        found
+            .iter()
+            .any(|(k, m)| *k == ErrorKind::TooDeep && m.contains("more than 16 deep")),
+        "{found:?}"
+    );
+    let ok = format!(
+        r#"{{"segments": {{{}}}, "flags": []}}"#,
+        chain[..16].join(",")
+    );
+    assert!(FlagSet::from_json(&ok).is_ok());
 }

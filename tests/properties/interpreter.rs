@@ -19,6 +19,7 @@ pub fn eval(expr: &Expr, ctx: &Json) -> bool {
             _ => false,
         },
         ExprKind::Compare(c) => compare(c, ctx),
+        ExprKind::Segment(name) => panic!("generated rules use no segments (@{name})"),
     }
 }
 
