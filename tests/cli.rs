@@ -496,3 +496,101 @@ fn check_against_a_context_schema() {
         stderr(&out)
     );
 }
+
+#[test]
+fn eval_samples_the_rollout_plan_at_each_step() {
+    let share = |now: &str| -> (u64, Option<u64>) {
+        let out = killswitch(&[
+            "eval",
+            "examples/rollout_plan.json",
+            "--flag",
+            "new_checkout",
+            "--sample",
+            "10000",
+            "--now",
+            now,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        assert_eq!(line["sample"], 10000);
+        (line["on"].as_u64().unwrap(), line["schedule_step"].as_u64())
+    };
+    assert_eq!(share("2026-12-01T09:00:00Z"), (0, None));
+    let (ten, step) = share("2026-12-02T09:00:00Z");
+    assert!((900..1100).contains(&ten), "{ten}");
+    assert_eq!(step, Some(0));
+    // The same instant written with an offset.
+    assert_eq!(share("2026-12-02T10:00:00+01:00"), (ten, Some(0)));
+    let (thirty, step) = share("2026-12-03T09:00:00Z");
+    assert!((2850..3150).contains(&thirty), "{thirty}");
+    assert_eq!(step, Some(1));
+    assert_eq!(share("2026-12-04T09:00:00Z"), (10000, Some(2)));
+}
+
+#[test]
+fn eval_at_a_time_names_the_step_and_the_prerequisite() {
+    let out = killswitch(&[
+        "eval",
+        "examples/rollout_plan.json",
+        "--context",
+        r#"{"user_id": "user_123"}"#,
+        "--now",
+        "2026-12-03T12:00:00Z",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[1]["flag"], "new_checkout");
+    assert_eq!(lines[1]["percentage"], 30);
+    assert_eq!(lines[1]["schedule_step"], 1);
+    let bucket = killswitch::bucket("user_123", "new_checkout");
+    assert_eq!(lines[1]["enabled"], bucket < 30);
+    // one_click_pay requires new_checkout; before its own ramp it would be
+    // at 0% anyway, but the prerequisite decides first when it is off.
+    if bucket >= 30 {
+        assert_eq!(lines[2]["reason"], "prerequisite_off");
+        assert_eq!(lines[2]["prerequisite"], "new_checkout");
+    }
+
+    let out = killswitch(&[
+        "eval",
+        "examples/rollout_plan.json",
+        "--sample",
+        "10",
+        "--now",
+        "2026-12-03",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not an RFC 3339 date-time"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn test_cases_may_fix_the_time() {
+    let cases = temp_file(
+        "plan_cases.json",
+        r#"[{"name": "nobody before the plan", "flag": "new_checkout", "now": "2026-12-01T12:00:00Z",
+             "context": {"user_id": "user-1"}, "expect": {"enabled": false, "percentage": 0}},
+            {"name": "everyone at the end", "flag": "new_checkout", "now": "2026-12-04T09:00:00Z",
+             "context": {"user_id": "user-1"}, "expect": {"enabled": true, "schedule_step": 2}},
+            {"name": "staff from launch", "flag": "new_checkout", "now": "2026-12-01T09:00:00Z",
+             "context": {"user_id": "u", "email": "ana@internal.com"}, "expect": "allow_rule"},
+            {"name": "wrong", "flag": "one_click_pay", "now": "2026-12-01T09:00:00Z",
+             "context": {"user_id": "u"}, "expect": {"enabled": true}}]"#,
+    );
+    let path = cases.display().to_string();
+    let out = killswitch(&["test", "examples/rollout_plan.json", "--cases", &path]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("ok      staff from launch\n"), "{text}");
+    assert!(
+        text.contains(r#"decision: {"enabled":false,"prerequisite":"new_checkout","reason":"prerequisite_off"}"#),
+        "{text}"
+    );
+    assert!(text.ends_with("\n3 passed, 1 failed\n"), "{text}");
+}

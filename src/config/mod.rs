@@ -744,8 +744,7 @@ impl Loader<'_> {
         let to_time = self.instant(place, field, to);
         let start = self.percent(place, field, get("start_percentage")?);
         let end = self.percent(place, field, get("end_percentage")?);
-        let (from_time, to_time, start, end) = (from_time?, to_time?, start?, end?);
-        if to_time <= from_time {
+        if matches!((from_time, to_time), (Some(f), Some(t)) if t <= f) {
             self.report(
                 place,
                 &format!("{field}.to"),
@@ -758,6 +757,7 @@ impl Loader<'_> {
             );
             return None;
         }
+        let (from_time, to_time, start, end) = (from_time?, to_time?, start?, end?);
         Some((
             Phase::Ramp {
                 from: from_time,
