@@ -113,6 +113,32 @@ fn benches(c: &mut Criterion) {
         });
     }
 
+    // Rollout plans: a scheduled flag read at a given time (a ramp in
+    // progress), and a flag whose prerequisite is itself in a rollout, so
+    // two flags are bucketed.
+    let plans = match FlagSet::from_json(
+        r#"[{"flag_key": "parent", "enabled": true, "rollout_percentage": 100},
+            {"flag_key": "scheduled", "enabled": true, "rollout_schedule": [
+                {"at": "2026-12-01T00:00:00Z", "percentage": 10},
+                {"from": "2026-12-02T00:00:00Z", "to": "2026-12-04T00:00:00Z",
+                 "start_percentage": 10, "end_percentage": 100}]},
+            {"flag_key": "child", "enabled": true, "requires": ["parent"],
+             "rollout_percentage": 100}]"#,
+    ) {
+        Ok(flags) => flags,
+        Err(e) => panic!("{e}"),
+    };
+    let now = killswitch::parse_time("2026-12-03T00:00:00Z").unwrap_or(std::time::UNIX_EPOCH);
+    let ctx = Context::for_user(user_out.as_str());
+    assert_eq!(plans.evaluate_at("scheduled", &ctx, now).percentage, Some(55));
+    c.bench_function("evaluate/scheduled", |b| {
+        b.iter(|| plans.evaluate_at(black_box("scheduled"), black_box(&ctx), black_box(now)))
+    });
+    assert_eq!(plans.evaluate("child", &ctx).reason, Reason::InRollout);
+    c.bench_function("evaluate/prerequisite", |b| {
+        b.iter(|| plans.evaluate(black_box("child"), black_box(&ctx)))
+    });
+
     // What a service does per request: build the context from its own
     // data, then evaluate (the rollout path, the most expensive one).
     let email = String::from("user@example.com");
