@@ -130,7 +130,10 @@ fn benches(c: &mut Criterion) {
     };
     let now = killswitch::parse_time("2026-12-03T00:00:00Z").unwrap_or(std::time::UNIX_EPOCH);
     let ctx = Context::for_user(user_out.as_str());
-    assert_eq!(plans.evaluate_at("scheduled", &ctx, now).percentage, Some(55));
+    assert_eq!(
+        plans.evaluate_at("scheduled", &ctx, now).percentage,
+        Some(55)
+    );
     c.bench_function("evaluate/scheduled", |b| {
         b.iter(|| plans.evaluate_at(black_box("scheduled"), black_box(&ctx), black_box(now)))
     });

@@ -327,16 +327,17 @@ impl<E: Entropy> Gen<'_, E> {
     fn expr(&mut self, depth: usize) -> Expr {
         // Choice 0 is a leaf, so that exhausted input ends the tree.
         let choice = if depth <= 1 {
-            self.below(3)
+            self.below(4)
         } else {
-            self.below(6)
+            self.below(7)
         };
         let kind = match choice {
             0 => ExprKind::Truthy(self.path()),
             1 => ExprKind::Exists(self.path()),
             2 => ExprKind::Compare(self.compare()),
-            3 => ExprKind::Not(Box::new(self.expr(depth - 1))),
-            4 => ExprKind::And(self.operands(depth - 1)),
+            3 => ExprKind::Segment(self.pick(&["internal", "beta_2", "équipe", "_"]).into()),
+            4 => ExprKind::Not(Box::new(self.expr(depth - 1))),
+            5 => ExprKind::And(self.operands(depth - 1)),
             _ => ExprKind::Or(self.operands(depth - 1)),
         };
         Expr {
@@ -492,10 +493,25 @@ fn check_flag_set(set: &FlagSet) {
                 continue;
             }
             reparse(&printed, rule.expr());
+            // `@segment` references compile only beside their declarations.
+            if uses_segments(rule.expr()) {
+                continue;
+            }
             if let Err(e) = Rule::parse(&printed) {
                 panic!("the canonical text {printed:?} of a loaded rule does not compile: {e:?}");
             }
         }
+    }
+}
+
+/// Whether a tree refers to a segment anywhere.
+fn uses_segments(expr: &killswitch::ast::Expr) -> bool {
+    use killswitch::ast::ExprKind;
+    match &expr.kind {
+        ExprKind::Or(xs) | ExprKind::And(xs) => xs.iter().any(uses_segments),
+        ExprKind::Not(x) => uses_segments(x),
+        ExprKind::Segment(_) => true,
+        _ => false,
     }
 }
 
@@ -529,20 +545,22 @@ pub fn check_evaluate(data: &[u8]) {
         return;
     };
     let owned = ctx.clone().into_owned();
+    // One fixed time, so that schedules cannot move between two calls.
+    let now = killswitch::parse_time("2026-12-03T12:00:00Z").unwrap_or(std::time::UNIX_EPOCH);
     for flag in set.flags() {
-        let first = set.evaluate(flag.key(), &ctx);
-        let second = set.evaluate(flag.key(), &ctx);
+        let first = set.evaluate_at(flag.key(), &ctx, now);
+        let second = set.evaluate_at(flag.key(), &ctx, now);
         assert_eq!(first, second, "flag {:?} is not deterministic", flag.key());
-        assert_eq!(flag.evaluate(&ctx), first);
+        assert_eq!(flag.evaluate_at(&ctx, now), first);
         assert_eq!(
-            set.evaluate(flag.key(), &owned),
+            set.evaluate_at(flag.key(), &owned, now),
             first,
             "owned context differs"
         );
         if let Some(b) = first.bucket {
             assert!(b < 100, "bucket {b} of flag {:?}", flag.key());
         }
-        check_order(flag, &ctx, first);
+        check_order(flag, &ctx, now, first);
     }
     // Config rejects empty keys, so this one is never a flag.
     let unknown = set.evaluate("", &ctx);
@@ -553,19 +571,26 @@ pub fn check_evaluate(data: &[u8]) {
 }
 
 /// The README's evaluation table, step by step.
-fn check_order(flag: &Flag, ctx: &Context<'_>, got: Decision) {
+fn check_order(flag: &Flag, ctx: &Context<'_>, now: std::time::SystemTime, got: Decision) {
     let allow = flag.allow_rules().iter().position(|r| r.matches(ctx));
     let deny = flag.deny_rules().iter().position(|r| r.matches(ctx));
+    let prerequisite_off = flag
+        .prerequisites()
+        .iter()
+        .position(|p| !p.evaluate_at(ctx, now).enabled);
     let (enabled, reason, bucket) = if flag.kill_switch() {
         (false, Reason::KillSwitch, None)
     } else if !flag.enabled() {
         (false, Reason::Disabled, None)
+    } else if let Some(i) = prerequisite_off {
+        (false, Reason::PrerequisiteOff(i), None)
     } else if let Some(i) = allow {
         (true, Reason::AllowRule(i), None)
     } else if let Some(i) = deny {
         (false, Reason::DenyRule(i), None)
     } else {
-        match (flag.rollout_percentage(), bucket_key(flag.bucket_by(), ctx)) {
+        let percentage = flag.percentage_at(now).map(|(p, _)| p);
+        match (percentage, bucket_key(flag.bucket_by(), ctx)) {
             (None, _) => (false, Reason::NoRollout, None),
             (Some(_), None) => (false, Reason::MissingUserId, None),
             (Some(p), Some(user)) => {
