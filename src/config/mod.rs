@@ -896,10 +896,11 @@ impl Loader<'_> {
             .collect();
         let mut ok = true;
         let mut parents: Vec<Vec<usize>> = Vec::with_capacity(pending.len());
-        let mut problems = Vec::new();
-        for p in &pending {
+        // (flag, its `requires` entry, kind, message, help)
+        let mut problems: Vec<(usize, usize, ErrorKind, String, String)> = Vec::new();
+        for (i, p) in pending.iter().enumerate() {
             let mut resolved = Vec::with_capacity(p.requires.len());
-            for (j, (name, span)) in p.requires.iter().enumerate() {
+            for (j, (name, _)) in p.requires.iter().enumerate() {
                 match index.get(name.as_str()) {
                     Some(&k) => resolved.push(k),
                     // Declared but not compiled: its own errors stop the load.
@@ -913,15 +914,8 @@ impl Loader<'_> {
                             },
                             |g| format!("did you mean \"{g}\"?"),
                         );
-                        problems.push((
-                            j,
-                            p.place.clone(),
-                            p.flag.key.to_string(),
-                            ErrorKind::UnknownFlag,
-                            *span,
-                            format!("no flag \"{name}\" in this file"),
-                            Some(help),
-                        ));
+                        let message = format!("no flag \"{name}\" in this file");
+                        problems.push((i, j, ErrorKind::UnknownFlag, message, help));
                     }
                 }
             }
@@ -931,19 +925,12 @@ impl Loader<'_> {
         let (order, cycles) = depth_first(&parents);
         for cycle in cycles {
             let names: Vec<&str> = cycle.path.iter().map(|&k| &*pending[k].flag.key).collect();
-            let p = &pending[cycle.node];
-            let span = p
-                .requires
-                .get(cycle.edge)
-                .map_or(Span::new(0, 0), |(_, s)| *s);
             problems.push((
+                cycle.node,
                 cycle.edge,
-                p.place.clone(),
-                p.flag.key.to_string(),
                 ErrorKind::Cycle,
-                span,
                 format!("prerequisite cycle: {}", names.join(" -> ")),
-                Some("a flag cannot require itself, directly or through other flags".into()),
+                "a flag cannot require itself, directly or through other flags".into(),
             ));
         }
         // Depth and evaluation cost, parents first (`order` is post-order).
@@ -955,45 +942,48 @@ impl Loader<'_> {
                 cost[i] = parents[i]
                     .iter()
                     .fold(1u64, |acc, &k| acc.saturating_add(cost[k]));
-                let p = &pending[i];
-                let span = p.requires.first().map_or(Span::new(0, 0), |(_, s)| *s);
                 if depth[i] > MAX_PREREQUISITE_DEPTH + 1 {
                     problems.push((
+                        i,
                         0,
-                        p.place.clone(),
-                        p.flag.key.to_string(),
                         ErrorKind::TooDeep,
-                        span,
                         format!(
                             "this flag's prerequisites form a chain {} flags deep; at most {MAX_PREREQUISITE_DEPTH} are allowed",
                             depth[i] - 1
                         ),
-                        Some("require the flag at the top of the chain directly".into()),
+                        "require the flag at the top of the chain directly".into(),
                     ));
                     depth[i] = 1;
                 } else if cost[i] > MAX_PREREQUISITE_COST {
                     problems.push((
+                        i,
                         0,
-                        p.place.clone(),
-                        p.flag.key.to_string(),
                         ErrorKind::TooLong,
-                        span,
                         format!(
                             "evaluating this flag would evaluate {} prerequisite flags (shared ones once per path); at most {MAX_PREREQUISITE_COST} are allowed",
                             cost[i] - 1
                         ),
-                        Some("require fewer flags, or the ones they have in common directly".into()),
+                        "require fewer flags, or the ones they have in common directly".into(),
                     ));
                     cost[i] = 1;
                 }
             }
         }
-        for (j, place, key, kind, span, message, help) in problems.drain(..) {
+        for (i, j, kind, message, help) in problems {
+            let p = &pending[i];
             let place = Place {
-                flag: place,
-                key: Some(&key),
+                flag: p.place.clone(),
+                key: Some(&p.flag.key),
             };
-            self.report(&place, &format!("requires[{j}]"), kind, span, message, help);
+            let span = p.requires.get(j).map_or(Span::new(0, 0), |(_, s)| *s);
+            self.report(
+                &place,
+                &format!("requires[{j}]"),
+                kind,
+                span,
+                message,
+                Some(help),
+            );
             ok = false;
         }
         if !ok {
