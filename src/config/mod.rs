@@ -1,8 +1,15 @@
 //! Config files -> [`FlagSet`], collecting every problem with its place.
 //!
-//! A file holds one flag object, an array of flags, or `{"flags": [...]}`.
+//! A file holds one flag object, an array of flags, or `{"flags": [...]}`,
+//! in JSON, YAML or TOML: each is read into the same spanned tree.
 
+mod format;
 pub(crate) mod json;
+mod text;
+mod toml;
+mod yaml;
+
+pub use format::Format;
 
 use crate::compile::compile;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -13,7 +20,7 @@ use crate::schema::Schema;
 use crate::Limits;
 use json::{Json, JsonValue, Member};
 
-/// How deeply a config's JSON may nest.
+/// How deeply a config's JSON (YAML, TOML) may nest.
 const MAX_JSON_DEPTH: usize = 64;
 
 const FLAG_FIELDS: &[&str] = &[
@@ -28,8 +35,8 @@ const FLAG_FIELDS: &[&str] = &[
 const RULE_LISTS: &[&str] = &["allow_list", "deny_list"];
 
 /// Loads a config, or returns every error found in it.
-pub(crate) fn load(src: &str, limits: &Limits) -> Result<FlagSet, Vec<Diagnostic>> {
-    match check(src, limits, None) {
+pub(crate) fn load(src: &str, format: Format, limits: &Limits) -> Result<FlagSet, Vec<Diagnostic>> {
+    match check(src, format, limits, None) {
         (Some(flags), _) => Ok(flags),
         (None, diagnostics) => Err(diagnostics
             .into_iter()
@@ -42,10 +49,24 @@ pub(crate) fn load(src: &str, limits: &Limits) -> Result<FlagSet, Vec<Diagnostic
 /// every diagnostic (errors, warnings and notes).
 pub(crate) fn check(
     src: &str,
+    format: Format,
     limits: &Limits,
     schema: Option<&Schema>,
 ) -> (Option<FlagSet>, Vec<Diagnostic>) {
-    let (doc, duplicates) = match json::parse(src, MAX_JSON_DEPTH) {
+    let parsed = match format {
+        Format::Json => json::parse(src, MAX_JSON_DEPTH).map(|(doc, problems)| json::Parsed {
+            doc,
+            problems,
+            strings: text::RawStrings::default(),
+        }),
+        Format::Yaml => yaml::parse(src, MAX_JSON_DEPTH),
+        Format::Toml => toml::parse(src, MAX_JSON_DEPTH),
+    };
+    let json::Parsed {
+        doc,
+        problems: duplicates,
+        strings,
+    } = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
             let d = Diagnostic::new(e.kind, e.message, Some(e.span), src).with_help(e.help);
@@ -57,6 +78,7 @@ pub(crate) fn check(
         src,
         limits,
         schema,
+        strings: &strings,
         diagnostics: duplicates
             .into_iter()
             .take(MAX_DIAGNOSTICS)
@@ -101,6 +123,8 @@ struct Loader<'s> {
     src: &'s str,
     limits: &'s Limits,
     schema: Option<&'s Schema>,
+    /// Where the raw text of each string is (YAML, TOML).
+    strings: &'s text::RawStrings,
     /// Problems found past `MAX_DIAGNOSTICS`, and whether any was an error.
     suppressed: usize,
     suppressed_error: bool,
@@ -613,15 +637,9 @@ impl Loader<'_> {
         match &item.value {
             JsonValue::String(text) => {
                 // Spans of text rules are offsets into the decoded string;
-                // map them back to the file through the raw JSON text.
-                let raw_start = item.span.start + 1;
-                let raw = &self.src[raw_start..item.span.end.saturating_sub(1).max(raw_start)];
-                let to_file = |s: Span| {
-                    Span::new(
-                        raw_start + json::raw_offset(raw, s.start),
-                        raw_start + json::raw_offset(raw, s.end),
-                    )
-                };
+                // map them back to the file through the raw text.
+                let (strings, src) = (self.strings, self.src);
+                let to_file = |s: Span| strings.to_file(src, item.span, text, s);
                 match Rule::parse_with(text, self.limits) {
                     Ok(rule) => {
                         let errors = self
