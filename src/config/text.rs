@@ -142,9 +142,14 @@ pub(crate) fn raw_offset(
     }
     if is_start {
         // Step over raw text that precedes the character: indentation, a
-        // folded line break.
+        // folded line break, a line continuation.
         let next = decoded.get(j..).and_then(|s| s.chars().next());
         while let Some(r) = raw.get(i..).and_then(|s| s.chars().next()) {
+            let rest = raw.get(i..).unwrap_or("");
+            if let Some(len) = continuation_len(rest, escapes).filter(|_| backslash) {
+                i += len;
+                continue;
+            }
             if Some(r) == next || !(r == ' ' || r == '\t' || is_break(r)) {
                 break;
             }
@@ -204,4 +209,102 @@ fn escape_len(s: &str) -> usize {
         .take(hex)
         .take_while(char::is_ascii_hexdigit)
         .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The raw span of `word` (found in `decoded`).
+    fn raw_span(raw: &str, decoded: &str, word: &str, escapes: Escapes) -> (usize, usize) {
+        let at = decoded.find(word).unwrap();
+        (
+            raw_offset(raw, decoded, at, escapes, true),
+            raw_offset(raw, decoded, at + word.len(), escapes, false),
+        )
+    }
+
+    #[test]
+    fn plain_text_maps_one_to_one() {
+        let raw = "é == 1 and x endsWith 2";
+        assert_eq!(raw_span(raw, raw, "x", Escapes::None), (12, 13));
+        assert_eq!(raw_span(raw, raw, "é", Escapes::Folded), (0, 2));
+    }
+
+    #[test]
+    fn folded_lines_map_past_the_indentation() {
+        let raw = "a == 1 and\n    b endswith 2";
+        let decoded = "a == 1 and b endswith 2";
+        assert_eq!(
+            raw_span(raw, decoded, "endswith", Escapes::Folded),
+            (17, 25)
+        );
+        // The character after the fold, a start: past the indentation.
+        assert_eq!(raw_span(raw, decoded, "b", Escapes::Folded), (15, 16));
+        // The same with CRLF line ends.
+        let raw = "a == 1 and\r\n    b endswith 2";
+        assert_eq!(
+            raw_span(raw, decoded, "endswith", Escapes::Folded),
+            (18, 26)
+        );
+    }
+
+    #[test]
+    fn literal_blocks_skip_indentation() {
+        let raw = "a == 1\n  and b endswith 3";
+        let decoded = "a == 1\nand b endswith 3";
+        assert_eq!(raw_span(raw, decoded, "endswith", Escapes::None), (15, 23));
+    }
+
+    #[test]
+    fn yaml_double_quoted_escapes_count_as_one_character() {
+        let raw = r#"\"x\" \u00e9 \x41 \U0001F600 y"#;
+        let decoded = "\"x\" é A 😀 y";
+        assert_eq!(raw_span(raw, decoded, "y", Escapes::YamlDouble), (29, 30));
+        assert_eq!(raw_span(raw, decoded, "é", Escapes::YamlDouble), (6, 12));
+        // An escaped line break produces nothing.
+        let raw = "ab\\\n    cd";
+        assert_eq!(raw_span(raw, "abcd", "cd", Escapes::YamlDouble), (8, 10));
+        // `\ ` is an escaped space, not a continuation.
+        assert_eq!(raw_span(r"a\ b", "a b", "b", Escapes::YamlDouble), (3, 4));
+    }
+
+    #[test]
+    fn yaml_single_quoted_doubled_quotes_are_one() {
+        assert_eq!(
+            raw_span("it''s x", "it's x", "x", Escapes::YamlSingle),
+            (6, 7)
+        );
+        assert_eq!(raw_span("a''''b", "a''b", "b", Escapes::YamlSingle), (5, 6));
+        assert_eq!(raw_span("a\n  b", "a b", "b", Escapes::YamlSingle), (4, 5));
+    }
+
+    #[test]
+    fn toml_line_ending_backslash_swallows_blank_lines() {
+        let raw = "a \\  \n\n   b";
+        assert_eq!(raw_span(raw, "a b", "b", Escapes::TomlBasic), (10, 11));
+        let raw = r#"\"q\" \u00e9 \t z"#;
+        assert_eq!(
+            raw_span(raw, "\"q\" é \t z", "z", Escapes::TomlBasic),
+            (16, 17)
+        );
+    }
+
+    #[test]
+    fn offsets_never_leave_the_raw_text() {
+        // Decoded text that the raw text does not hold (a broken pairing)
+        // still maps inside the raw text.
+        assert_eq!(raw_offset("ab", "xyz", 3, Escapes::Folded, false), 2);
+        assert_eq!(raw_offset("\\", "\n", 1, Escapes::YamlDouble, false), 1);
+        assert_eq!(raw_offset("", "abc", 2, Escapes::None, true), 0);
+    }
+
+    #[test]
+    fn json_strings_map_through_json_escapes() {
+        let src = r#"["a \"b\" \u00e9c"]"#;
+        let strings = RawStrings::default();
+        let node = Span::new(1, src.len() - 1);
+        let span = strings.to_file(src, node, "a \"b\" éc", Span::new(8, 9));
+        assert_eq!(&src[span.range()], "c");
+    }
 }

@@ -213,3 +213,65 @@ impl Converter<'_> {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(json: &Json) -> &[Member] {
+        match &json.value {
+            JsonValue::Object(m) => m,
+            other => panic!("not a table: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn keeps_byte_spans_in_file_order() {
+        let src = "\"zé\" = 'ü' # ö\na = [1, 2.5, true]\nwhen = 2025-03-01 09:00:00Z\n[t]\nk = \"\"\"\nx\"\"\"\n";
+        let parsed = parse(src, 64).unwrap();
+        let m = members(&parsed.doc);
+        let keys: Vec<&str> = m.iter().map(|m| m.key.as_str()).collect();
+        assert_eq!(keys, ["zé", "a", "when", "t"]);
+        assert_eq!(&src[m[0].key_span.range()], "\"zé\"");
+        assert_eq!(&src[m[0].value.span.range()], "'ü'");
+        assert_eq!(&src[m[1].value.span.range()], "[1, 2.5, true]");
+        assert_eq!(
+            m[2].value.value,
+            JsonValue::String("2025-03-01T09:00:00Z".into())
+        );
+        let k = &members(&m[3].value)[0];
+        assert_eq!(k.value.value, JsonValue::String("x".into()));
+        assert_eq!(&src[k.value.span.range()], "\"\"\"\nx\"\"\"");
+    }
+
+    #[test]
+    fn duplicates_are_reported_and_the_first_kept() {
+        let parsed = parse("a = 1\nb = 2\na = 3\n", 64).unwrap();
+        assert_eq!(members(&parsed.doc)[0].value.value, JsonValue::Int(1));
+        assert_eq!(parsed.problems.len(), 1);
+        assert_eq!(parsed.problems[0].kind, ErrorKind::DuplicateKey);
+        assert_eq!(parsed.problems[0].message, "duplicate key \"a\"");
+        assert_eq!(parsed.problems[0].span, Span::new(12, 13));
+    }
+
+    #[test]
+    fn rejects_non_finite_numbers_and_bad_syntax_at_the_first_error() {
+        let e = parse("a = nan\n", 64).unwrap_err();
+        assert_eq!(e.message, "`nan` is not a finite number");
+        assert_eq!(e.span, Span::new(4, 7));
+        let e = parse("a = 1\nb = \nc = [\n", 64).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidJson);
+        assert!(e.message.starts_with("invalid TOML: "), "{}", e.message);
+        assert_eq!(e.span.start, 10);
+    }
+
+    #[test]
+    fn bounds_nesting() {
+        let dotted = format!("{} = 1\n", vec!["a"; 100_000].join("."));
+        assert!(parse(&dotted, 64).is_err());
+        let deep = format!("{} = 1\n", vec!["a"; 70].join("."));
+        assert_eq!(parse(&deep, 64).unwrap_err().kind, ErrorKind::TooDeep);
+        let arrays = format!("a = {}", "[".repeat(100_000));
+        assert!(parse(&arrays, 64).is_err());
+    }
+}

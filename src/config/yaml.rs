@@ -86,6 +86,15 @@ impl<'s> Reader<'s> {
             .get(at..)
             .and_then(|s| s.chars().next())
             .map_or(0, char::len_utf8);
+        if e.info().contains("recursion limit") {
+            // The scanner looks ahead and has a nesting limit of its own.
+            return error(
+                ErrorKind::TooDeep,
+                Span::new(at, at + len),
+                format!("YAML nests deeper than {} levels", self.max_depth),
+                None,
+            );
+        }
         error(
             ErrorKind::InvalidJson,
             Span::new(at, at + len),
@@ -526,5 +535,140 @@ impl<'s> Offsets<'s> {
             }
         }
         self.byte
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(src: &str) -> Result<Parsed, JsonError> {
+        parse(src, 64)
+    }
+
+    fn members(json: &Json) -> &[Member] {
+        match &json.value {
+            JsonValue::Object(m) => m,
+            other => panic!("not a mapping: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn resolves_plain_scalars_by_the_core_schema() {
+        let cases = [
+            ("1", JsonValue::Int(1)),
+            ("-12", JsonValue::Int(-12)),
+            ("0x1F", JsonValue::Int(31)),
+            ("0o17", JsonValue::Int(15)),
+            ("2.5", JsonValue::Float(2.5)),
+            ("-1e3", JsonValue::Float(-1000.0)),
+            (".5", JsonValue::Float(0.5)),
+            ("99999999999999999999", JsonValue::Float(1e20)),
+            ("true", JsonValue::Bool(true)),
+            ("FALSE", JsonValue::Bool(false)),
+            ("~", JsonValue::Null),
+            ("null", JsonValue::Null),
+            ("yes", JsonValue::String("yes".into())),
+            ("off", JsonValue::String("off".into())),
+            ("1.2.3", JsonValue::String("1.2.3".into())),
+            ("0x", JsonValue::String("0x".into())),
+            ("e3", JsonValue::String("e3".into())),
+        ];
+        for (text, want) in cases {
+            assert_eq!(plain(text).unwrap(), want, "{text}");
+        }
+        assert!(plain(".inf").is_err());
+        assert!(plain(".NaN").is_err());
+    }
+
+    #[test]
+    fn keeps_byte_spans_of_keys_and_values() {
+        let src = "é: \"ü\"  # cömment\nb: [1, 'q''s', {c: ~}]\nd: |\n  x\n  y\n\ne: x\n";
+        let parsed = read(src).unwrap();
+        let m = members(&parsed.doc);
+        assert_eq!(&src[m[0].key_span.range()], "é");
+        assert_eq!(&src[m[0].value.span.range()], "\"ü\"");
+        assert_eq!(&src[m[1].key_span.range()], "b");
+        assert_eq!(&src[m[1].value.span.range()], "[1, 'q''s', {c: ~}]");
+        let JsonValue::Array(items) = &m[1].value.value else {
+            panic!()
+        };
+        assert_eq!(&src[items[1].span.range()], "'q''s'");
+        assert_eq!(items[1].value, JsonValue::String("q's".into()));
+        assert_eq!(&src[m[2].value.span.range()], "x\n  y");
+        assert_eq!(m[2].value.value, JsonValue::String("x\ny\n".into()));
+        assert_eq!(&src[m[3].key_span.range()], "e");
+        // A block mapping ends with its last value.
+        assert_eq!(parsed.doc.span, Span::new(0, src.len() - 1));
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_keep_offsets_right() {
+        let src = "\u{feff}a: 1\r\nbé: 'x'\r\n";
+        let parsed = read(src).unwrap();
+        let m = members(&parsed.doc);
+        assert_eq!(&src[m[0].key_span.range()], "a");
+        assert_eq!(&src[m[1].value.span.range()], "'x'");
+    }
+
+    #[test]
+    fn reports_duplicates_and_non_string_keys_beside_the_tree() {
+        let parsed = read("a: 1\nb: 2\na: 3\n1: x\n").unwrap();
+        let m = members(&parsed.doc);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].value.value, JsonValue::Int(1));
+        assert_eq!(parsed.problems.len(), 2);
+        assert_eq!(parsed.problems[0].kind, ErrorKind::DuplicateKey);
+        assert_eq!(parsed.problems[0].span, Span::new(10, 11));
+        assert_eq!(
+            parsed.problems[0].help.as_deref(),
+            Some("the first \"a\" is at 1:1; remove one of them")
+        );
+        assert_eq!(parsed.problems[1].kind, ErrorKind::WrongType);
+        assert_eq!(parsed.problems[1].span, Span::new(15, 16));
+    }
+
+    #[test]
+    fn rejects_what_a_config_has_no_use_for() {
+        for (src, message, at) in [
+            ("a: &x 1\nb: *x\n", "YAML aliases are not supported", 11),
+            ("a: !!str 1\n", "YAML tags are not supported (`!!str`)", 3),
+            (
+                "a: !custom [1]\n",
+                "YAML tags are not supported (`!custom`)",
+                3,
+            ),
+            ("a: 1\n---\nb: 2\n", "a second YAML document", 5),
+            (
+                "? [a, b]\n: 1\n",
+                "a YAML key must be a string, not a list or a mapping",
+                2,
+            ),
+            ("a: .inf\n", "`.inf` is not a finite number", 3),
+            ("a: [1\n", "invalid YAML", 6),
+        ] {
+            let e = read(src).unwrap_err();
+            assert!(e.message.starts_with(message), "{src:?}: {}", e.message);
+            assert_eq!(e.span.start, at, "{src:?}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn bounds_nesting() {
+        let e = read(&"[".repeat(100_000)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TooDeep);
+        let mut block = String::new();
+        for i in 0..100 {
+            block.push_str(&" ".repeat(i));
+            block.push_str("a:\n");
+        }
+        assert_eq!(read(&block).unwrap_err().kind, ErrorKind::TooDeep);
+    }
+
+    #[test]
+    fn an_empty_file_is_null() {
+        for src in ["", "# nothing\n", "---\n"] {
+            assert_eq!(read(src).unwrap().doc.value, JsonValue::Null, "{src:?}");
+        }
     }
 }
