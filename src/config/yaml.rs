@@ -22,7 +22,6 @@ pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Parsed, JsonError> {
         src,
         parser: Parser::new_from_str(src),
         offsets: Offsets::new(src),
-        depth: 0,
         max_depth,
         problems: Vec::new(),
         strings: RawStrings::default(),
@@ -40,7 +39,6 @@ struct Reader<'s> {
     src: &'s str,
     parser: Parser<'s, StrInput<'s>>,
     offsets: Offsets<'s>,
-    depth: usize,
     max_depth: usize,
     problems: Vec<JsonError>,
     strings: RawStrings,
@@ -147,147 +145,145 @@ impl<'s> Reader<'s> {
         }))
     }
 
-    fn node(&mut self, event: Event<'s>, span: Span) -> Result<Json, JsonError> {
-        match event {
-            Event::Scalar(text, style, _, tag) => {
-                if let Some(tag) = tag {
-                    return Err(tag_error(&tag.to_string(), span));
-                }
-                self.scalar(&text, style, span)
-            }
-            Event::SequenceStart(_, tag) | Event::MappingStart(_, tag) if tag.is_some() => {
-                let tag = tag.map(|t| t.to_string()).unwrap_or_default();
-                Err(tag_error(&tag, span))
-            }
-            Event::SequenceStart(..) => self.nested(span, Reader::sequence),
-            Event::MappingStart(..) => self.nested(span, Reader::mapping),
-            Event::Alias(_) => Err(alias_error(span)),
-            _ => Err(error(
-                ErrorKind::InvalidJson,
-                span,
-                "unexpected YAML event".into(),
-                None,
-            )),
-        }
-    }
-
-    fn nested(
-        &mut self,
-        span: Span,
-        read: fn(&mut Self, Span) -> Result<Json, JsonError>,
-    ) -> Result<Json, JsonError> {
-        self.depth += 1;
-        if self.depth > self.max_depth {
-            return Err(error(
-                ErrorKind::TooDeep,
-                Span::new(span.start, span.end.max(span.start + 1)),
-                format!("YAML nests deeper than {} levels", self.max_depth),
-                None,
-            ));
-        }
-        let json = read(self, span)?;
-        self.depth -= 1;
-        Ok(json)
-    }
-
-    /// The span of a collection: from its start to the end of its closing
-    /// bracket (flow style) or of its last item (block style).
-    fn closed(start: Span, last: Option<Span>, end: Span) -> Span {
-        let stop = if end.end > end.start {
-            end.end
-        } else {
-            last.map_or(start.end, |s| s.end)
-        };
-        Span::new(start.start, stop.max(start.end))
-    }
-
-    fn sequence(&mut self, start: Span) -> Result<Json, JsonError> {
-        let mut items: Vec<Json> = Vec::new();
+    /// Reads the node that `event` starts. Collections are built with an
+    /// explicit stack rather than by recursion, so that nesting costs heap,
+    /// not stack, up to the depth limit.
+    fn node(&mut self, mut event: Event<'s>, mut span: Span) -> Result<Json, JsonError> {
+        let mut stack: Vec<Frame> = Vec::new();
         loop {
-            let (event, span) = self.next()?;
-            if let Event::SequenceEnd = event {
-                let span = Reader::closed(start, items.last().map(|j| j.span), span);
-                return Ok(Json {
-                    value: JsonValue::Array(items),
-                    span,
-                });
-            }
-            items.push(self.node(event, span)?);
-        }
-    }
-
-    fn mapping(&mut self, start: Span) -> Result<Json, JsonError> {
-        let mut members: Vec<Member> = Vec::new();
-        // Keys seen so far, to find duplicates in linear time.
-        let mut keys: HashMap<String, usize> = HashMap::new();
-        let mut last = None;
-        loop {
-            let (event, key_span) = self.next()?;
-            let key = match event {
-                Event::MappingEnd => {
-                    let span = Reader::closed(start, last, key_span);
-                    return Ok(Json {
-                        value: JsonValue::Object(members),
-                        span,
-                    });
+            let expecting_key = matches!(stack.last(), Some(Frame::Map { key: None, .. }));
+            let done = match event {
+                Event::Alias(_) => return Err(alias_error(span)),
+                Event::Scalar(_, _, _, Some(tag))
+                | Event::SequenceStart(_, Some(tag))
+                | Event::MappingStart(_, Some(tag)) => {
+                    return Err(tag_error(&tag.to_string(), span))
                 }
-                Event::Scalar(_, _, _, Some(tag)) => {
-                    return Err(tag_error(&tag.to_string(), key_span))
-                }
-                Event::Scalar(text, style, _, None) => {
-                    let key = self.scalar(&text, style, key_span)?;
-                    match key.value {
-                        JsonValue::String(s) => Ok((s, key.span)),
-                        other => Err((other.type_name(), key.span)),
-                    }
-                }
-                Event::Alias(_) => return Err(alias_error(key_span)),
-                _ => {
+                Event::SequenceStart(..) | Event::MappingStart(..) if expecting_key => {
                     return Err(error(
                         ErrorKind::WrongType,
-                        Span::new(key_span.start, key_span.end.max(key_span.start + 1)),
+                        Span::new(span.start, span.end.max(span.start + 1)),
                         "a YAML key must be a string, not a list or a mapping".into(),
                         None,
-                    ))
-                }
-            };
-            let (event, span) = self.next()?;
-            let value = self.node(event, span)?;
-            last = Some(value.span);
-            let (key, key_span) = match key {
-                Ok(key) => key,
-                Err((type_name, key_span)) => {
-                    self.problems.push(error(
-                        ErrorKind::WrongType,
-                        Span::new(key_span.start, key_span.end.max(key_span.start + 1)),
-                        format!("a key must be a string, not {type_name}"),
-                        Some("quote the key to make it a string"),
                     ));
+                }
+                Event::Scalar(text, style, _, None) if expecting_key => {
+                    let key = self.scalar(&text, style, span)?;
+                    if let Some(Frame::Map { key: slot, .. }) = stack.last_mut() {
+                        *slot = Some(match key.value {
+                            JsonValue::String(s) => Ok((s, key.span)),
+                            other => Err((other.type_name(), key.span)),
+                        });
+                    }
+                    (event, span) = self.next()?;
                     continue;
                 }
+                Event::Scalar(text, style, _, None) => self.scalar(&text, style, span)?,
+                Event::SequenceStart(..) | Event::MappingStart(..) => {
+                    if stack.len() >= self.max_depth {
+                        return Err(error(
+                            ErrorKind::TooDeep,
+                            Span::new(span.start, span.end.max(span.start + 1)),
+                            format!("YAML nests deeper than {} levels", self.max_depth),
+                            None,
+                        ));
+                    }
+                    stack.push(match event {
+                        Event::SequenceStart(..) => Frame::Seq {
+                            start: span,
+                            items: Vec::new(),
+                        },
+                        _ => Frame::Map {
+                            start: span,
+                            members: Vec::new(),
+                            keys: HashMap::new(),
+                            key: None,
+                            last: None,
+                        },
+                    });
+                    (event, span) = self.next()?;
+                    continue;
+                }
+                Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+                    Some(Frame::Seq { start, items }) => Json {
+                        span: closed(start, items.last().map(|j| j.span), span),
+                        value: JsonValue::Array(items),
+                    },
+                    Some(Frame::Map {
+                        start,
+                        members,
+                        last,
+                        ..
+                    }) => Json {
+                        span: closed(start, last, span),
+                        value: JsonValue::Object(members),
+                    },
+                    None => return Err(unexpected(span)),
+                },
+                _ => return Err(unexpected(span)),
             };
-            if let Some(first) = keys.get(&key).and_then(|i| members.get(*i)) {
-                let (line, column) = if self.problems.len() < 512 {
-                    crate::error::line_column(self.src, first.key_span.start)
-                } else {
-                    (0, 0)
-                };
-                self.problems.push(JsonError {
-                    kind: ErrorKind::DuplicateKey,
-                    span: key_span,
-                    message: format!("duplicate key \"{key}\""),
-                    help: Some(format!(
-                        "the first \"{key}\" is at {line}:{column}; remove one of them"
-                    )),
-                });
-            } else {
-                keys.insert(key.clone(), members.len());
-                members.push(Member {
+            match stack.last_mut() {
+                None => return Ok(done),
+                Some(Frame::Seq { items, .. }) => items.push(done),
+                Some(Frame::Map {
+                    members,
+                    keys,
                     key,
-                    key_span,
-                    value,
-                });
+                    last,
+                    ..
+                }) => {
+                    *last = Some(done.span);
+                    match key.take() {
+                        Some(Ok((key, key_span))) => {
+                            self.member(members, keys, key, key_span, done);
+                        }
+                        Some(Err((type_name, key_span))) => self.problems.push(error(
+                            ErrorKind::WrongType,
+                            Span::new(key_span.start, key_span.end.max(key_span.start + 1)),
+                            format!("a key must be a string, not {type_name}"),
+                            Some("quote the key to make it a string"),
+                        )),
+                        None => return Err(unexpected(done.span)),
+                    }
+                }
             }
+            (event, span) = self.next()?;
+        }
+    }
+
+    /// Adds a member to a mapping, or reports it as a duplicate (the first
+    /// one is kept).
+    fn member(
+        &mut self,
+        members: &mut Vec<Member>,
+        keys: &mut HashMap<String, usize>,
+        key: String,
+        key_span: Span,
+        value: Json,
+    ) {
+        if let Some(first) = keys.get(&key).and_then(|i| members.get(*i)) {
+            // Past a few hundred, the loader reports only a count: skip
+            // the position, which costs a scan of the file.
+            let (line, column) = if self.problems.len() < 512 {
+                crate::error::line_column(self.src, first.key_span.start)
+            } else {
+                (0, 0)
+            };
+            self.problems.push(JsonError {
+                kind: ErrorKind::DuplicateKey,
+                span: key_span,
+                message: format!("duplicate key \"{key}\""),
+                help: Some(format!(
+                    "the first \"{key}\" is at {line}:{column}; remove one of them"
+                )),
+            });
+        } else {
+            keys.insert(key.clone(), members.len());
+            members.push(Member {
+                key,
+                key_span,
+                value,
+            });
         }
     }
 
@@ -349,6 +345,45 @@ impl<'s> Reader<'s> {
             span,
         })
     }
+}
+
+/// A collection being read.
+enum Frame {
+    Seq {
+        start: Span,
+        items: Vec<Json>,
+    },
+    Map {
+        start: Span,
+        members: Vec<Member>,
+        /// Keys seen so far, to find duplicates in linear time.
+        keys: HashMap<String, usize>,
+        /// The key read, waiting for its value (an error if it is not a
+        /// string).
+        key: Option<Result<(String, Span), (&'static str, Span)>>,
+        /// The span of the last value, where a block mapping ends.
+        last: Option<Span>,
+    },
+}
+
+/// The span of a collection: from its start to the end of its closing
+/// bracket (flow style) or of its last item (block style).
+fn closed(start: Span, last: Option<Span>, end: Span) -> Span {
+    let stop = if end.end > end.start {
+        end.end
+    } else {
+        last.map_or(start.end, |s| s.end)
+    };
+    Span::new(start.start, stop.max(start.end))
+}
+
+fn unexpected(span: Span) -> JsonError {
+    error(
+        ErrorKind::InvalidJson,
+        span,
+        "unexpected YAML event".into(),
+        None,
+    )
 }
 
 fn alias_error(span: Span) -> JsonError {
