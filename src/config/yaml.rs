@@ -347,6 +347,9 @@ impl<'s> Reader<'s> {
     }
 }
 
+/// A mapping key read: a string, or the type name of a key that is not one.
+type Key = Result<(String, Span), (&'static str, Span)>;
+
 /// A collection being read.
 enum Frame {
     Seq {
@@ -360,7 +363,7 @@ enum Frame {
         keys: HashMap<String, usize>,
         /// The key read, waiting for its value (an error if it is not a
         /// string).
-        key: Option<Result<(String, Span), (&'static str, Span)>>,
+        key: Option<Key>,
         /// The span of the last value, where a block mapping ends.
         last: Option<Span>,
     },
