@@ -208,7 +208,27 @@ impl CheckReport {
         limits: &crate::Limits,
         schema: Option<&crate::Schema>,
     ) -> CheckReport {
-        let (flags, mut diagnostics) = crate::config::check(text, limits, schema);
+        CheckReport::from_text(text, crate::Format::Json, limits, schema)
+    }
+
+    /// Loads and lints a config in any [`Format`](crate::Format), checking
+    /// every rule against a context schema when one is given.
+    ///
+    /// ```
+    /// use killswitch::{CheckReport, Format, Limits};
+    /// let yaml = "flag_key: f\nflag_key: g\nenabled: true\n";
+    /// let report = CheckReport::from_text(yaml, Format::Yaml, &Limits::default(), None);
+    /// let d = &report.diagnostics()[0];
+    /// assert_eq!(d.message(), "duplicate key \"flag_key\"");
+    /// assert_eq!(d.line_column(), Some((2, 1)));
+    /// ```
+    pub fn from_text(
+        text: &str,
+        format: crate::Format,
+        limits: &crate::Limits,
+        schema: Option<&crate::Schema>,
+    ) -> CheckReport {
+        let (flags, mut diagnostics) = crate::config::check(text, format, limits, schema);
         diagnostics.sort_by_key(|d| {
             d.span
                 .map_or((usize::MAX, usize::MAX), |s| (s.start, s.end))

@@ -9,7 +9,7 @@ use crate::schedule::{Now, Schedule};
 use crate::syntax::ast::Expr;
 use crate::value::Context;
 use crate::value::{key_eq, word_at, Value};
-use crate::Limits;
+use crate::{Format, Limits};
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -467,15 +467,46 @@ impl FlagSet {
 
     /// Compiles a JSON config within `limits`.
     pub fn from_json_with(text: &str, limits: &Limits) -> Result<FlagSet, crate::ConfigError> {
-        crate::config::load(text, limits).map_err(|d| crate::ConfigError::new(None, d))
+        FlagSet::from_text(text, Format::Json, limits)
     }
 
-    /// Reads and compiles a JSON config file.
+    /// Compiles a config in any [`Format`] within `limits`. Every problem
+    /// is reported at its line and column in `text`.
+    ///
+    /// ```
+    /// use killswitch::{Context, FlagSet, Format, Limits, Reason};
+    /// let toml = r#"
+    /// [[flags]]
+    /// flag_key = "new_search_ui"
+    /// enabled = true
+    /// targeting_rules.allow_list = ['email endsWith "@internal.com"']
+    /// "#;
+    /// let flags = FlagSet::from_text(toml, Format::Toml, &Limits::default())?;
+    /// let staff = Context::new().with("user_id", "u1").with("email", "ana@internal.com");
+    /// assert_eq!(flags.evaluate("new_search_ui", &staff).reason, Reason::AllowRule(0));
+    ///
+    /// let yaml = "flag_key: f\nenabled: true\ntargeting_rules:\n  allow_list: [email endswith 'x']\n";
+    /// let err = FlagSet::from_text(yaml, Format::Yaml, &Limits::default()).unwrap_err();
+    /// let (line, column) = err.diagnostics()[0].line_column().unwrap();
+    /// assert_eq!((line, column), (4, 22)); // at `endswith`
+    /// # Ok::<(), killswitch::ConfigError>(())
+    /// ```
+    pub fn from_text(
+        text: &str,
+        format: Format,
+        limits: &Limits,
+    ) -> Result<FlagSet, crate::ConfigError> {
+        crate::config::load(text, format, limits).map_err(|d| crate::ConfigError::new(None, d))
+    }
+
+    /// Reads and compiles a config file, in the [`Format`] its extension
+    /// names ([`Format::from_path`]: `.yaml`/`.yml`, `.toml`, else JSON).
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<FlagSet, crate::ConfigError> {
         FlagSet::load_with(path, &Limits::default())
     }
 
-    /// Reads and compiles a JSON config file within `limits`.
+    /// Reads and compiles a config file within `limits`, in the [`Format`]
+    /// its extension names.
     pub fn load_with(
         path: impl AsRef<std::path::Path>,
         limits: &Limits,
@@ -484,7 +515,8 @@ impl FlagSet {
         let name = path.display().to_string();
         let text =
             std::fs::read_to_string(path).map_err(|e| crate::ConfigError::io(name.clone(), &e))?;
-        crate::config::load(&text, limits).map_err(|d| crate::ConfigError::new(Some(name), d))
+        crate::config::load(&text, Format::from_path(path), limits)
+            .map_err(|d| crate::ConfigError::new(Some(name), d))
     }
 }
 

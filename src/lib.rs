@@ -64,6 +64,7 @@ mod syntax;
 mod value;
 
 pub use bucket::bucket;
+pub use config::Format;
 pub use diagnostic::{CheckReport, ConfigError, Diagnostic, Severity};
 pub use error::{Error, ErrorKind, Span};
 pub use explain::{ExplainStep, Explanation, Trace};

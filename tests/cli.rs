@@ -594,3 +594,39 @@ fn test_cases_may_fix_the_time() {
     );
     assert!(text.ends_with("\n3 passed, 1 failed\n"), "{text}");
 }
+
+#[test]
+fn check_and_eval_read_yaml_and_toml_by_extension() {
+    let out = killswitch(&["check", "examples/flags.yaml", "examples/flags.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(stdout(&out), "ok: 2 files, 8 flags\n");
+
+    let json = killswitch(&["eval", "examples/flags.json", "--context", SPEC_CONTEXT]);
+    for file in ["examples/flags.yaml", "examples/flags.toml"] {
+        let out = killswitch(&["eval", file, "--context", SPEC_CONTEXT]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out), stdout(&json), "{file}");
+    }
+
+    // Errors are placed in the YAML file, and `test` reads YAML too.
+    let bad = temp_file(
+        "bad.yaml",
+        "flag_key: a\nenabled: true\nkill_switch: nope\n",
+    );
+    let out = killswitch(&["check", "--color", "never", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("bad.yaml:3:14"), "{}", stdout(&out));
+    let out = killswitch(&[
+        "test",
+        "examples/flags.yaml",
+        "--cases",
+        "examples/cases.json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}

@@ -1,6 +1,7 @@
 //! Data-driven snapshots of `killswitch check`: every input under
-//! `tests/inputs/check/` (`err_*` must fail, `lint_*` must warn, `ok_*` must
-//! pass) in each output format, with its exit code.
+//! `tests/inputs/check/` (`.json`, `.yaml`/`.yml` or `.toml`; `err_*` must
+//! fail, `lint_*` must warn, `ok_*` must pass) in each output format, with
+//! its exit code.
 //!
 //! After an intended change, regenerate with
 //! `UPDATE_SNAPSHOTS=1 cargo test --test snapshots` and review the diff.
@@ -31,13 +32,28 @@ fn check_output_matches_the_snapshots() {
     let mut names: Vec<String> = std::fs::read_dir(inputs())
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".json"))
+        .filter(|n| {
+            [".json", ".yaml", ".yml", ".toml"]
+                .iter()
+                .any(|e| n.ends_with(e))
+        })
         .collect();
     names.sort();
     assert!(names.len() >= 40, "only {} inputs", names.len());
+    for format in [".yaml", ".yml", ".toml"] {
+        let count = names.iter().filter(|n| n.ends_with(format)).count();
+        assert!(count > 0, "no {format} inputs");
+    }
+    let mut stems: Vec<&str> = names.iter().map(|n| stem(n)).collect();
+    stems.dedup();
+    assert_eq!(
+        stems.len(),
+        names.len(),
+        "two inputs share a name: their snapshots would too"
+    );
     let mut failures = Vec::new();
     for name in &names {
-        let stem = name.trim_end_matches(".json");
+        let stem = stem(name);
         for format in ["human", "json", "github"] {
             let (code, stdout) = run(name, format);
             let want_code = match stem.split('_').next() {
@@ -75,4 +91,9 @@ fn check_output_matches_the_snapshots() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The input's name without its extension.
+fn stem(name: &str) -> &str {
+    name.rsplit_once('.').map_or(name, |(stem, _)| stem)
 }

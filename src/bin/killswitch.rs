@@ -76,7 +76,7 @@ Exit codes: 0 all cases pass, 1 a case fails or is malformed, 2 usage or I/O err
 
 #[derive(Args)]
 struct TestArgs {
-    /// The config file (JSON).
+    /// The config file (JSON, YAML or TOML, by its extension).
     #[arg(value_name = "FILE")]
     file: String,
     /// The cases file (JSON).
@@ -86,7 +86,7 @@ struct TestArgs {
 
 #[derive(Args)]
 struct CheckArgs {
-    /// Config files (JSON) to check.
+    /// Config files to check (JSON, YAML or TOML, by extension).
     #[arg(required = true, value_name = "FILE")]
     files: Vec<String>,
     /// Output format: `human` (rustc-style), `json` (one object per
@@ -100,7 +100,8 @@ struct CheckArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     deny_warnings: bool,
-    /// Check every rule against a context schema (JSON; see the README).
+    /// Check every rule against a context schema (a JSON file, whatever
+    /// the configs' format; see the README).
     #[arg(long, value_name = "SCHEMA")]
     schema: Option<String>,
 }
@@ -121,7 +122,7 @@ enum Color {
 
 #[derive(Args)]
 struct EvalArgs {
-    /// The config file (JSON).
+    /// The config file (JSON, YAML or TOML, by its extension).
     #[arg(value_name = "FILE")]
     file: String,
     /// One context: inline JSON, or @path to a JSON file.
@@ -230,7 +231,8 @@ fn check(args: &CheckArgs) -> u8 {
     for file in &args.files {
         let diagnostics: Vec<Diagnostic> = match std::fs::read_to_string(file) {
             Ok(text) => {
-                let report = CheckReport::from_json_with_schema(&text, &limits, schema.as_ref());
+                let format = killswitch::Format::from_path(file);
+                let report = CheckReport::from_text(&text, format, &limits, schema.as_ref());
                 flags += report.flags().map_or(0, FlagSet::len);
                 report.diagnostics().to_vec()
             }
@@ -654,7 +656,7 @@ fn closest_key<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
 
 #[derive(Args)]
 struct WatchArgs {
-    /// The config file (JSON) to follow.
+    /// The config file (JSON, YAML or TOML, by its extension) to follow.
     #[arg(value_name = "FILE")]
     file: String,
     /// The context: inline JSON, or @path to a JSON file.

@@ -48,6 +48,16 @@ impl JsonValue {
     }
 }
 
+/// A document read into a tree, with the problems that did not stop the
+/// reading (duplicate keys) and, for YAML and TOML, where the raw text of
+/// every string is.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub doc: Json,
+    pub problems: Vec<JsonError>,
+    pub strings: super::text::RawStrings,
+}
+
 /// A problem found while reading.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct JsonError {

@@ -1,8 +1,15 @@
 //! Config files -> [`FlagSet`], collecting every problem with its place.
 //!
-//! A file holds one flag object, an array of flags, or `{"flags": [...]}`.
+//! A file holds one flag object, an array of flags, or `{"flags": [...]}`,
+//! in JSON, YAML or TOML: each is read into the same spanned tree.
 
+mod format;
 pub(crate) mod json;
+mod text;
+mod toml;
+mod yaml;
+
+pub use format::Format;
 
 use crate::compile::{compile_in, SegmentTable};
 use crate::datetime::Instant;
@@ -19,7 +26,7 @@ use json::{Json, JsonValue, Member};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// How deeply a config's JSON may nest.
+/// How deeply a config's JSON (YAML, TOML) may nest.
 const MAX_JSON_DEPTH: usize = 64;
 
 const FLAG_FIELDS: &[&str] = &[
@@ -36,8 +43,8 @@ const FLAG_FIELDS: &[&str] = &[
 const RULE_LISTS: &[&str] = &["allow_list", "deny_list"];
 
 /// Loads a config, or returns every error found in it.
-pub(crate) fn load(src: &str, limits: &Limits) -> Result<FlagSet, Vec<Diagnostic>> {
-    match check(src, limits, None) {
+pub(crate) fn load(src: &str, format: Format, limits: &Limits) -> Result<FlagSet, Vec<Diagnostic>> {
+    match check(src, format, limits, None) {
         (Some(flags), _) => Ok(flags),
         (None, diagnostics) => Err(diagnostics
             .into_iter()
@@ -50,10 +57,24 @@ pub(crate) fn load(src: &str, limits: &Limits) -> Result<FlagSet, Vec<Diagnostic
 /// every diagnostic (errors, warnings and notes).
 pub(crate) fn check(
     src: &str,
+    format: Format,
     limits: &Limits,
     schema: Option<&Schema>,
 ) -> (Option<FlagSet>, Vec<Diagnostic>) {
-    let (doc, duplicates) = match json::parse(src, MAX_JSON_DEPTH) {
+    let parsed = match format {
+        Format::Json => json::parse(src, MAX_JSON_DEPTH).map(|(doc, problems)| json::Parsed {
+            doc,
+            problems,
+            strings: text::RawStrings::default(),
+        }),
+        Format::Yaml => yaml::parse(src, MAX_JSON_DEPTH),
+        Format::Toml => toml::parse(src, MAX_JSON_DEPTH),
+    };
+    let json::Parsed {
+        doc,
+        problems: duplicates,
+        strings,
+    } = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
             let d = Diagnostic::new(e.kind, e.message, Some(e.span), src).with_help(e.help);
@@ -65,6 +86,7 @@ pub(crate) fn check(
         src,
         limits,
         schema,
+        strings: &strings,
         diagnostics: duplicates
             .into_iter()
             .take(MAX_DIAGNOSTICS)
@@ -110,6 +132,8 @@ struct Loader<'s> {
     src: &'s str,
     limits: &'s Limits,
     schema: Option<&'s Schema>,
+    /// Where the raw text of each string is (YAML, TOML).
+    strings: &'s text::RawStrings,
     /// Problems found past `MAX_DIAGNOSTICS`, and whether any was an error.
     suppressed: usize,
     suppressed_error: bool,
@@ -1170,23 +1194,16 @@ impl Loader<'_> {
 
     /// Where a span of a rule's error is in the file. Spans of text rules
     /// are offsets into the decoded string, mapped back to the file through
-    /// the raw JSON text; structured rules carry file spans already.
+    /// the raw text of the string in its format; structured rules carry
+    /// file spans already.
     fn file_span(&self, item: &Json, span: Option<Span>) -> Span {
         let Some(s) = span else {
             return item.span;
         };
-        if !matches!(item.value, JsonValue::String(_)) {
-            return s;
+        match &item.value {
+            JsonValue::String(text) => self.strings.to_file(self.src, item.span, text, s),
+            _ => s,
         }
-        let raw_start = item.span.start + 1;
-        let raw = self
-            .src
-            .get(raw_start..item.span.end.saturating_sub(1).max(raw_start))
-            .unwrap_or("");
-        Span::new(
-            raw_start + json::raw_offset(raw, s.start),
-            raw_start + json::raw_offset(raw, s.end),
-        )
     }
 
     /// Compiles the file's `segments`: parsed first, ordered so that each

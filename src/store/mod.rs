@@ -398,7 +398,7 @@ impl Store {
     /// For a store that follows a source, the next change of the source
     /// replaces what was set here.
     pub fn update_json(&self, text: &str) -> Result<Reload, LoadError> {
-        self.shared.apply_text(text)
+        self.shared.apply_text(text, crate::Format::Json)
     }
 
     /// Stops the background thread (and file notifications) and waits for
@@ -525,7 +525,7 @@ impl StoreBuilder {
             None
         };
         let (first, applied, rejected) = match source.fetch() {
-            Ok(Fetched::Text(text)) => match FlagSet::from_json_with(&text, &limits) {
+            Ok(Fetched::Text(text)) => match FlagSet::from_text(&text, source.format(), &limits) {
                 Ok(flags) => (snapshot(flags, 1), Some(Fingerprint::of(&text)), None),
                 Err(e) => return Err(LoadError::config(name, e)),
             },
@@ -651,7 +651,7 @@ impl Shared {
             });
         };
         match source.fetch() {
-            Ok(Fetched::Text(text)) => self.apply_text(&text),
+            Ok(Fetched::Text(text)) => self.apply_text(&text, source.format()),
             Ok(Fetched::NotModified) => Ok(Reload::Unchanged {
                 version: self.current.load().version,
             }),
@@ -668,7 +668,7 @@ impl Shared {
 
     /// Compiles `text` and swaps it in, unless it is the config serving or
     /// the one just rejected.
-    fn apply_text(&self, text: &str) -> Result<Reload, LoadError> {
+    fn apply_text(&self, text: &str, format: crate::Format) -> Result<Reload, LoadError> {
         let fingerprint = Fingerprint::of(text);
         let mut state = lock(&self.state);
         if state.applied.as_ref() == Some(&fingerprint) {
@@ -684,7 +684,7 @@ impl Shared {
                 return Err(e.clone());
             }
         }
-        match FlagSet::from_json_with(text, &self.limits) {
+        match FlagSet::from_text(text, format, &self.limits) {
             Ok(flags) => {
                 let version = self.current.load().version + 1;
                 let count = flags.len();

@@ -5,6 +5,8 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::Format;
+
 /// The error type a [`Source`] reports when it cannot fetch its config.
 pub type SourceError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -67,9 +69,17 @@ pub trait Source: Send + 'static {
     fn watch_path(&self) -> Option<&Path> {
         None
     }
+
+    /// The format of the text [`fetch`](Source::fetch) returns. The
+    /// default is JSON; a [`FileSource`] goes by the file's extension.
+    fn format(&self) -> Format {
+        Format::Json
+    }
 }
 
-/// A JSON config file on the local file system.
+/// A config file on the local file system, in the [`Format`] its
+/// extension names ([`Format::from_path`]: `.yaml`/`.yml`, `.toml`, else
+/// JSON).
 ///
 /// A file that does not exist is [`Fetched::Missing`]; one that cannot be
 /// read, or is not UTF-8, is an error. Changes are noticed through OS
@@ -114,5 +124,9 @@ impl Source for FileSource {
 
     fn watch_path(&self) -> Option<&Path> {
         Some(&self.path)
+    }
+
+    fn format(&self) -> Format {
+        Format::from_path(&self.path)
     }
 }

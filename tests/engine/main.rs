@@ -9,6 +9,7 @@
 mod bucket;
 mod config;
 mod errors;
+mod formats;
 mod hostile;
 mod language;
 mod plans;
