@@ -514,3 +514,79 @@ fn hostile_toml_ends_fast_with_an_error() {
         ErrorKind::InvalidJson,
     );
 }
+
+#[test]
+fn rollout_plans_read_alike_in_yaml_and_toml() {
+    let yaml = r#"
+segments:
+  internal: email endsWith "@internal.com" or is_internal
+flags:
+  - flag_key: checkout_enabled
+    enabled: true
+    rollout_percentage: 100
+  - flag_key: new_checkout
+    enabled: true
+    requires: [checkout_enabled]
+    targeting_rules:
+      allow_list: ["@internal"]
+    rollout_schedule:
+      - {at: "2026-12-02T09:00:00Z", percentage: 10}
+      - {from: "2026-12-03T09:00:00Z", to: "2026-12-04T09:00:00Z", start_percentage: 30, end_percentage: 100}
+"#;
+    // TOML date-times are read as RFC 3339 strings, so they may be bare.
+    let toml = r#"
+[segments]
+internal = 'email endsWith "@internal.com" or is_internal'
+
+[[flags]]
+flag_key = "checkout_enabled"
+enabled = true
+rollout_percentage = 100
+
+[[flags]]
+flag_key = "new_checkout"
+enabled = true
+requires = ["checkout_enabled"]
+targeting_rules.allow_list = ["@internal"]
+rollout_schedule = [
+  { at = 2026-12-02T09:00:00Z, percentage = 10 },
+  { from = 2026-12-03T10:00:00+01:00, to = 2026-12-04T09:00:00Z, start_percentage = 30, end_percentage = 100 },
+]
+"#;
+    let (y, t) = (load(yaml, Format::Yaml), load(toml, Format::Toml));
+    let staff = Context::for_user("u").with("is_internal", true);
+    for set in [&y, &t] {
+        assert_eq!(
+            set.evaluate("new_checkout", &staff).reason,
+            Reason::AllowRule(0)
+        );
+    }
+    for time in [
+        "2026-12-01T00:00:00Z",
+        "2026-12-02T09:00:00Z",
+        "2026-12-03T21:00:00Z",
+        "2026-12-05T00:00:00Z",
+    ] {
+        let now = killswitch::parse_time(time).unwrap();
+        for i in 0..200 {
+            let id = format!("user-{i}");
+            let ctx = Context::for_user(&id);
+            assert_eq!(
+                y.evaluate_at("new_checkout", &ctx, now),
+                t.evaluate_at("new_checkout", &ctx, now),
+                "{id} at {time}"
+            );
+        }
+    }
+    let mid = killswitch::parse_time("2026-12-03T21:00:00Z").unwrap();
+    assert_eq!(
+        t.get("new_checkout").unwrap().percentage_at(mid),
+        Some((65, Some(1)))
+    );
+
+    // A misspelt segment in YAML is placed on the reference itself.
+    let typo = yaml.replace("[\"@internal\"]", "[\"@intenral\"]");
+    let (kind, line, column, marked) = only(&typo, Format::Yaml);
+    assert_eq!(kind, ErrorKind::UnknownSegment);
+    assert_eq!((line, column, marked.as_str()), (12, 21, "@intenral"));
+}
