@@ -69,8 +69,10 @@ pub enum ErrorKind {
     /// Input nested deeper than the configured limit.
     #[error("nesting too deep")]
     TooDeep,
-    /// A config or context file that is not valid JSON.
-    #[error("invalid JSON")]
+    /// A config file that is not valid JSON, YAML or TOML (by its format),
+    /// or a context that is not valid JSON. The name is kept from when JSON
+    /// was the only format.
+    #[error("invalid syntax")]
     InvalidJson,
     /// A field the config format does not have.
     #[error("unknown field")]

@@ -87,6 +87,7 @@ pub(crate) fn check(
         limits,
         schema,
         strings: &strings,
+        format,
         diagnostics: duplicates
             .into_iter()
             .take(MAX_DIAGNOSTICS)
@@ -140,6 +141,8 @@ struct Loader<'s> {
     diagnostics: Vec<Diagnostic>,
     /// The file's segments, compiled before its flags.
     segments: SegmentTable,
+    /// The file's format, for fixes written in its syntax.
+    format: Format,
 }
 
 /// A compiled flag whose prerequisites are not linked yet.
@@ -572,11 +575,15 @@ impl Loader<'_> {
             } else {
                 Severity::Warning
             };
+            // The fix, written in the file's own format.
+            let allow = |n: &str| match self.format {
+                Format::Json => format!("\"allow_lints\": [\"{n}\"]"),
+                Format::Yaml => format!("allow_lints: [{n}]"),
+                Format::Toml => format!("allow_lints = [\"{n}\"]"),
+            };
             let help = match (found.help, lint::name(found.kind)) {
-                (Some(h), Some(n)) => Some(format!("{h}; or allow it: \"allow_lints\": [\"{n}\"]")),
-                (None, Some(n)) => {
-                    Some(format!("if intended, allow it: \"allow_lints\": [\"{n}\"]"))
-                }
+                (Some(h), Some(n)) => Some(format!("{h}; or allow it: {}", allow(n))),
+                (None, Some(n)) => Some(format!("if intended, allow it: {}", allow(n))),
                 (h, None) => h,
             };
             let d = Diagnostic::new(
