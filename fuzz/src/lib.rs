@@ -457,7 +457,19 @@ pub fn check_config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match FlagSet::from_json(text) {
+    // The same bytes as each format: most inputs are nonsense in two of
+    // them, which exercises the error paths of all three readers.
+    for format in [
+        killswitch::Format::Json,
+        killswitch::Format::Yaml,
+        killswitch::Format::Toml,
+    ] {
+        check_config_as(text, format);
+    }
+}
+
+fn check_config_as(text: &str, format: killswitch::Format) {
+    match FlagSet::from_text(text, format, &Limits::default()) {
         Ok(set) => check_flag_set(&set),
         Err(e) => {
             let shown = e.to_string();
