@@ -154,7 +154,7 @@ fn duplicates(rules: &[Rule], at: fn(usize) -> At, list: &str, out: &mut Vec<Fin
 /// Walks a rule's tree for contradictions, tautologies, regexes that
 /// match everything and duplicate list values. Only what is decidable
 /// without knowing the context's types is reported.
-fn expr(e: &Expr, at: At, out: &mut Vec<Finding>) {
+pub(crate) fn expr(e: &Expr, at: At, out: &mut Vec<Finding>) {
     match &e.kind {
         ExprKind::And(xs) | ExprKind::Or(xs) => {
             let is_and = matches!(e.kind, ExprKind::And(_));

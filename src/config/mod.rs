@@ -190,6 +190,7 @@ impl Place<'_> {
 }
 
 impl Loader<'_> {
+    /// Reports an error.
     fn report(
         &mut self,
         place: &Place<'_>,
@@ -199,15 +200,20 @@ impl Loader<'_> {
         message: String,
         help: Option<String>,
     ) {
+        let d = Diagnostic::new(kind, message, Some(span), self.src).with_help(help);
+        self.push(d, place, field);
+    }
+
+    /// Adds a diagnostic at a place, or counts it once the file has
+    /// `MAX_DIAGNOSTICS`.
+    fn push(&mut self, d: Diagnostic, place: &Place<'_>, field: &str) {
         if self.diagnostics.len() >= MAX_DIAGNOSTICS {
             self.suppressed += 1;
-            self.suppressed_error = true;
+            self.suppressed_error |= d.severity() == Severity::Error;
             return;
         }
-        let d = Diagnostic::new(kind, message, Some(span), self.src)
-            .with_help(help)
-            .in_place(place.path(field), place.key);
-        self.diagnostics.push(d);
+        self.diagnostics
+            .push(d.in_place(place.path(field), place.key));
     }
 
     fn document(&mut self, doc: &Json) -> Vec<Arc<Flag>> {
@@ -566,10 +572,6 @@ impl Loader<'_> {
                     schedule_spans.get(i).copied(),
                 ),
             };
-            if self.diagnostics.len() >= MAX_DIAGNOSTICS {
-                self.suppressed += 1;
-                continue;
-            }
             let severity = if found.kind == ErrorKind::DisabledWithRules {
                 Severity::Note
             } else {
@@ -593,9 +595,8 @@ impl Loader<'_> {
                 self.src,
             )
             .with_help(help)
-            .with_severity(severity)
-            .in_place(place.path(&field), place.key);
-            self.diagnostics.push(d);
+            .with_severity(severity);
+            self.push(d, &place, &field);
         }
         Some(Pending {
             flag,
@@ -1332,6 +1333,17 @@ impl Loader<'_> {
             }
             if !errors.is_empty() {
                 continue;
+            }
+            // A segment's own mistakes (`a and not a`, a regex matching
+            // everything) are warned about once, where it is declared.
+            let mut found = Vec::new();
+            lint::expr(expr, At::Field("segments"), &mut found);
+            for f in found {
+                let message = f.message.replacen("this rule", "this segment", 1);
+                let d = Diagnostic::new(f.kind, message, Some(m.value.span), self.src)
+                    .with_help(f.help)
+                    .with_severity(Severity::Warning);
+                self.push(d, &top, &m.key);
             }
             let segment = Segment {
                 name: m.key.as_str().into(),

@@ -638,3 +638,19 @@ fn segments_are_bounded_in_depth_and_in_expanded_size() {
     );
     assert!(FlagSet::from_json(&ok).is_ok());
 }
+
+#[test]
+fn a_segment_is_linted_where_it_is_declared() {
+    let found = warnings(
+        r#"{"segments": {"odd": "plan == \"pro\" and not plan == \"pro\"", "fine": "is_internal"},
+            "flags": [{"flag_key": "f", "enabled": true,
+                       "targeting_rules": {"allow_list": ["@odd or @fine"]}}]}"#,
+    );
+    assert_eq!(
+        found,
+        vec![(
+            ErrorKind::NeverMatches,
+            "segments > odd: this segment can never match: it contains both `plan == \"pro\"` and its negation".to_string()
+        )]
+    );
+}
