@@ -198,3 +198,13 @@ fn evaluate_inputs_split_at_the_first_nul() {
     );
     assert_eq!(checks::utf8_prefix(b"ab\xffc"), "ab");
 }
+
+/// An empty file read as TOML is an empty table: "this flag has no
+/// flag_key" was reported at 0..1, past the end of the 0-byte file. Found
+/// by the `config` target once it read every input as YAML and TOML too;
+/// fixed in src/config/mod.rs (an empty config is one clear error, and
+/// missing fields are placed on the opening character, if there is one).
+#[test]
+fn config_empty_toml_span_past_end() {
+    replay_one("config-empty-toml-span-past-end");
+}

@@ -200,18 +200,40 @@ impl Loader<'_> {
         message: String,
         help: Option<String>,
     ) {
+        if self.full(Severity::Error) {
+            return;
+        }
         let d = Diagnostic::new(kind, message, Some(span), self.src).with_help(help);
         self.push(d, place, field);
     }
 
-    /// Adds a diagnostic at a place, or counts it once the file has
-    /// `MAX_DIAGNOSTICS`.
-    fn push(&mut self, d: Diagnostic, place: &Place<'_>, field: &str) {
-        if self.diagnostics.len() >= MAX_DIAGNOSTICS {
-            self.suppressed += 1;
-            self.suppressed_error |= d.severity() == Severity::Error;
-            return;
+    /// Whether the file already has `MAX_DIAGNOSTICS`; if so the problem is
+    /// only counted. Checked before a diagnostic is built, because placing
+    /// one scans the file.
+    fn full(&mut self, severity: Severity) -> bool {
+        if self.diagnostics.len() < MAX_DIAGNOSTICS {
+            return false;
         }
+        self.suppressed += 1;
+        self.suppressed_error |= severity == Severity::Error;
+        true
+    }
+
+    /// The first character of `span` (an object's `{`, a YAML mapping's
+    /// first key), where a missing field is reported; empty at the end of
+    /// the file.
+    fn opening(&self, span: Span) -> Span {
+        let len = self
+            .src
+            .get(span.start..)
+            .and_then(|rest| rest.chars().next())
+            .map_or(0, char::len_utf8);
+        Span::new(span.start, span.start + len)
+    }
+
+    /// Adds a diagnostic at a place (after [`Loader::full`] said there is
+    /// room).
+    fn push(&mut self, d: Diagnostic, place: &Place<'_>, field: &str) {
         self.diagnostics
             .push(d.in_place(place.path(field), place.key));
     }
@@ -263,6 +285,17 @@ impl Loader<'_> {
                     }
                 }
                 flags
+            }
+            JsonValue::Object(members) if members.is_empty() => {
+                self.report(
+                    &top,
+                    "",
+                    ErrorKind::WrongType,
+                    self.opening(doc.span),
+                    "the config is empty".into(),
+                    Some("write a flag, an array of flags or {\"flags\": [...]}".into()),
+                );
+                Vec::new()
             }
             JsonValue::Object(_) => {
                 let place = Place {
@@ -374,7 +407,7 @@ impl Loader<'_> {
                     &place,
                     "",
                     ErrorKind::MissingField,
-                    Span::new(json.span.start, json.span.start + 1),
+                    self.opening(json.span),
                     "this flag has no \"flag_key\"".into(),
                     None,
                 );
@@ -524,7 +557,7 @@ impl Loader<'_> {
                 &place,
                 "",
                 ErrorKind::MissingField,
-                Span::new(json.span.start, json.span.start + 1),
+                self.opening(json.span),
                 "this flag has no \"enabled\"".into(),
                 Some("add \"enabled\": true or false".into()),
             );
@@ -577,6 +610,9 @@ impl Loader<'_> {
             } else {
                 Severity::Warning
             };
+            if self.full(severity) {
+                continue;
+            }
             // The fix, written in the file's own format.
             let allow = |n: &str| match self.format {
                 Format::Json => format!("\"allow_lints\": [\"{n}\"]"),
@@ -748,7 +784,7 @@ impl Loader<'_> {
                     place,
                     field,
                     ErrorKind::MissingField,
-                    Span::new(item.span.start, item.span.start + 1),
+                    self.opening(item.span),
                     format!("this {form} has no \"{name}\""),
                     Some(FORMS.into()),
                 );
@@ -1339,6 +1375,9 @@ impl Loader<'_> {
             let mut found = Vec::new();
             lint::expr(expr, At::Field("segments"), &mut found);
             for f in found {
+                if self.full(Severity::Warning) {
+                    break;
+                }
                 let message = f.message.replacen("this rule", "this segment", 1);
                 let d = Diagnostic::new(f.kind, message, Some(m.value.span), self.src)
                     .with_help(f.help)
