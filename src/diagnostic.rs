@@ -55,8 +55,8 @@ impl Diagnostic {
             help: None,
             path: String::new(),
             flag: None,
-            span,
-            snippet: span.map(|s| Snippet::new(source, s)),
+            span: span.map(|s| s.within(source)),
+            snippet: span.map(|s| Snippet::new(source, s.within(source))),
         }
     }
 

@@ -27,6 +27,19 @@ impl Span {
     pub fn range(self) -> Range<usize> {
         self.start..self.end
     }
+
+    /// The span made safe to slice `source` with: inside it, on character
+    /// boundaries (widened to whole characters), start before end. Readers
+    /// widen an empty span to one character so that `^` shows; at the end
+    /// of a file there is none, and this is where that is caught.
+    pub(crate) fn within(self, source: &str) -> Span {
+        let start = floor_char_boundary(source, self.start.min(source.len()));
+        let mut end = self.end.clamp(start, source.len());
+        while !source.is_char_boundary(end) {
+            end += 1;
+        }
+        Span::new(start, end)
+    }
 }
 
 impl fmt::Display for Span {
@@ -438,6 +451,17 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_are_kept_inside_the_source_on_character_boundaries() {
+        assert_eq!(Span::new(2, 3).within("? "), Span::new(2, 2));
+        assert_eq!(Span::new(9, 9).within("ab"), Span::new(2, 2));
+        // `é` is bytes 1..3: a span into its middle widens to all of it.
+        assert_eq!(Span::new(2, 2).within("aé"), Span::new(1, 3));
+        assert_eq!(Span::new(0, 2).within("aé"), Span::new(0, 3));
+        assert_eq!(Span::new(1, 0).within("abc"), Span::new(1, 1));
+        assert_eq!(Span::new(0, 3).within("abc"), Span::new(0, 3));
+    }
 
     #[test]
     fn columns_count_characters() {
