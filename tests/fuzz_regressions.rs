@@ -208,3 +208,12 @@ fn evaluate_inputs_split_at_the_first_nul() {
 fn config_empty_toml_span_past_end() {
     replay_one("config-empty-toml-span-past-end");
 }
+
+/// `? ` read as YAML: an explicit key that is null, at the end of the file.
+/// "a key must be a string" was widened to one character past the end.
+/// Found by the `config` target; fixed where diagnostics are built
+/// (src/diagnostic.rs keeps every span inside the file).
+#[test]
+fn config_yaml_null_key_span_past_end() {
+    replay_one("config-yaml-null-key-span-past-end");
+}
