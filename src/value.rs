@@ -198,7 +198,9 @@ type Entry<'a> = (Cow<'a, str>, Value<'a>);
 
 /// How many attributes a context holds without allocating.
 const INLINE: usize = 8;
-const EMPTY: Entry<'static> = (Cow::Borrowed(""), Value::Null);
+/// An unused inline slot. Slots are options, so that dropping a context
+/// runs the drop glue only for the attributes it holds.
+const EMPTY: Option<Entry<'static>> = None;
 
 /// The attributes of one evaluation: `user_id` (the bucketing key) and any
 /// others, of any JSON type.
@@ -221,7 +223,8 @@ const EMPTY: Entry<'static> = (Cow::Borrowed(""), Value::Null);
 /// ```
 #[derive(Clone)]
 pub struct Context<'a> {
-    inline: [Entry<'a>; INLINE],
+    /// The first `len` are `Some`.
+    inline: [Option<Entry<'a>>; INLINE],
     len: usize,
     spill: Vec<Entry<'a>>,
 }
@@ -262,14 +265,17 @@ impl<'a> Context<'a> {
         let len = self.len.min(INLINE);
         let existing = self.inline[..len]
             .iter_mut()
+            .flatten()
             .chain(self.spill.iter_mut())
             .find(|(k, _)| key_eq(k.as_bytes(), key.as_bytes()));
         if let Some(slot) = existing {
             slot.1 = value;
             return self;
         }
-        if self.len < INLINE {
-            self.inline[self.len] = (key, value);
+        if let Some(slot) = self.inline.get_mut(self.len) {
+            // The slot is `None` and owns nothing: forgetting it skips the
+            // drop glue.
+            std::mem::forget(slot.replace((key, value)));
             self.len += 1;
         } else {
             self.spill.push((key, value));
@@ -291,6 +297,7 @@ impl<'a> Context<'a> {
         let key = key.as_bytes();
         let found = self.inline[..self.len]
             .iter()
+            .flatten()
             .find(|(k, _)| key_eq(k.as_bytes(), key));
         if let Some((_, v)) = found {
             return Some(v);
@@ -321,6 +328,7 @@ impl<'a> Context<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value<'a>)> {
         self.inline[..self.len]
             .iter()
+            .flatten()
             .chain(self.spill.iter())
             .map(|(k, v)| (k.as_ref(), v))
     }
@@ -368,7 +376,7 @@ impl<'a> Context<'a> {
     /// The same context, owning all its strings.
     pub fn into_owned(self) -> Context<'static> {
         let mut owned = Context::new();
-        for (k, v) in self.inline.into_iter().take(self.len).chain(self.spill) {
+        for (k, v) in self.inline.into_iter().flatten().chain(self.spill) {
             owned.set(Cow::Owned(k.into_owned()), v.into_owned());
         }
         owned
