@@ -258,7 +258,7 @@ impl<'a> Context<'a> {
     /// A key containing dots (`"account.plan"`) is found by the rule path
     /// `account.plan` as well, so services can set nested attributes flat,
     /// without building objects.
-    #[inline]
+    #[inline(always)]
     pub fn set(&mut self, key: impl Into<Cow<'a, str>>, value: impl Into<Value<'a>>) -> &mut Self {
         let key = key.into();
         let value = value.into();
@@ -285,7 +285,7 @@ impl<'a> Context<'a> {
 
     /// Sets an attribute and returns the context, for building in one
     /// expression.
-    #[inline]
+    #[inline(always)]
     pub fn with(mut self, key: impl Into<Cow<'a, str>>, value: impl Into<Value<'a>>) -> Self {
         self.set(key, value);
         self
