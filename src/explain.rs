@@ -27,7 +27,8 @@ pub struct Explanation {
 /// One step of the evaluation order.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExplainStep {
-    /// `kill_switch`, `enabled`, `allow_list[0]`, `deny_list[1]`, `rollout`.
+    /// `kill_switch`, `enabled`, `requires[0]`, `allow_list[0]`, `deny_list[1]`,
+    /// `rollout`.
     pub step: String,
     /// What the step found (`off`, `matched`, `no match`, `bucket 45 >= 20`).
     pub outcome: String,
