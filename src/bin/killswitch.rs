@@ -13,13 +13,14 @@ use std::time::SystemTime;
 
 const EXAMPLES: &str = "\
 Examples:
-  killswitch check flags.json more-flags.json
+  killswitch check flags.json more-flags.yaml other.toml
   killswitch eval flags.json --context '{\"user_id\": \"user_123\", \"email\": \"ana@internal.com\"}'
   killswitch eval flags.json --context @user.json --flag new_search_ui
   killswitch eval flags.json --contexts users.jsonl
   killswitch eval flags.json --context @user.json --explain
   killswitch test flags.json --cases cases.json
   killswitch watch flags.json --context @user.json
+  killswitch eval rollout_plan.json --flag new_checkout --sample 10000 --now 2026-12-02T09:00:00Z
   killswitch bucket user_123 new_search_ui
 
 Exit codes: 0 success, 1 invalid input (config, context or unknown flag), 2 usage or I/O error.";
@@ -40,8 +41,9 @@ enum Command {
 with --deny-warnings), 2 usage or I/O error."
     )]
     Check(CheckArgs),
-    /// Evaluate flags for a context, or for every context of a JSON-lines
-    /// file; prints one JSON object per line per flag.
+    /// Evaluate flags for a context, for every context of a JSON-lines file,
+    /// or for a sample of synthetic users (`--sample`); prints one JSON
+    /// object per line per flag.
     #[command(after_help = EXAMPLES)]
     Eval(EvalArgs),
     /// Print the rollout bucket (0-99) of a user for a flag.
