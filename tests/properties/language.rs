@@ -38,6 +38,40 @@ proptest! {
     }
 
     #[test]
+    fn a_segment_decides_like_its_rule_written_in_place(
+        a in gen::expr(),
+        b in gen::expr(),
+        c in gen::expr(),
+        ctx in prop::collection::vec(gen::context_json(), 1..6),
+    ) {
+        // sa = a; sb = @sa or b; the rule is c and not @sb, and @sa again.
+        let config = json!({
+            "segments": {"sa": a.to_string(), "sb": format!("@sa or ({b})")},
+            "flags": [{"flag_key": "f", "enabled": true, "targeting_rules": {
+                "allow_list": [format!("({c}) and not @sb or @sa")]}}]
+        });
+        let flags = FlagSet::from_json(&config.to_string())
+            .map_err(|e| TestCaseError::fail(format!("{config}\n{e}")))?;
+        let rule = &flags.get("f").unwrap().allow_rules()[0];
+        let span = killswitch::Span::default();
+        let node = |kind| ast::Expr { kind, span };
+        let sb = node(ExprKind::Or(vec![a.clone(), b.clone()]));
+        let in_place = node(ExprKind::Or(vec![
+            node(ExprKind::And(vec![c.clone(), node(ExprKind::Not(Box::new(sb)))])),
+            a.clone(),
+        ]));
+        for json in &ctx {
+            let text = json.to_string();
+            let context = Context::from_json(&text).unwrap();
+            prop_assert_eq!(
+                rule.matches(&context),
+                interpreter::eval(&in_place, json),
+                "{} on {}", config, text
+            );
+        }
+    }
+
+    #[test]
     fn text_and_structured_forms_decide_alike(
         leaf in gen::leaf_compare(),
         ctx in prop::collection::vec(gen::context_json(), 1..6),
