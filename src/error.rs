@@ -165,6 +165,9 @@ pub enum ErrorKind {
     /// feature away from users who had it.
     #[error("decreasing rollout")]
     DecreasingRollout,
+    /// Lint: a declared segment that no rule or segment uses.
+    #[error("unused segment")]
+    UnusedSegment,
 }
 
 impl ErrorKind {
@@ -209,6 +212,7 @@ impl ErrorKind {
             ErrorKind::InvalidSchedule => "E0113",
             ErrorKind::UnknownSegment => "E0012",
             ErrorKind::DecreasingRollout => "W0009",
+            ErrorKind::UnusedSegment => "W0010",
             ErrorKind::ShadowedRule => "W0001",
             ErrorKind::DuplicateRule => "W0002",
             ErrorKind::NeverMatches => "W0003",

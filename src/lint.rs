@@ -20,6 +20,7 @@ pub(crate) const LINTS: &[(ErrorKind, &str)] = &[
     ),
     (ErrorKind::DuplicateValue, "duplicate-value"),
     (ErrorKind::DecreasingRollout, "decreasing-rollout"),
+    (ErrorKind::UnusedSegment, "unused-segment"),
 ];
 
 /// The name of a lint kind.

@@ -96,8 +96,11 @@ pub(crate) fn check(
         suppressed: duplicate_count.saturating_sub(MAX_DIAGNOSTICS),
         suppressed_error: duplicate_count > MAX_DIAGNOSTICS,
         segments: SegmentTable::default(),
+        declared_segments: Vec::new(),
+        referenced: std::collections::HashSet::new(),
     };
     let flags = loader.document(&doc);
+    loader.unused_segments();
     let failed = loader.suppressed_error
         || loader
             .diagnostics
@@ -141,6 +144,10 @@ struct Loader<'s> {
     diagnostics: Vec<Diagnostic>,
     /// The file's segments, compiled before its flags.
     segments: SegmentTable,
+    /// The declared segments' names and key spans, in file order.
+    declared_segments: Vec<(String, Span)>,
+    /// The segments some rule or segment refers to.
+    referenced: std::collections::HashSet<String>,
     /// The file's format, for fixes written in its syntax.
     format: Format,
 }
@@ -1184,6 +1191,9 @@ impl Loader<'_> {
 
     fn rule(&mut self, place: &Place<'_>, field: &str, item: &Json) -> Option<Rule> {
         let expr = self.rule_expr(place, field, item)?;
+        references(&expr, &mut |name, _| {
+            self.referenced.insert(name.to_string());
+        });
         let compiled = match compile_in(&expr, self.limits, &self.segments) {
             Ok(compiled) => compiled,
             Err(e) => {
@@ -1308,10 +1318,12 @@ impl Loader<'_> {
             .map(|(i, (m, _))| (m.key.as_str(), i))
             .collect();
         let mut refs: Vec<Vec<(usize, Span)>> = Vec::with_capacity(parsed.len());
-        for (_, expr) in &parsed {
+        for (m, expr) in &parsed {
+            self.declared_segments.push((m.key.clone(), m.key_span));
             let mut found = Vec::new();
             if let Some(expr) = expr {
                 references(expr, &mut |name, span| {
+                    self.referenced.insert(name.to_string());
                     if let Some(&k) = index.get(name) {
                         found.push((k, span));
                     }
@@ -1395,6 +1407,46 @@ impl Loader<'_> {
             self.segments
                 .by_name
                 .insert(m.key.clone(), Some(Arc::new(segment)));
+        }
+    }
+
+    /// Warns about segments that compiled but that no rule and no other
+    /// segment uses. Not when a reference went unresolved: that is most
+    /// likely the same name misspelt, and its error says so already.
+    fn unused_segments(&mut self) {
+        let top = Place {
+            flag: "segments".into(),
+            key: None,
+        };
+        if self
+            .diagnostics
+            .iter()
+            .any(|d| d.kind() == ErrorKind::UnknownSegment)
+        {
+            return;
+        }
+        let unused: Vec<(String, Span)> = self
+            .declared_segments
+            .iter()
+            .filter(|(name, _)| {
+                !self.referenced.contains(name)
+                    && matches!(self.segments.by_name.get(name), Some(Some(_)))
+            })
+            .cloned()
+            .collect();
+        for (name, span) in unused {
+            if self.full(Severity::Warning) {
+                break;
+            }
+            let d = Diagnostic::new(
+                ErrorKind::UnusedSegment,
+                format!("segment `@{name}` is not used by any rule"),
+                Some(span),
+                self.src,
+            )
+            .with_help(Some(format!("remove it, or use it in a rule as `@{name}`")))
+            .with_severity(Severity::Warning);
+            self.push(d, &top, &name);
         }
     }
 

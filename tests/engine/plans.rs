@@ -654,3 +654,27 @@ fn a_segment_is_linted_where_it_is_declared() {
         )]
     );
 }
+
+#[test]
+fn an_unused_segment_is_a_warning() {
+    let found = warnings(
+        r#"{"segments": {"internal": "is_internal", "base": "plan == \"pro\"",
+                         "pro_staff": "@base and @internal", "legacy": "segment == \"legacy\""},
+            "flags": [{"flag_key": "f", "enabled": true,
+                       "targeting_rules": {"allow_list": ["@internal"]}}]}"#,
+    );
+    // `base` is used by `pro_staff`, which no rule uses; `legacy` by none.
+    assert_eq!(
+        found,
+        vec![
+            (
+                ErrorKind::UnusedSegment,
+                "segments > pro_staff: segment `@pro_staff` is not used by any rule".to_string()
+            ),
+            (
+                ErrorKind::UnusedSegment,
+                "segments > legacy: segment `@legacy` is not used by any rule".to_string()
+            ),
+        ]
+    );
+}
