@@ -10,6 +10,12 @@
 //! Rules are compiled once (names resolved, literals typed and folded,
 //! regexes built) and evaluated many times without allocating.
 //!
+//! A config (JSON, YAML or TOML: [`Format`]) may also declare named
+//! segments used from any rule as `@name`, make a flag require other flags
+//! (`requires`, checked right after `enabled`), and move the rollout
+//! percentage over time with a `rollout_schedule` of steps and ramps, read
+//! against the system clock or a time you give ([`Flag::evaluate_at`]).
+//!
 //! ```
 //! use killswitch::{Context, FlagSet, Reason};
 //!
