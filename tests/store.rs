@@ -675,6 +675,86 @@ mod cli {
         assert_eq!(exit.code(), Some(0));
     }
 
+    /// `secs` since the Unix epoch as RFC 3339 UTC (days to a civil date
+    /// as in Howard Hinnant's `civil_from_days`).
+    fn rfc3339(secs: u64) -> String {
+        let days = (secs / 86_400) as i64;
+        let rest = secs % 86_400;
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+            rest / 3_600,
+            rest / 60 % 60,
+            rest % 60
+        )
+    }
+
+    /// `killswitch watch` on a config with a rollout schedule prints the
+    /// flag again when a step passes, with no change to the file.
+    #[cfg(unix)]
+    #[test]
+    fn watch_prints_a_decision_again_when_a_schedule_step_passes() {
+        assert_eq!(rfc3339(1_893_456_000), "2030-01-01T00:00:00Z");
+        let dir = TempDir::new("cli-watch-schedule");
+        let path = dir.path("flags.json");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let started = Instant::now();
+        let step = rfc3339(now + 3);
+        replace(
+            &path,
+            &format!(
+                r#"{{"flag_key": "ramp", "enabled": true, "rollout_percentage": 0,
+                    "rollout_schedule": [{{"at": "{step}", "percentage": 100}}]}}"#
+            ),
+        );
+        let mut child = KillOnDrop(
+            Command::new(env!("CARGO_BIN_EXE_killswitch"))
+                .args(["watch", "flags.json", "--context", r#"{"user_id": "u"}"#])
+                .current_dir(&dir.0)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let stdout = child.0.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if tx.send(line.unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        let next = || -> serde_json::Value {
+            let line = lines.recv_timeout(DEADLINE).expect("a line of output");
+            serde_json::from_str(&line).unwrap()
+        };
+        let first = next();
+        if started.elapsed() < Duration::from_millis(2_500) {
+            // Printed before the step: off, at the base percentage.
+            assert_eq!(first["enabled"], false, "{first}");
+            assert_eq!(first["percentage"], 0, "{first}");
+            let second = next();
+            assert_eq!(second["version"], 1, "{second}");
+            assert_eq!(second["enabled"], true, "{second}");
+            assert_eq!(second["schedule_step"], 0, "{second}");
+        } else {
+            // A slow start: the step had passed already.
+            assert_eq!(first["schedule_step"], 0, "{first}");
+        }
+    }
+
     #[test]
     fn watch_fails_on_a_broken_or_missing_file() {
         let dir = TempDir::new("cli-watch-broken");

@@ -58,8 +58,9 @@ with --deny-warnings), 2 usage or I/O error."
         flag_key: String,
     },
     /// Load a config file and follow its changes: print each flag's
-    /// decision for a context at every new version, and an error line when
-    /// a change is rejected (the previous version keeps serving). Ctrl-C
+    /// decision for a context at every new version, again whenever a
+    /// rollout schedule changes a decision, and an error line when a
+    /// change is rejected (the previous version keeps serving). Ctrl-C
     /// stops (exit 0).
     Watch(WatchArgs),
 }
@@ -694,6 +695,9 @@ struct WatchError {
     error: String,
 }
 
+/// How often `watch` re-evaluates when the config has a rollout schedule.
+const SCHEDULE_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What the `watch` loop waits for.
 enum WatchMsg {
     Event(killswitch::StoreEvent),
@@ -754,23 +758,32 @@ fn watch(args: &WatchArgs) -> u8 {
         }
     };
 
-    let print_version = |out: &mut dyn Write, snapshot: &Snapshot| -> io::Result<()> {
+    // Prints the decisions of a version: all of them (`last` empty), or
+    // only those that changed since `last` (a schedule moved on).
+    let print_version = |out: &mut dyn Write,
+                         snapshot: &Snapshot,
+                         last: &mut Vec<(String, Decision)>|
+     -> io::Result<()> {
         let keys: Vec<&str> = match &args.flag {
             Some(key) => vec![key.as_str()],
             None => snapshot.flags().flags().iter().map(|f| f.key()).collect(),
         };
+        let mut decisions = Vec::with_capacity(keys.len());
         for key in keys {
-            let line = WatchLine {
-                version: snapshot.version(),
-                flag: key,
-                decision: DecisionFields::new(
-                    snapshot.evaluate(key, &ctx),
-                    snapshot.flags().get(key),
-                ),
-            };
-            serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
-            out.write_all(b"\n")?;
+            let decision = snapshot.evaluate(key, &ctx);
+            let before = last.iter().find(|(k, _)| k == key).map(|(_, d)| *d);
+            if before != Some(decision) {
+                let line = WatchLine {
+                    version: snapshot.version(),
+                    flag: key,
+                    decision: DecisionFields::new(decision, snapshot.flags().get(key)),
+                };
+                serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+                out.write_all(b"\n")?;
+            }
+            decisions.push((key.to_string(), decision));
         }
+        *last = decisions;
         out.flush()
     };
     let print_error = |out: &mut dyn Write, version: u64, error: String| -> io::Result<()> {
@@ -784,24 +797,36 @@ fn watch(args: &WatchArgs) -> u8 {
     let mut out = stdout.lock();
     let result = (|| -> io::Result<()> {
         let first = store.snapshot();
-        print_version(&mut out, &first)?;
+        let mut last = Vec::new();
+        print_version(&mut out, &first, &mut last)?;
         let mut printed = first.version();
         if let Some(error) = store.status().last_error {
             print_error(&mut out, printed, error.to_string())?;
         }
-        for msg in &rx {
-            match msg {
-                WatchMsg::Stop => break,
-                WatchMsg::Event(StoreEvent::Rejected { version, error }) => {
+        loop {
+            match rx.recv_timeout(SCHEDULE_TICK) {
+                Ok(WatchMsg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Ok(WatchMsg::Event(StoreEvent::Rejected { version, error })) => {
                     print_error(&mut out, version, error.to_string())?;
                 }
-                WatchMsg::Event(_) => {
+                Ok(WatchMsg::Event(_)) => {
                     // Print the newest version once, even if several
                     // reloads came at once.
                     let snapshot = store.snapshot();
                     if snapshot.version() > printed {
-                        print_version(&mut out, &snapshot)?;
+                        last.clear();
+                        print_version(&mut out, &snapshot, &mut last)?;
                         printed = snapshot.version();
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    // Time passes: a rollout schedule may have moved a
+                    // decision without any change to the file.
+                    let snapshot = store.snapshot();
+                    // Prerequisites are flags of the same set.
+                    let scheduled = snapshot.flags().flags().iter().any(|f| f.has_schedule());
+                    if scheduled && snapshot.version() == printed {
+                        print_version(&mut out, &snapshot, &mut last)?;
                     }
                 }
             }
