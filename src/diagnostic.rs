@@ -48,6 +48,7 @@ impl Diagnostic {
         span: Option<Span>,
         source: &str,
     ) -> Diagnostic {
+        let span = span.map(|s| s.within(source));
         Diagnostic {
             severity: Severity::Error,
             kind,
@@ -55,8 +56,8 @@ impl Diagnostic {
             help: None,
             path: String::new(),
             flag: None,
-            span: span.map(|s| s.within(source)),
-            snippet: span.map(|s| Snippet::new(source, s.within(source))),
+            span,
+            snippet: span.map(|s| Snippet::new(source, s)),
         }
     }
 

@@ -605,30 +605,20 @@ mod cli {
         }
     }
 
-    /// `killswitch watch`: a line per flag at each version, an error line
-    /// for a rejected change, exit 0 on Ctrl-C.
+    /// Starts `killswitch watch flags.json` in `dir` for `context`; its
+    /// output lines arrive on the receiver.
     #[cfg(unix)]
-    #[test]
-    fn watch_prints_each_version_and_rejections_and_exits_0_on_ctrl_c() {
-        let dir = TempDir::new("cli-watch");
-        let path = dir.path("flags.json");
-        replace(&path, &config(false));
+    fn spawn_watch(dir: &TempDir, context: &str) -> (KillOnDrop, mpsc::Receiver<String>) {
         let mut child = KillOnDrop(
             Command::new(env!("CARGO_BIN_EXE_killswitch"))
-                .args([
-                    "watch",
-                    "flags.json",
-                    "--context",
-                    r#"{"user_id": "user_123"}"#,
-                ])
+                .args(["watch", "flags.json", "--context", context])
                 .current_dir(&dir.0)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap(),
         );
-        let child = &mut child.0;
-        let stdout = child.stdout.take().unwrap();
+        let stdout = child.0.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
@@ -637,6 +627,19 @@ mod cli {
                 }
             }
         });
+        (child, lines)
+    }
+
+    /// `killswitch watch`: a line per flag at each version, an error line
+    /// for a rejected change, exit 0 on Ctrl-C.
+    #[cfg(unix)]
+    #[test]
+    fn watch_prints_each_version_and_rejections_and_exits_0_on_ctrl_c() {
+        let dir = TempDir::new("cli-watch");
+        let path = dir.path("flags.json");
+        replace(&path, &config(false));
+        let (mut child, lines) = spawn_watch(&dir, r#"{"user_id": "user_123"}"#);
+        let child = &mut child.0;
         let next = || lines.recv_timeout(DEADLINE).expect("a line of output");
         let bucket = killswitch::bucket("user_123", "checkout_v2");
         let enabled = format!(
@@ -677,6 +680,7 @@ mod cli {
 
     /// `secs` since the Unix epoch as RFC 3339 UTC (days to a civil date
     /// as in Howard Hinnant's `civil_from_days`).
+    #[cfg(unix)]
     fn rfc3339(secs: u64) -> String {
         let days = (secs / 86_400) as i64;
         let rest = secs % 86_400;
@@ -718,24 +722,7 @@ mod cli {
                     "rollout_schedule": [{{"at": "{step}", "percentage": 100}}]}}"#
             ),
         );
-        let mut child = KillOnDrop(
-            Command::new(env!("CARGO_BIN_EXE_killswitch"))
-                .args(["watch", "flags.json", "--context", r#"{"user_id": "u"}"#])
-                .current_dir(&dir.0)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let stdout = child.0.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                if tx.send(line.unwrap()).is_err() {
-                    return;
-                }
-            }
-        });
+        let (_child, lines) = spawn_watch(&dir, r#"{"user_id": "u"}"#);
         let next = || -> serde_json::Value {
             let line = lines.recv_timeout(DEADLINE).expect("a line of output");
             serde_json::from_str(&line).unwrap()

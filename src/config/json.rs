@@ -58,6 +58,39 @@ pub(crate) struct Parsed {
     pub strings: super::text::RawStrings,
 }
 
+/// Adds a member to an object being read or, when the object already has
+/// its key, records a duplicate-key problem (the first occurrence is kept).
+/// Shared by the JSON and YAML readers.
+pub(crate) fn add_member(
+    src: &str,
+    members: &mut Vec<Member>,
+    keys: &mut std::collections::HashMap<String, usize>,
+    problems: &mut Vec<JsonError>,
+    member: Member,
+) {
+    let Some(first) = keys.get(&member.key).and_then(|i| members.get(*i)) else {
+        keys.insert(member.key.clone(), members.len());
+        members.push(member);
+        return;
+    };
+    // Past a few hundred, the loader reports only a count: skip the
+    // position, which costs a scan of the file.
+    let (line, column) = if problems.len() < 512 {
+        crate::error::line_column(src, first.key_span.start)
+    } else {
+        (0, 0)
+    };
+    let key = &member.key;
+    problems.push(JsonError {
+        kind: ErrorKind::DuplicateKey,
+        span: member.key_span,
+        message: format!("duplicate key \"{key}\""),
+        help: Some(format!(
+            "the first \"{key}\" is at {line}:{column}; remove one of them"
+        )),
+    });
+}
+
 /// A problem found while reading.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct JsonError {
@@ -286,30 +319,18 @@ impl Reader<'_> {
             self.pos += 1;
             self.skip_blank();
             let value = self.value()?;
-            if let Some(first) = keys.get(&key).and_then(|i| members.get(*i)) {
-                // Past a few hundred, the loader reports only a count: skip
-                // the position, which costs a scan of the file.
-                let (line, column) = if self.duplicates.len() < 512 {
-                    crate::error::line_column(self.src, first.key_span.start)
-                } else {
-                    (0, 0)
-                };
-                self.duplicates.push(JsonError {
-                    kind: ErrorKind::DuplicateKey,
-                    span: key_span,
-                    message: format!("duplicate key \"{key}\""),
-                    help: Some(format!(
-                        "the first \"{key}\" is at {line}:{column}; remove one of them"
-                    )),
-                });
-            } else {
-                keys.insert(key.clone(), members.len());
-                members.push(Member {
-                    key,
-                    key_span,
-                    value,
-                });
-            }
+            let member = Member {
+                key,
+                key_span,
+                value,
+            };
+            add_member(
+                self.src,
+                &mut members,
+                &mut keys,
+                &mut self.duplicates,
+                member,
+            );
             if !self.expect_after("an object member", b'}')? {
                 return Ok(JsonValue::Object(members));
             }

@@ -451,35 +451,11 @@ impl Loader<'_> {
                     }
                 },
                 "rollout_percentage" => match &member.value.value {
-                    JsonValue::Int(p) if (0..=100).contains(p) => {
-                        rollout_percentage = u8::try_from(*p).ok()
-                    }
                     JsonValue::Null => {}
-                    JsonValue::Int(_) | JsonValue::Float(_) => {
-                        ok = false;
-                        self.report(
-                            &place,
-                            "rollout_percentage",
-                            ErrorKind::OutOfRange,
-                            member.value.span,
-                            "rollout_percentage must be a whole number from 0 to 100".into(),
-                            None,
-                        );
-                    }
-                    other => {
-                        ok = false;
-                        self.report(
-                            &place,
-                            "rollout_percentage",
-                            ErrorKind::WrongType,
-                            member.value.span,
-                            format!(
-                                "rollout_percentage must be a number, not {}",
-                                other.type_name()
-                            ),
-                            None,
-                        );
-                    }
+                    _ => match self.percentage(&place, "rollout_percentage", &member.key, member) {
+                        Some(p) => rollout_percentage = Some(p),
+                        None => ok = false,
+                    },
                 },
                 "targeting_rules" => {
                     match &member.value.value {
@@ -682,6 +658,42 @@ impl Loader<'_> {
             }
         }
         kinds
+    }
+
+    /// A percentage: a whole number from 0 to 100. `label` names the
+    /// field in messages; `field` is its path.
+    fn percentage(
+        &mut self,
+        place: &Place<'_>,
+        field: &str,
+        label: &str,
+        member: &Member,
+    ) -> Option<u8> {
+        match &member.value.value {
+            JsonValue::Int(p) if (0..=100).contains(p) => u8::try_from(*p).ok(),
+            JsonValue::Int(_) | JsonValue::Float(_) => {
+                self.report(
+                    place,
+                    field,
+                    ErrorKind::OutOfRange,
+                    member.value.span,
+                    format!("{label} must be a whole number from 0 to 100"),
+                    None,
+                );
+                None
+            }
+            other => {
+                self.report(
+                    place,
+                    field,
+                    ErrorKind::WrongType,
+                    member.value.span,
+                    format!("{label} must be a number, not {}", other.type_name()),
+                    None,
+                );
+                None
+            }
+        }
     }
 
     fn boolean(&mut self, place: &Place<'_>, member: &Member) -> Option<bool> {

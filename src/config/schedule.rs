@@ -251,37 +251,9 @@ impl Loader<'_> {
         None
     }
 
-    /// A schedule percentage: a whole number from 0 to 100.
+    /// A schedule percentage, named in messages by its quoted key.
     fn percent(&mut self, place: &Place<'_>, field: &str, member: &Member) -> Option<u8> {
-        let field = format!("{field}.{}", member.key);
-        match &member.value.value {
-            JsonValue::Int(p) if (0..=100).contains(p) => u8::try_from(*p).ok(),
-            JsonValue::Int(_) | JsonValue::Float(_) => {
-                self.report(
-                    place,
-                    &field,
-                    ErrorKind::OutOfRange,
-                    member.value.span,
-                    format!("\"{}\" must be a whole number from 0 to 100", member.key),
-                    None,
-                );
-                None
-            }
-            other => {
-                self.report(
-                    place,
-                    &field,
-                    ErrorKind::WrongType,
-                    member.value.span,
-                    format!(
-                        "\"{}\" must be a number, not {}",
-                        member.key,
-                        other.type_name()
-                    ),
-                    None,
-                );
-                None
-            }
-        }
+        let path = format!("{field}.{}", member.key);
+        self.percentage(place, &path, &format!("\"{}\"", member.key), member)
     }
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as Marks, StrInput};
 
-use super::json::{Json, JsonError, JsonValue, Member, Parsed};
+use super::json::{add_member, Json, JsonError, JsonValue, Member, Parsed};
 use super::text::{Escapes, RawStrings, RawText};
 use crate::error::{ErrorKind, Span};
 
@@ -235,7 +235,12 @@ impl<'s> Reader<'s> {
                     *last = Some(done.span);
                     match key.take() {
                         Some(Ok((key, key_span))) => {
-                            self.member(members, keys, key, key_span, done);
+                            let member = Member {
+                                key,
+                                key_span,
+                                value: done,
+                            };
+                            add_member(self.src, members, keys, &mut self.problems, member);
                         }
                         Some(Err((type_name, key_span))) => self.problems.push(error(
                             ErrorKind::WrongType,
@@ -248,42 +253,6 @@ impl<'s> Reader<'s> {
                 }
             }
             (event, span) = self.next()?;
-        }
-    }
-
-    /// Adds a member to a mapping, or reports it as a duplicate (the first
-    /// one is kept).
-    fn member(
-        &mut self,
-        members: &mut Vec<Member>,
-        keys: &mut HashMap<String, usize>,
-        key: String,
-        key_span: Span,
-        value: Json,
-    ) {
-        if let Some(first) = keys.get(&key).and_then(|i| members.get(*i)) {
-            // Past a few hundred, the loader reports only a count: skip
-            // the position, which costs a scan of the file.
-            let (line, column) = if self.problems.len() < 512 {
-                crate::error::line_column(self.src, first.key_span.start)
-            } else {
-                (0, 0)
-            };
-            self.problems.push(JsonError {
-                kind: ErrorKind::DuplicateKey,
-                span: key_span,
-                message: format!("duplicate key \"{key}\""),
-                help: Some(format!(
-                    "the first \"{key}\" is at {line}:{column}; remove one of them"
-                )),
-            });
-        } else {
-            keys.insert(key.clone(), members.len());
-            members.push(Member {
-                key,
-                key_span,
-                value,
-            });
         }
     }
 
