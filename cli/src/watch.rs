@@ -1,0 +1,196 @@
+//! `killswitch watch`: follow a config file through the live store and
+//! print each new version's decisions and each rejected reload.
+
+use crate::output::{read_arg, DecisionFields, INVALID, USAGE};
+use clap::Args;
+use killswitch::{Context, Decision};
+use serde::Serialize;
+use std::io::{self, Write};
+
+#[derive(Args)]
+pub(crate) struct WatchArgs {
+    /// The config file (JSON, YAML or TOML, by its extension) to follow.
+    #[arg(value_name = "FILE")]
+    file: String,
+    /// The context: inline JSON, or @path to a JSON file.
+    #[arg(long, value_name = "JSON")]
+    context: String,
+    /// Print only this flag (default: every flag of each version, in file
+    /// order).
+    #[arg(long, value_name = "KEY")]
+    flag: Option<String>,
+    /// Also re-read the file this often, in milliseconds, in case a file
+    /// notification is missed (network file systems).
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    poll_ms: u64,
+    /// Start even when the file does not exist yet: every flag is off
+    /// (version 0) until it appears.
+    #[arg(long)]
+    allow_missing: bool,
+}
+
+/// One line of `watch` output: a decision of one version.
+#[derive(Serialize)]
+struct WatchLine<'a> {
+    version: u64,
+    flag: &'a str,
+    #[serde(flatten)]
+    decision: DecisionFields,
+}
+
+/// One line of `watch` output: a rejected reload, while `version` serves.
+#[derive(Serialize)]
+struct WatchError {
+    version: u64,
+    error: String,
+}
+
+/// How often `watch` re-evaluates when the config has a rollout schedule.
+const SCHEDULE_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What the `watch` loop waits for.
+enum WatchMsg {
+    Event(killswitch::StoreEvent),
+    Stop,
+}
+
+/// Follows a config file: one line per flag at each new version, one line
+/// per rejected reload, until Ctrl-C (exit 0).
+pub(crate) fn run(args: &WatchArgs) -> u8 {
+    use killswitch::{FileSource, IfMissing, Snapshot, Store, StoreEvent};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let text = match read_arg(&args.context) {
+        Ok(text) => text,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return USAGE;
+        }
+    };
+    let ctx = match Context::from_json(text.trim()) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return INVALID;
+        }
+    };
+    let (tx, rx) = mpsc::channel();
+    let stop = tx.clone();
+    if let Err(e) = ctrlc::set_handler(move || {
+        let _ = stop.send(WatchMsg::Stop);
+    }) {
+        eprintln!("error: cannot handle Ctrl-C: {e}");
+        return USAGE;
+    }
+    let if_missing = if args.allow_missing {
+        IfMissing::StartEmpty
+    } else {
+        IfMissing::Fail
+    };
+    let store = match Store::builder(FileSource::new(&args.file))
+        .poll_interval(Duration::from_millis(args.poll_ms.max(1)))
+        .if_missing(if_missing)
+        .thread_name("killswitch-watch")
+        .on_event(move |event: &StoreEvent| {
+            let _ = tx.send(WatchMsg::Event(event.clone()));
+        })
+        .start()
+    {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("{e}");
+            return if e.config_error().is_some() {
+                INVALID
+            } else {
+                USAGE
+            };
+        }
+    };
+
+    // Prints the decisions of a version: all of them (`last` empty), or
+    // only those that changed since `last` (a schedule moved on).
+    let print_version = |out: &mut dyn Write,
+                         snapshot: &Snapshot,
+                         last: &mut Vec<(String, Decision)>|
+     -> io::Result<()> {
+        let keys: Vec<&str> = match &args.flag {
+            Some(key) => vec![key.as_str()],
+            None => snapshot.flags().flags().iter().map(|f| f.key()).collect(),
+        };
+        let mut decisions = Vec::with_capacity(keys.len());
+        for key in keys {
+            let decision = snapshot.evaluate(key, &ctx);
+            let before = last.iter().find(|(k, _)| k == key).map(|(_, d)| *d);
+            if before != Some(decision) {
+                let line = WatchLine {
+                    version: snapshot.version(),
+                    flag: key,
+                    decision: DecisionFields::new(decision, snapshot.flags().get(key)),
+                };
+                serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+                out.write_all(b"\n")?;
+            }
+            decisions.push((key.to_string(), decision));
+        }
+        *last = decisions;
+        out.flush()
+    };
+    let print_error = |out: &mut dyn Write, version: u64, error: String| -> io::Result<()> {
+        serde_json::to_writer(&mut *out, &WatchError { version, error })
+            .map_err(io::Error::other)?;
+        out.write_all(b"\n")?;
+        out.flush()
+    };
+
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let result = (|| -> io::Result<()> {
+        let first = store.snapshot();
+        let mut last = Vec::new();
+        print_version(&mut out, &first, &mut last)?;
+        let mut printed = first.version();
+        if let Some(error) = store.status().last_error {
+            print_error(&mut out, printed, error.to_string())?;
+        }
+        loop {
+            match rx.recv_timeout(SCHEDULE_TICK) {
+                Ok(WatchMsg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Ok(WatchMsg::Event(StoreEvent::Rejected { version, error })) => {
+                    print_error(&mut out, version, error.to_string())?;
+                }
+                Ok(WatchMsg::Event(_)) => {
+                    // Print the newest version once, even if several
+                    // reloads came at once.
+                    let snapshot = store.snapshot();
+                    if snapshot.version() > printed {
+                        last.clear();
+                        print_version(&mut out, &snapshot, &mut last)?;
+                        printed = snapshot.version();
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    // Time passes: a rollout schedule may have moved a
+                    // decision without any change to the file.
+                    let snapshot = store.snapshot();
+                    // Prerequisites are flags of the same set.
+                    let scheduled = snapshot.flags().flags().iter().any(|f| f.has_schedule());
+                    if scheduled && snapshot.version() == printed {
+                        print_version(&mut out, &snapshot, &mut last)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    })();
+    store.shutdown();
+    match result {
+        Ok(()) => 0,
+        // The reader went away (`| head`): not an error of ours.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("error: cannot write output: {e}");
+            USAGE
+        }
+    }
+}
