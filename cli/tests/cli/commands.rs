@@ -1,40 +1,6 @@
-//! The `killswitch` command end to end: output and exit codes.
+//! Every subcommand end to end: output and exit codes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn killswitch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_killswitch"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).expect("UTF-8 stdout")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr")
-}
-
-/// A file in a fresh temporary directory, removed by the OS eventually.
-fn temp_file(name: &str, contents: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "killswitch-cli-{}-{}",
-        std::process::id(),
-        name.replace('.', "-")
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
-    std::fs::write(&path, contents).expect("temp file");
-    path
-}
-
-const SPEC_CONTEXT: &str = r#"{"user_id": "user_123", "email": "user@example.com", "segment": "beta", "is_internal": true}"#;
+use super::{killswitch, stderr, stdout, temp_file, SPEC_CONTEXT};
 
 #[test]
 fn eval_prints_one_line_per_flag() {

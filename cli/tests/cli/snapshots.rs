@@ -4,10 +4,8 @@
 //! its exit code.
 //!
 //! After an intended change, regenerate with
-//! `UPDATE_SNAPSHOTS=1 cargo test --test snapshots` and review the diff.
+//! `UPDATE_SNAPSHOTS=1 cargo test -p killswitch-cli --test cli snapshots` and review the diff.
 //! Snapshots are never written when `CI` is set.
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

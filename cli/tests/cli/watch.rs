@@ -1,0 +1,177 @@
+//! `killswitch watch` end to end: a line per flag at each version, an
+//! error line per rejected reload, and the clock moving a schedule.
+
+use super::{config, replace, TempDir, DEADLINE};
+use std::sync::mpsc;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// Kills the child if the test fails before it exits.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `killswitch watch flags.json` in `dir` for `context`; its
+/// output lines arrive on the receiver.
+#[cfg(unix)]
+fn spawn_watch(dir: &TempDir, context: &str) -> (KillOnDrop, mpsc::Receiver<String>) {
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_killswitch"))
+            .args(["watch", "flags.json", "--context", context])
+            .current_dir(&dir.0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    (child, lines)
+}
+
+/// `killswitch watch`: a line per flag at each version, an error line
+/// for a rejected change, exit 0 on Ctrl-C.
+#[cfg(unix)]
+#[test]
+fn watch_prints_each_version_and_rejections_and_exits_0_on_ctrl_c() {
+    let dir = TempDir::new("cli-watch");
+    let path = dir.path("flags.json");
+    replace(&path, &config(false));
+    let (mut child, lines) = spawn_watch(&dir, r#"{"user_id": "user_123"}"#);
+    let child = &mut child.0;
+    let next = || lines.recv_timeout(DEADLINE).expect("a line of output");
+    let bucket = killswitch::bucket("user_123", "checkout_v2");
+    let enabled = format!(
+        r#"{{"version":{{}},"flag":"checkout_v2","enabled":true,"reason":"in_rollout","bucket":{bucket},"percentage":100}}"#
+    );
+
+    assert_eq!(next(), enabled.replace("{}", "1"));
+    replace(&path, &config(true));
+    assert_eq!(
+        next(),
+        r#"{"version":2,"flag":"checkout_v2","enabled":false,"reason":"kill_switch"}"#
+    );
+    replace(&path, r#"{"flags": [{"flag_key": "checkout_v2""#);
+    let error: serde_json::Value = serde_json::from_str(&next()).unwrap();
+    assert_eq!(error["version"], 2);
+    let message = error["error"].as_str().unwrap();
+    assert!(message.contains("--> flags.json:1:"), "{message}");
+    replace(&path, &config(false));
+    assert_eq!(next(), enabled.replace("{}", "3"));
+
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let start = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if start.elapsed() > DEADLINE {
+            panic!("`watch` did not stop on Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(exit.code(), Some(0));
+}
+
+/// `secs` since the Unix epoch as RFC 3339 UTC (days to a civil date
+/// as in Howard Hinnant's `civil_from_days`).
+#[cfg(unix)]
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rest = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+/// `killswitch watch` on a config with a rollout schedule prints the
+/// flag again when a step passes, with no change to the file.
+#[cfg(unix)]
+#[test]
+fn watch_prints_a_decision_again_when_a_schedule_step_passes() {
+    assert_eq!(rfc3339(1_893_456_000), "2030-01-01T00:00:00Z");
+    let dir = TempDir::new("cli-watch-schedule");
+    let path = dir.path("flags.json");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let started = Instant::now();
+    let step = rfc3339(now + 3);
+    replace(
+        &path,
+        &format!(
+            r#"{{"flag_key": "ramp", "enabled": true, "rollout_percentage": 0,
+                "rollout_schedule": [{{"at": "{step}", "percentage": 100}}]}}"#
+        ),
+    );
+    let (_child, lines) = spawn_watch(&dir, r#"{"user_id": "u"}"#);
+    let next = || -> serde_json::Value {
+        let line = lines.recv_timeout(DEADLINE).expect("a line of output");
+        serde_json::from_str(&line).unwrap()
+    };
+    let first = next();
+    if started.elapsed() < Duration::from_millis(2_500) {
+        // Printed before the step: off, at the base percentage.
+        assert_eq!(first["enabled"], false, "{first}");
+        assert_eq!(first["percentage"], 0, "{first}");
+        let second = next();
+        assert_eq!(second["version"], 1, "{second}");
+        assert_eq!(second["enabled"], true, "{second}");
+        assert_eq!(second["schedule_step"], 0, "{second}");
+    } else {
+        // A slow start: the step had passed already.
+        assert_eq!(first["schedule_step"], 0, "{first}");
+    }
+}
+
+#[test]
+fn watch_fails_on_a_broken_or_missing_file() {
+    let dir = TempDir::new("cli-watch-broken");
+    let path = dir.path("flags.json");
+    replace(&path, "{");
+    let run = |file: &str| {
+        Command::new(env!("CARGO_BIN_EXE_killswitch"))
+            .args(["watch", file, "--context", "{}"])
+            .current_dir(&dir.0)
+            .output()
+            .unwrap()
+    };
+    let out = run("flags.json");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--> flags.json:"));
+    let out = run("nothing.json");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "`nothing.json` does not exist"
+    );
+}
