@@ -15,7 +15,8 @@
 #![allow(clippy::panic, missing_docs)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use killswitch::{bucket, Context, FileSource, FlagSet, Reason, Store};
+use killswitch::store::{FileSource, Store};
+use killswitch::{bucket, Context, FlagSet, Reason};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -8,7 +8,8 @@
 //! Run with `cargo run --example store`. It works in a temporary directory,
 //! plays both the service and the operator who edits the file, and exits.
 
-use killswitch::{Context, FileSource, IfMissing, Reason, Store, StoreEvent};
+use killswitch::store::{FileSource, IfMissing, Store, StoreEvent};
+use killswitch::{Context, Reason};
 use std::error::Error;
 use std::path::Path;
 use std::sync::Arc;

@@ -48,6 +48,29 @@ impl fmt::Display for Span {
     }
 }
 
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Severity {
+    /// The config cannot be used.
+    Error,
+    /// Valid, but almost certainly a mistake (a lint).
+    Warning,
+    /// Worth knowing; never fails a check.
+    Note,
+}
+
+impl Severity {
+    /// `error`, `warning` or `note`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
 /// What went wrong. Each kind has a stable code ([`ErrorKind::code`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
@@ -173,7 +196,20 @@ pub enum ErrorKind {
 impl ErrorKind {
     /// The lint's name (`shadowed-rule`), for the lint kinds.
     pub fn lint_name(self) -> Option<&'static str> {
-        crate::lint::name(self)
+        self.lint().map(|l| l.name)
+    }
+
+    /// The lint this kind is, if it is one.
+    pub(crate) fn lint(self) -> Option<&'static Lint> {
+        LINTS.iter().find(|l| l.kind == self)
+    }
+
+    /// The lint a name or code (`shadowed-rule`, `W0001`) stands for.
+    pub(crate) fn lint_by_name(name: &str) -> Option<ErrorKind> {
+        LINTS
+            .iter()
+            .find(|l| l.name == name || l.kind.code() == name)
+            .map(|l| l.kind)
     }
 
     /// The stable code of this kind, as shown in diagnostics (`E0002`).
@@ -222,6 +258,69 @@ impl ErrorKind {
             ErrorKind::RegexMatchesEverything => "W0007",
             ErrorKind::DuplicateValue => "W0008",
         }
+    }
+}
+
+/// A lint: a finding in a config that is valid but almost certainly not
+/// what its author meant. It can be allowed per flag with
+/// `"allow_lints": ["name-or-code", ...]`.
+#[derive(Debug)]
+pub(crate) struct Lint {
+    pub kind: ErrorKind,
+    /// The name `allow_lints` accepts (beside the code).
+    pub name: &'static str,
+    /// How it is reported unless `--deny-warnings` makes it an error.
+    pub severity: Severity,
+}
+
+/// Every lint, in the order of their codes ([`ErrorKind::code`]): the one
+/// table of lint names and severities.
+pub(crate) const LINTS: &[Lint] = &[
+    lint(ErrorKind::ShadowedRule, "shadowed-rule", Severity::Warning),
+    lint(
+        ErrorKind::DuplicateRule,
+        "duplicate-rule",
+        Severity::Warning,
+    ),
+    lint(ErrorKind::NeverMatches, "never-matches", Severity::Warning),
+    lint(
+        ErrorKind::AlwaysMatches,
+        "always-matches",
+        Severity::Warning,
+    ),
+    lint(ErrorKind::DeadRollout, "dead-rollout", Severity::Warning),
+    lint(
+        ErrorKind::DisabledWithRules,
+        "disabled-with-rules",
+        Severity::Note,
+    ),
+    lint(
+        ErrorKind::RegexMatchesEverything,
+        "regex-matches-everything",
+        Severity::Warning,
+    ),
+    lint(
+        ErrorKind::DuplicateValue,
+        "duplicate-value",
+        Severity::Warning,
+    ),
+    lint(
+        ErrorKind::DecreasingRollout,
+        "decreasing-rollout",
+        Severity::Warning,
+    ),
+    lint(
+        ErrorKind::UnusedSegment,
+        "unused-segment",
+        Severity::Warning,
+    ),
+];
+
+const fn lint(kind: ErrorKind, name: &'static str, severity: Severity) -> Lint {
+    Lint {
+        kind,
+        name,
+        severity,
     }
 }
 

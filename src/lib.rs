@@ -50,33 +50,38 @@
 
 #![forbid(unsafe_code)]
 
-mod bucket;
-mod compile;
+// The stages, lowest first; each imports only from the ones above it in
+// this list (see ARCHITECTURE.md).
 mod config;
-mod datetime;
-mod diagnostic;
+mod document;
 mod error;
-mod explain;
-mod flag;
-mod lint;
+mod eval;
+mod limits;
 mod plan;
-mod schedule;
-mod schema;
-mod semver;
-mod store;
-mod structured;
+#[cfg(feature = "store")]
+pub mod store;
 mod suggest;
 mod syntax;
 mod value;
 
-pub use bucket::bucket;
-pub use config::Format;
-pub use diagnostic::{CheckReport, ConfigError, Diagnostic, Severity};
-pub use error::{Error, ErrorKind, Span};
-pub use explain::{ExplainStep, Explanation, Trace};
-pub use flag::{Decision, Flag, FlagSet, Reason, Rule};
-pub use schema::Schema;
+pub use config::diagnostic::{CheckReport, ConfigError, Diagnostic};
+pub use config::schema::Schema;
+pub use document::Format;
+pub use error::{Error, ErrorKind, Severity, Span};
+pub use eval::bucket::bucket;
+pub use eval::decision::{Decision, Reason};
+pub use eval::explain::Explanation;
+pub use eval::flag::Flag;
+pub use eval::flag_set::FlagSet;
+pub use eval::rule::Rule;
+pub use limits::Limits;
 pub use value::{Context, Number, Value};
+
+/// The parts of an [`Explanation`]: one step of the evaluation order, and
+/// the trace of a rule's conditions.
+pub mod explain {
+    pub use crate::eval::explain::{ExplainStep, Explanation, Trace};
+}
 
 /// Parses an RFC 3339 date-time with a time zone
 /// (`2026-12-01T09:00:00Z`, `2026-12-01T10:00:00+01:00`), as rollout
@@ -89,7 +94,7 @@ pub use value::{Context, Number, Value};
 /// assert!(killswitch::parse_time("2026-12-01T09:00:00").is_none()); // no time zone
 /// ```
 pub fn parse_time(text: &str) -> Option<std::time::SystemTime> {
-    let nanos = datetime::parse_rfc3339(text)?;
+    let nanos = value::datetime::parse_rfc3339(text)?;
     let magnitude = std::time::Duration::from_nanos(u64::try_from(nanos.unsigned_abs()).ok()?);
     if nanos >= 0 {
         std::time::UNIX_EPOCH.checked_add(magnitude)
@@ -97,15 +102,6 @@ pub fn parse_time(text: &str) -> Option<std::time::SystemTime> {
         std::time::UNIX_EPOCH.checked_sub(magnitude)
     }
 }
-
-/// The live store: the current [`FlagSet`] behind an atomic swap, reloaded
-/// from a file (OS notifications plus polling) or any [`Source`] while the
-/// service runs; a bad config is rejected and the last good one keeps
-/// serving. See `examples/store.rs`.
-pub use store::{
-    Fetched, FileSource, IfMissing, LoadError, Reload, Snapshot, Source, SourceError, Status,
-    Store, StoreBuilder, StoreEvent, StoreReader,
-};
 
 /// The syntax tree of the targeting language, for tools that inspect or
 /// generate rules.
@@ -124,44 +120,12 @@ pub mod ast {
     /// # Ok::<(), killswitch::Error>(())
     /// ```
     pub fn parse(text: &str) -> Result<Expr, crate::Error> {
-        crate::syntax::parse(text, &crate::Limits::default())
+        crate::syntax::parse(text, &crate::limits::Limits::default())
     }
 
     /// Parses rule text within `limits`.
-    pub fn parse_with(text: &str, limits: &crate::Limits) -> Result<Expr, crate::Error> {
+    pub fn parse_with(text: &str, limits: &crate::limits::Limits) -> Result<Expr, crate::Error> {
         crate::syntax::parse(text, limits)
-    }
-}
-
-/// Bounds on rule input, so that hostile rules fail fast with a clear
-/// error instead of exhausting time or stack.
-///
-/// ```
-/// use killswitch::{ErrorKind, Limits, Rule};
-/// let mut limits = Limits::default();
-/// limits.max_nesting_depth = 2;
-/// let err = Rule::parse_with("((a == 1) or (b and (c)))", &limits).unwrap_err();
-/// assert_eq!(err.kind(), ErrorKind::TooDeep);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Limits {
-    /// The longest rule text accepted, in bytes (default 256 KiB).
-    pub max_rule_len: usize,
-    /// How deeply parentheses and brackets may nest (default 32).
-    pub max_nesting_depth: usize,
-    /// The largest compiled size of one `matches` regex, in bytes
-    /// (default 1 MiB).
-    pub max_regex_size: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_rule_len: 256 * 1024,
-            max_nesting_depth: 32,
-            max_regex_size: 1024 * 1024,
-        }
     }
 }
 

@@ -7,10 +7,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use killswitch::{
-    Context, Decision, Fetched, FileSource, FlagSet, IfMissing, LoadError, Reason, Reload, Source,
-    SourceError, Store, StoreEvent,
+use killswitch::store::{
+    Fetched, FileSource, IfMissing, LoadError, Reload, Source, SourceError, Store, StoreEvent,
 };
+use killswitch::{Context, Decision, FlagSet, Reason};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};

@@ -63,7 +63,7 @@ struct Line<'a> {
     #[serde(flatten)]
     decision: DecisionFields,
     #[serde(skip_serializing_if = "Option::is_none")]
-    explanation: Option<&'a Vec<killswitch::ExplainStep>>,
+    explanation: Option<&'a Vec<killswitch::explain::ExplainStep>>,
 }
 
 pub(crate) fn run(args: &EvalArgs) -> u8 {

@@ -50,14 +50,14 @@ const SCHEDULE_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What the `watch` loop waits for.
 enum WatchMsg {
-    Event(killswitch::StoreEvent),
+    Event(killswitch::store::StoreEvent),
     Stop,
 }
 
 /// Follows a config file: one line per flag at each new version, one line
 /// per rejected reload, until Ctrl-C (exit 0).
 pub(crate) fn run(args: &WatchArgs) -> u8 {
-    use killswitch::{FileSource, IfMissing, Snapshot, Store, StoreEvent};
+    use killswitch::store::{FileSource, IfMissing, Snapshot, Store, StoreEvent};
     use std::sync::mpsc;
     use std::time::Duration;
 

@@ -2,31 +2,8 @@
 //! file position, the path to it inside the config, the source line with
 //! `^^^` under the problem, and a hint.
 
-use crate::error::{ErrorKind, Snippet, Span};
+use crate::error::{ErrorKind, Severity, Snippet, Span};
 use std::fmt;
-
-/// How serious a diagnostic is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Severity {
-    /// The config cannot be used.
-    Error,
-    /// Valid, but almost certainly a mistake (a lint).
-    Warning,
-    /// Worth knowing; never fails a check.
-    Note,
-}
-
-impl Severity {
-    /// `error`, `warning` or `note`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Note => "note",
-        }
-    }
-}
 
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,13 +169,13 @@ impl Diagnostic {
 /// ```
 #[derive(Debug)]
 pub struct CheckReport {
-    flags: Option<crate::FlagSet>,
+    flags: Option<crate::eval::flag_set::FlagSet>,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl CheckReport {
     /// Loads and lints a JSON config.
-    pub fn from_json(text: &str, limits: &crate::Limits) -> CheckReport {
+    pub fn from_json(text: &str, limits: &crate::limits::Limits) -> CheckReport {
         CheckReport::from_json_with_schema(text, limits, None)
     }
 
@@ -206,10 +183,10 @@ impl CheckReport {
     /// context schema when one is given.
     pub fn from_json_with_schema(
         text: &str,
-        limits: &crate::Limits,
+        limits: &crate::limits::Limits,
         schema: Option<&crate::Schema>,
     ) -> CheckReport {
-        CheckReport::from_text(text, crate::Format::Json, limits, schema)
+        CheckReport::from_text(text, crate::document::Format::Json, limits, schema)
     }
 
     /// Loads and lints a config in any [`Format`](crate::Format), checking
@@ -225,8 +202,8 @@ impl CheckReport {
     /// ```
     pub fn from_text(
         text: &str,
-        format: crate::Format,
-        limits: &crate::Limits,
+        format: crate::document::Format,
+        limits: &crate::limits::Limits,
         schema: Option<&crate::Schema>,
     ) -> CheckReport {
         let (flags, mut diagnostics) = crate::config::check(text, format, limits, schema);
@@ -238,7 +215,7 @@ impl CheckReport {
     }
 
     /// The flags, when the config has no error.
-    pub fn flags(&self) -> Option<&crate::FlagSet> {
+    pub fn flags(&self) -> Option<&crate::eval::flag_set::FlagSet> {
         self.flags.as_ref()
     }
 

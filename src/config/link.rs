@@ -2,10 +2,10 @@
 //! first; unknown keys, cycles, and chains too deep or too costly are
 //! reported.
 
-use super::json::{JsonValue, Member};
 use super::{Loader, Place};
+use crate::document::{Member, NodeKind};
 use crate::error::{ErrorKind, Span};
-use crate::flag::Flag;
+use crate::eval::flag::Flag;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -90,8 +90,8 @@ impl Loader<'_> {
         member: &Member,
     ) -> Option<Vec<(String, Span)>> {
         let items = match &member.value.value {
-            JsonValue::Null => return Some(Vec::new()),
-            JsonValue::Array(items) => items,
+            NodeKind::Null => return Some(Vec::new()),
+            NodeKind::Array(items) => items,
             other => {
                 self.report(
                     place,
@@ -111,7 +111,7 @@ impl Loader<'_> {
         let mut ok = true;
         for (i, item) in items.iter().enumerate() {
             match &item.value {
-                JsonValue::String(key) if !key.is_empty() => keys.push((key.clone(), item.span)),
+                NodeKind::String(key) if !key.is_empty() => keys.push((key.clone(), item.span)),
                 other => {
                     self.report(
                         place,

@@ -1,40 +1,11 @@
 //! Lints: rules and settings that are valid but almost certainly not what
-//! their author meant. Each has a stable code and name and can be allowed
-//! per flag with `"allow_lints": ["name-or-code", ...]`.
+//! their author meant. Their names and severities are one table,
+//! [`LINTS`](crate::error::LINTS); this module finds them.
 
 use crate::error::ErrorKind;
-use crate::flag::{Flag, Rule};
+use crate::eval::flag::Flag;
+use crate::eval::rule::Rule;
 use crate::syntax::ast::{Expr, ExprKind, LiteralValue, Op};
-
-/// Every lint: its kind and its name.
-pub(crate) const LINTS: &[(ErrorKind, &str)] = &[
-    (ErrorKind::ShadowedRule, "shadowed-rule"),
-    (ErrorKind::DuplicateRule, "duplicate-rule"),
-    (ErrorKind::NeverMatches, "never-matches"),
-    (ErrorKind::AlwaysMatches, "always-matches"),
-    (ErrorKind::DeadRollout, "dead-rollout"),
-    (ErrorKind::DisabledWithRules, "disabled-with-rules"),
-    (
-        ErrorKind::RegexMatchesEverything,
-        "regex-matches-everything",
-    ),
-    (ErrorKind::DuplicateValue, "duplicate-value"),
-    (ErrorKind::DecreasingRollout, "decreasing-rollout"),
-    (ErrorKind::UnusedSegment, "unused-segment"),
-];
-
-/// The name of a lint kind.
-pub(crate) fn name(kind: ErrorKind) -> Option<&'static str> {
-    LINTS.iter().find(|(k, _)| *k == kind).map(|(_, n)| *n)
-}
-
-/// The lint a name or code (`shadowed-rule`, `W0001`) stands for.
-pub(crate) fn by_name(name: &str) -> Option<ErrorKind> {
-    LINTS
-        .iter()
-        .find(|(k, n)| *n == name || k.code() == name)
-        .map(|(k, _)| *k)
-}
 
 /// Where a finding is: a rule of a list, or a field of the flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,11 +3,10 @@
 //! A file holds one flag object, an array of flags, or `{"flags": [...]}`,
 //! in JSON, YAML or TOML: each is read into the same spanned tree.
 
-mod format;
-pub(crate) mod json;
-mod text;
-mod toml;
-mod yaml;
+pub(crate) mod diagnostic;
+mod lint;
+mod load;
+pub(crate) mod schema;
 
 mod link;
 mod schedule;
@@ -16,17 +15,18 @@ mod segments;
 use link::Pending;
 use segments::references;
 
-pub use format::Format;
-
-use crate::compile::{compile_in, SegmentTable};
-use crate::diagnostic::{Diagnostic, Severity};
-use crate::error::{Error, ErrorKind, Span};
-use crate::flag::{Flag, FlagSet, Rule};
-use crate::lint::{self, At};
-use crate::schema::Schema;
+use crate::config::diagnostic::Diagnostic;
+use crate::config::schema::Schema;
+use crate::document::{self, Document, Format, Member, Node, NodeKind};
+use crate::error::Severity;
+use crate::error::{Error, ErrorKind, Span, LINTS};
+use crate::eval::flag::Flag;
+use crate::eval::flag_set::FlagSet;
+use crate::eval::rule::Rule;
+use crate::limits::Limits;
+use crate::plan::compile::{compile_in, SegmentTable};
 use crate::syntax::ast::Expr;
-use crate::Limits;
-use json::{Json, JsonValue, Member};
+use lint::At;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -65,16 +65,8 @@ pub(crate) fn check(
     limits: &Limits,
     schema: Option<&Schema>,
 ) -> (Option<FlagSet>, Vec<Diagnostic>) {
-    let parsed = match format {
-        Format::Json => json::parse(src, MAX_JSON_DEPTH).map(|(doc, problems)| json::Parsed {
-            doc,
-            problems,
-            strings: text::RawStrings::default(),
-        }),
-        Format::Yaml => yaml::parse(src, MAX_JSON_DEPTH),
-        Format::Toml => toml::parse(src, MAX_JSON_DEPTH),
-    };
-    let json::Parsed {
+    let parsed = document::read(src, format, MAX_JSON_DEPTH);
+    let Document {
         doc,
         problems: duplicates,
         strings,
@@ -141,7 +133,7 @@ struct Loader<'s> {
     limits: &'s Limits,
     schema: Option<&'s Schema>,
     /// Where the raw text of each string is (YAML, TOML).
-    strings: &'s text::RawStrings,
+    strings: &'s crate::document::text::RawStrings,
     /// Problems found past `MAX_DIAGNOSTICS`, and whether any was an error.
     suppressed: usize,
     suppressed_error: bool,
@@ -226,14 +218,14 @@ impl Loader<'_> {
             .push(d.in_place(place.path(field), place.key));
     }
 
-    fn document(&mut self, doc: &Json) -> Vec<Arc<Flag>> {
+    fn document(&mut self, doc: &Node) -> Vec<Arc<Flag>> {
         let top = Place {
             flag: String::new(),
             key: None,
         };
         match &doc.value {
-            JsonValue::Array(items) => self.flag_list(items),
-            JsonValue::Object(members)
+            NodeKind::Array(items) => self.flag_list(items),
+            NodeKind::Object(members)
                 if members
                     .iter()
                     .any(|m| m.key == "flags" || m.key == "segments") =>
@@ -247,7 +239,7 @@ impl Loader<'_> {
                 for member in members {
                     match (member.key.as_str(), &member.value.value) {
                         ("segments", _) => {}
-                        ("flags", JsonValue::Array(items)) => flags = self.flag_list(items),
+                        ("flags", NodeKind::Array(items)) => flags = self.flag_list(items),
                         ("flags", other) => self.report(
                             &top,
                             "",
@@ -274,7 +266,7 @@ impl Loader<'_> {
                 }
                 flags
             }
-            JsonValue::Object(members) if members.is_empty() => {
+            NodeKind::Object(members) if members.is_empty() => {
                 self.report(
                     &top,
                     "",
@@ -285,7 +277,7 @@ impl Loader<'_> {
                 );
                 Vec::new()
             }
-            JsonValue::Object(_) => {
+            NodeKind::Object(_) => {
                 let place = Place {
                     flag: "flag".into(),
                     key: None,
@@ -310,7 +302,7 @@ impl Loader<'_> {
         }
     }
 
-    fn flag_list(&mut self, items: &[Json]) -> Vec<Arc<Flag>> {
+    fn flag_list(&mut self, items: &[Node]) -> Vec<Arc<Flag>> {
         let mut flags: Vec<Pending> = Vec::new();
         let mut seen: HashMap<String, Span> = HashMap::new();
         for (i, item) in items.iter().enumerate() {
@@ -347,8 +339,8 @@ impl Loader<'_> {
         self.link(flags, &seen)
     }
 
-    fn flag<'j>(&mut self, json: &'j Json, mut place: Place<'j>) -> Option<Pending> {
-        let JsonValue::Object(members) = &json.value else {
+    fn flag<'j>(&mut self, json: &'j Node, mut place: Place<'j>) -> Option<Pending> {
+        let NodeKind::Object(members) = &json.value else {
             self.report(
                 &place,
                 "",
@@ -361,12 +353,12 @@ impl Loader<'_> {
         };
         let key_member = members.iter().find(|m| m.key == "flag_key");
         let key = match key_member.map(|m| &m.value) {
-            Some(Json {
-                value: JsonValue::String(k),
+            Some(Node {
+                value: NodeKind::String(k),
                 ..
             }) if !k.is_empty() => Some(k.as_str()),
-            Some(Json {
-                value: JsonValue::String(_),
+            Some(Node {
+                value: NodeKind::String(_),
                 span,
             }) => {
                 self.report(
@@ -428,11 +420,11 @@ impl Loader<'_> {
                 "enabled" => enabled = self.boolean(&place, member),
                 "kill_switch" => kill_switch = self.boolean(&place, member),
                 "bucket_by" => match &member.value.value {
-                    JsonValue::String(path)
+                    NodeKind::String(path)
                         if !path.is_empty() && path.split('.').all(|s| !s.is_empty()) =>
                     {
                         if path != "user_id" {
-                            bucket_by = Some(crate::flag::BucketBy {
+                            bucket_by = Some(crate::eval::flag::BucketBy {
                                 dotted: path.as_str().into(),
                                 segments: path.split('.').map(Into::into).collect(),
                             });
@@ -451,7 +443,7 @@ impl Loader<'_> {
                     }
                 },
                 "rollout_percentage" => match &member.value.value {
-                    JsonValue::Null => {}
+                    NodeKind::Null => {}
                     _ => match self.percentage(&place, "rollout_percentage", &member.key, member) {
                         Some(p) => rollout_percentage = Some(p),
                         None => ok = false,
@@ -459,7 +451,7 @@ impl Loader<'_> {
                 },
                 "targeting_rules" => {
                     match &member.value.value {
-                        JsonValue::Object(lists) => {
+                        NodeKind::Object(lists) => {
                             for list in lists {
                                 match list.key.as_str() {
                                     "allow_list" => allow = self.rules(&place, list),
@@ -481,7 +473,7 @@ impl Loader<'_> {
                                 }
                             }
                         }
-                        JsonValue::Null => {}
+                        NodeKind::Null => {}
                         other => {
                             ok = false;
                             self.report(
@@ -569,11 +561,7 @@ impl Loader<'_> {
                     schedule_spans.get(i).copied(),
                 ),
             };
-            let severity = if found.kind == ErrorKind::DisabledWithRules {
-                Severity::Note
-            } else {
-                Severity::Warning
-            };
+            let severity = found.kind.lint().map_or(Severity::Warning, |l| l.severity);
             if self.full(severity) {
                 continue;
             }
@@ -583,7 +571,7 @@ impl Loader<'_> {
                 Format::Yaml => format!("allow_lints: [{n}]"),
                 Format::Toml => format!("allow_lints = [\"{n}\"]"),
             };
-            let help = match (found.help, lint::name(found.kind)) {
+            let help = match (found.help, found.kind.lint_name()) {
                 (Some(h), Some(n)) => Some(format!("{h}; or allow it: {}", allow(n))),
                 (None, Some(n)) => Some(format!("if intended, allow it: {}", allow(n))),
                 (h, None) => h,
@@ -606,7 +594,7 @@ impl Loader<'_> {
     }
 
     fn allowed_lints(&mut self, place: &Place<'_>, member: &Member) -> Vec<ErrorKind> {
-        let JsonValue::Array(items) = &member.value.value else {
+        let NodeKind::Array(items) = &member.value.value else {
             self.report(
                 place,
                 "allow_lints",
@@ -620,19 +608,15 @@ impl Loader<'_> {
         let mut kinds = Vec::new();
         for item in items {
             match &item.value {
-                JsonValue::String(name) => match lint::by_name(name) {
+                NodeKind::String(name) => match ErrorKind::lint_by_name(name) {
                     Some(kind) => kinds.push(kind),
                     None => {
-                        let names = lint::LINTS.iter().map(|(_, n)| *n);
+                        let names = LINTS.iter().map(|l| l.name);
                         let help = crate::suggest::closest(name, names).map_or_else(
                             || {
                                 format!(
                                     "the lints are {}",
-                                    lint::LINTS
-                                        .iter()
-                                        .map(|(_, n)| *n)
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
+                                    LINTS.iter().map(|l| l.name).collect::<Vec<_>>().join(", ")
                                 )
                             },
                             |g| format!("did you mean \"{g}\"?"),
@@ -670,8 +654,8 @@ impl Loader<'_> {
         member: &Member,
     ) -> Option<u8> {
         match &member.value.value {
-            JsonValue::Int(p) if (0..=100).contains(p) => u8::try_from(*p).ok(),
-            JsonValue::Int(_) | JsonValue::Float(_) => {
+            NodeKind::Int(p) if (0..=100).contains(p) => u8::try_from(*p).ok(),
+            NodeKind::Int(_) | NodeKind::Float(_) => {
                 self.report(
                     place,
                     field,
@@ -698,10 +682,10 @@ impl Loader<'_> {
 
     fn boolean(&mut self, place: &Place<'_>, member: &Member) -> Option<bool> {
         match member.value.value {
-            JsonValue::Bool(b) => Some(b),
+            NodeKind::Bool(b) => Some(b),
             ref other => {
                 let help = match other {
-                    JsonValue::String(s) if s == "true" || s == "false" => {
+                    NodeKind::String(s) if s == "true" || s == "false" => {
                         Some(format!("drop the quotes: {s}"))
                     }
                     _ => None,
@@ -727,12 +711,12 @@ impl Loader<'_> {
     fn rules(&mut self, place: &Place<'_>, list: &Member) -> Vec<(Option<Rule>, Span)> {
         let field = format!("targeting_rules.{}", list.key);
         match &list.value.value {
-            JsonValue::Array(items) => items
+            NodeKind::Array(items) => items
                 .iter()
                 .enumerate()
                 .map(|(i, item)| (self.rule(place, &format!("{field}[{i}]"), item), item.span))
                 .collect(),
-            JsonValue::Null => Vec::new(),
+            NodeKind::Null => Vec::new(),
             other => {
                 self.report(
                     place,
@@ -751,7 +735,7 @@ impl Loader<'_> {
         }
     }
 
-    fn rule(&mut self, place: &Place<'_>, field: &str, item: &Json) -> Option<Rule> {
+    fn rule(&mut self, place: &Place<'_>, field: &str, item: &Node) -> Option<Rule> {
         let expr = self.rule_expr(place, field, item)?;
         references(&expr, &mut |name, _| {
             self.referenced.insert(name.to_string());
@@ -770,7 +754,7 @@ impl Loader<'_> {
             self.error(place, field, e, span);
         }
         let source = match &item.value {
-            JsonValue::String(text) => Some(text.as_str()),
+            NodeKind::String(text) => Some(text.as_str()),
             _ => None,
         };
         errors
@@ -780,10 +764,10 @@ impl Loader<'_> {
 
     /// Parses a rule written as text or in the structured form into its
     /// tree; errors are reported.
-    fn rule_expr(&mut self, place: &Place<'_>, field: &str, item: &Json) -> Option<Expr> {
+    fn rule_expr(&mut self, place: &Place<'_>, field: &str, item: &Node) -> Option<Expr> {
         let parsed = match &item.value {
-            JsonValue::String(text) => crate::syntax::parse(text, self.limits).map_err(|e| vec![e]),
-            JsonValue::Object(_) => crate::structured::lower(item),
+            NodeKind::String(text) => crate::syntax::parse(text, self.limits).map_err(|e| vec![e]),
+            NodeKind::Object(_) => crate::syntax::structured::lower(item),
             other => {
                 self.report(
                     place,
@@ -812,12 +796,12 @@ impl Loader<'_> {
     /// are offsets into the decoded string, mapped back to the file through
     /// the raw text of the string in its format; structured rules carry
     /// file spans already.
-    fn file_span(&self, item: &Json, span: Option<Span>) -> Span {
+    fn file_span(&self, item: &Node, span: Option<Span>) -> Span {
         let Some(s) = span else {
             return item.span;
         };
         match &item.value {
-            JsonValue::String(text) => self.strings.to_file(self.src, item.span, text, s),
+            NodeKind::String(text) => self.strings.to_file(self.src, item.span, text, s),
             _ => s,
         }
     }
@@ -835,15 +819,15 @@ impl Loader<'_> {
 }
 
 /// The flag key of a flag object, for duplicate detection.
-fn key_of(item: &Json) -> Option<(String, Span)> {
-    let JsonValue::Object(members) = &item.value else {
+fn key_of(item: &Node) -> Option<(String, Span)> {
+    let NodeKind::Object(members) = &item.value else {
         return None;
     };
     members
         .iter()
         .find(|m| m.key == "flag_key")
         .and_then(|m| match &m.value.value {
-            JsonValue::String(k) if !k.is_empty() => Some((k.clone(), m.value.span)),
+            NodeKind::String(k) if !k.is_empty() => Some((k.clone(), m.value.span)),
             _ => None,
         })
 }

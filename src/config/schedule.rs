@@ -1,10 +1,10 @@
 //! `rollout_schedule`: steps and ramps read and checked in time order.
 
-use super::json::{Json, JsonValue, Member};
 use super::{Loader, Place};
-use crate::datetime::Instant;
+use crate::document::{Member, Node, NodeKind};
 use crate::error::{ErrorKind, Span};
-use crate::schedule::{Phase, Schedule};
+use crate::eval::schedule::{Phase, Schedule};
+use crate::value::datetime::Instant;
 
 /// The most entries a rollout schedule may have.
 const MAX_SCHEDULE_ENTRIES: usize = 1000;
@@ -22,8 +22,8 @@ impl Loader<'_> {
         member: &Member,
     ) -> Option<Option<(Schedule, Vec<Span>)>> {
         let items = match &member.value.value {
-            JsonValue::Null => return Some(None),
-            JsonValue::Array(items) => items,
+            NodeKind::Null => return Some(None),
+            NodeKind::Array(items) => items,
             other => {
                 self.report(
                     place,
@@ -100,9 +100,9 @@ impl Loader<'_> {
 
     /// Reads one schedule entry: a step or a ramp, and the span of its
     /// start time.
-    fn phase(&mut self, place: &Place<'_>, field: &str, item: &Json) -> Option<(Phase, Span)> {
+    fn phase(&mut self, place: &Place<'_>, field: &str, item: &Node) -> Option<(Phase, Span)> {
         const FORMS: &str = r#"a schedule entry is a step {"at": ..., "percentage": ...} or a ramp {"from": ..., "to": ..., "start_percentage": ..., "end_percentage": ...}"#;
-        let JsonValue::Object(members) = &item.value else {
+        let NodeKind::Object(members) = &item.value else {
             self.report(
                 place,
                 field,
@@ -214,7 +214,7 @@ impl Loader<'_> {
     fn instant(&mut self, place: &Place<'_>, field: &str, member: &Member) -> Option<Instant> {
         let field = format!("{field}.{}", member.key);
         let text = match &member.value.value {
-            JsonValue::String(text) => text,
+            NodeKind::String(text) => text,
             other => {
                 self.report(
                     place,
@@ -231,11 +231,11 @@ impl Loader<'_> {
                 return None;
             }
         };
-        if let Some(t) = crate::datetime::parse_rfc3339(text) {
+        if let Some(t) = crate::value::datetime::parse_rfc3339(text) {
             return Some(t);
         }
         let zoned = format!("{text}Z");
-        let help = if crate::datetime::parse_rfc3339(&zoned).is_some() {
+        let help = if crate::value::datetime::parse_rfc3339(&zoned).is_some() {
             format!("add a time zone: \"{zoned}\" for UTC, or an offset such as \"{text}+01:00\"")
         } else {
             "write an RFC 3339 date-time such as \"2026-12-01T09:00:00Z\"".into()

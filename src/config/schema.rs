@@ -19,8 +19,8 @@
 //! }}
 //! ```
 
-use crate::config::json::{self, Json, JsonValue};
-use crate::diagnostic::{ConfigError, Diagnostic};
+use crate::config::diagnostic::{ConfigError, Diagnostic};
+use crate::document::{self, Node, NodeKind};
 use crate::error::{Error, ErrorKind, Span};
 use crate::syntax::ast::{Expr, ExprKind, LiteralValue, Op, Path};
 
@@ -65,7 +65,7 @@ impl Schema {
     /// Parses a schema; every problem is reported with its place.
     pub fn from_json(text: &str) -> Result<Schema, ConfigError> {
         let fail = |d: Vec<Diagnostic>| ConfigError::new(None, d);
-        let (doc, dups) = json::parse(text, 64).map_err(|e| {
+        let (doc, dups) = document::json::parse(text, 64).map_err(|e| {
             fail(vec![
                 Diagnostic::new(e.kind, e.message, Some(e.span), text).with_help(e.help)
             ])
@@ -83,7 +83,7 @@ impl Schema {
             ));
         };
         let attributes = match &doc.value {
-            JsonValue::Object(members) => match members.iter().find(|m| m.key == "attributes") {
+            NodeKind::Object(members) => match members.iter().find(|m| m.key == "attributes") {
                 Some(m) => attributes(&m.value, &mut report),
                 None => {
                     report(doc.span, "a schema is {\"attributes\": {...}}".into());
@@ -290,8 +290,8 @@ fn help_for(op: Op, ty: &Type, path: &Path) -> String {
     }
 }
 
-fn attributes(json: &Json, report: &mut impl FnMut(Span, String)) -> Vec<Attribute> {
-    let JsonValue::Object(members) = &json.value else {
+fn attributes(json: &Node, report: &mut impl FnMut(Span, String)) -> Vec<Attribute> {
+    let NodeKind::Object(members) = &json.value else {
         report(
             json.span,
             "\"attributes\" is an object of names and types".into(),
@@ -311,14 +311,14 @@ fn attributes(json: &Json, report: &mut impl FnMut(Span, String)) -> Vec<Attribu
         .collect()
 }
 
-fn attribute(json: &Json, report: &mut impl FnMut(Span, String)) -> Option<(Type, bool)> {
+fn attribute(json: &Node, report: &mut impl FnMut(Span, String)) -> Option<(Type, bool)> {
     match &json.value {
-        JsonValue::String(name) => type_name(name, json.span, report).map(|t| (t, false)),
-        JsonValue::Object(members) => {
+        NodeKind::String(name) => type_name(name, json.span, report).map(|t| (t, false)),
+        NodeKind::Object(members) => {
             let field = |k: &str| members.iter().find(|m| m.key == k).map(|m| &m.value);
             let required = matches!(
                 field("required").map(|j| &j.value),
-                Some(JsonValue::Bool(true))
+                Some(NodeKind::Bool(true))
             );
             for m in members {
                 if !["type", "required", "attributes"].contains(&m.key.as_str()) {
@@ -329,13 +329,13 @@ fn attribute(json: &Json, report: &mut impl FnMut(Span, String)) -> Option<(Type
                 }
             }
             match field("type").map(|j| (&j.value, j.span)) {
-                Some((JsonValue::String(t), _)) if t == "object" => {
+                Some((NodeKind::String(t), _)) if t == "object" => {
                     let attrs = field("attributes")
                         .map(|a| attributes(a, report))
                         .unwrap_or_default();
                     Some((Type::Object(attrs), required))
                 }
-                Some((JsonValue::String(t), span)) => {
+                Some((NodeKind::String(t), span)) => {
                     type_name(t, span, report).map(|ty| (ty, required))
                 }
                 _ => {

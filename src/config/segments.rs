@@ -1,13 +1,14 @@
 //! `segments`: named rules compiled once, in dependency order, into the
 //! table every rule resolves `@name` in.
 
-use super::json::{JsonValue, Member};
 use super::link::depth_first;
 use super::{Loader, Place};
-use crate::compile::compile_in;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::config::diagnostic::Diagnostic;
+use crate::config::lint::{self, At};
+use crate::document::{Member, NodeKind};
+use crate::error::Severity;
 use crate::error::{ErrorKind, Span};
-use crate::lint::{self, At};
+use crate::plan::compile::compile_in;
 use crate::plan::Segment;
 use crate::syntax::ast::{Expr, ExprKind};
 use std::collections::HashMap;
@@ -36,8 +37,8 @@ impl Loader<'_> {
             key: None,
         };
         let members = match &member.value.value {
-            JsonValue::Object(members) => members,
-            JsonValue::Null => return,
+            NodeKind::Object(members) => members,
+            NodeKind::Null => return,
             other => {
                 self.report(
                     &top,

@@ -5,104 +5,12 @@
 //! every problem and duplicates reported. Nesting is bounded, so hostile
 //! input cannot exhaust the stack.
 
+use super::{add_member, Member, Node, NodeKind, ReadError};
 use crate::error::{ErrorKind, Span};
-
-/// A JSON value with its span in the source.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Json {
-    pub value: JsonValue,
-    pub span: Span,
-}
-
-/// The kinds of JSON value.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum JsonValue {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    String(String),
-    Array(Vec<Json>),
-    Object(Vec<Member>),
-}
-
-/// One member of an object.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Member {
-    pub key: String,
-    pub key_span: Span,
-    pub value: Json,
-}
-
-impl JsonValue {
-    /// The JSON type name, for messages.
-    pub(crate) fn type_name(&self) -> &'static str {
-        match self {
-            JsonValue::Null => "null",
-            JsonValue::Bool(_) => "a boolean",
-            JsonValue::Int(_) | JsonValue::Float(_) => "a number",
-            JsonValue::String(_) => "a string",
-            JsonValue::Array(_) => "an array",
-            JsonValue::Object(_) => "an object",
-        }
-    }
-}
-
-/// A document read into a tree, with the problems that did not stop the
-/// reading (duplicate keys) and, for YAML and TOML, where the raw text of
-/// every string is.
-#[derive(Debug)]
-pub(crate) struct Parsed {
-    pub doc: Json,
-    pub problems: Vec<JsonError>,
-    pub strings: super::text::RawStrings,
-}
-
-/// Adds a member to an object being read or, when the object already has
-/// its key, records a duplicate-key problem (the first occurrence is kept).
-/// Shared by the JSON and YAML readers.
-pub(crate) fn add_member(
-    src: &str,
-    members: &mut Vec<Member>,
-    keys: &mut std::collections::HashMap<String, usize>,
-    problems: &mut Vec<JsonError>,
-    member: Member,
-) {
-    let Some(first) = keys.get(&member.key).and_then(|i| members.get(*i)) else {
-        keys.insert(member.key.clone(), members.len());
-        members.push(member);
-        return;
-    };
-    // Past a few hundred, the loader reports only a count: skip the
-    // position, which costs a scan of the file.
-    let (line, column) = if problems.len() < 512 {
-        crate::error::line_column(src, first.key_span.start)
-    } else {
-        (0, 0)
-    };
-    let key = &member.key;
-    problems.push(JsonError {
-        kind: ErrorKind::DuplicateKey,
-        span: member.key_span,
-        message: format!("duplicate key \"{key}\""),
-        help: Some(format!(
-            "the first \"{key}\" is at {line}:{column}; remove one of them"
-        )),
-    });
-}
-
-/// A problem found while reading.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct JsonError {
-    pub kind: ErrorKind,
-    pub span: Span,
-    pub message: String,
-    pub help: Option<String>,
-}
 
 /// Reads a whole document. Duplicate keys do not stop the reading: they are
 /// returned beside the value (the first occurrence is kept).
-pub(crate) fn parse(src: &str, max_depth: usize) -> Result<(Json, Vec<JsonError>), JsonError> {
+pub(crate) fn parse(src: &str, max_depth: usize) -> Result<(Node, Vec<ReadError>), ReadError> {
     let mut reader = Reader {
         src,
         bytes: src.as_bytes(),
@@ -133,12 +41,12 @@ struct Reader<'s> {
     pos: usize,
     depth: usize,
     max_depth: usize,
-    duplicates: Vec<JsonError>,
+    duplicates: Vec<ReadError>,
 }
 
 impl Reader<'_> {
-    fn error(&self, span: Span, message: &str, help: Option<&str>) -> JsonError {
-        JsonError {
+    fn error(&self, span: Span, message: &str, help: Option<&str>) -> ReadError {
+        ReadError {
             kind: ErrorKind::InvalidJson,
             span,
             message: message.to_string(),
@@ -167,16 +75,16 @@ impl Reader<'_> {
         }
     }
 
-    fn value(&mut self) -> Result<Json, JsonError> {
+    fn value(&mut self) -> Result<Node, ReadError> {
         let start = self.pos;
         let value = match self.bytes.get(self.pos) {
             Some(b'{') => self.nested(Reader::object)?,
             Some(b'[') => self.nested(Reader::array)?,
-            Some(b'"') => JsonValue::String(self.string()?),
+            Some(b'"') => NodeKind::String(self.string()?),
             Some(b'-' | b'0'..=b'9') => self.number()?,
-            Some(b't') => self.word("true", JsonValue::Bool(true))?,
-            Some(b'f') => self.word("false", JsonValue::Bool(false))?,
-            Some(b'n') => self.word("null", JsonValue::Null)?,
+            Some(b't') => self.word("true", NodeKind::Bool(true))?,
+            Some(b'f') => self.word("false", NodeKind::Bool(false))?,
+            Some(b'n') => self.word("null", NodeKind::Null)?,
             Some(b'\'') => {
                 return Err(self.error(
                     self.here(),
@@ -192,7 +100,7 @@ impl Reader<'_> {
                 ))
             }
         };
-        Ok(Json {
+        Ok(Node {
             value,
             span: Span::new(start, self.pos),
         })
@@ -200,11 +108,11 @@ impl Reader<'_> {
 
     fn nested(
         &mut self,
-        read: fn(&mut Self) -> Result<JsonValue, JsonError>,
-    ) -> Result<JsonValue, JsonError> {
+        read: fn(&mut Self) -> Result<NodeKind, ReadError>,
+    ) -> Result<NodeKind, ReadError> {
         self.depth += 1;
         if self.depth > self.max_depth {
-            return Err(JsonError {
+            return Err(ReadError {
                 kind: ErrorKind::TooDeep,
                 span: self.here(),
                 message: format!("JSON nests deeper than {} levels", self.max_depth),
@@ -216,7 +124,7 @@ impl Reader<'_> {
         Ok(value)
     }
 
-    fn word(&mut self, word: &str, value: JsonValue) -> Result<JsonValue, JsonError> {
+    fn word(&mut self, word: &str, value: NodeKind) -> Result<NodeKind, ReadError> {
         if self.src[self.pos..].starts_with(word) {
             self.pos += word.len();
             Ok(value)
@@ -232,7 +140,7 @@ impl Reader<'_> {
         }
     }
 
-    fn expect_after(&mut self, what: &str, closing: u8) -> Result<bool, JsonError> {
+    fn expect_after(&mut self, what: &str, closing: u8) -> Result<bool, ReadError> {
         self.skip_blank();
         match self.bytes.get(self.pos) {
             Some(b',') => {
@@ -264,23 +172,23 @@ impl Reader<'_> {
         }
     }
 
-    fn array(&mut self) -> Result<JsonValue, JsonError> {
+    fn array(&mut self) -> Result<NodeKind, ReadError> {
         self.pos += 1;
         self.skip_blank();
         let mut items = Vec::new();
         if self.bytes.get(self.pos) == Some(&b']') {
             self.pos += 1;
-            return Ok(JsonValue::Array(items));
+            return Ok(NodeKind::Array(items));
         }
         loop {
             items.push(self.value()?);
             if !self.expect_after("an array element", b']')? {
-                return Ok(JsonValue::Array(items));
+                return Ok(NodeKind::Array(items));
             }
         }
     }
 
-    fn object(&mut self) -> Result<JsonValue, JsonError> {
+    fn object(&mut self) -> Result<NodeKind, ReadError> {
         let open = self.pos;
         self.pos += 1;
         self.skip_blank();
@@ -290,7 +198,7 @@ impl Reader<'_> {
         let mut keys: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         if self.bytes.get(self.pos) == Some(&b'}') {
             self.pos += 1;
-            return Ok(JsonValue::Object(members));
+            return Ok(NodeKind::Object(members));
         }
         loop {
             if self.bytes.get(self.pos) != Some(&b'"') {
@@ -332,13 +240,13 @@ impl Reader<'_> {
                 member,
             );
             if !self.expect_after("an object member", b'}')? {
-                return Ok(JsonValue::Object(members));
+                return Ok(NodeKind::Object(members));
             }
             self.skip_blank();
         }
     }
 
-    fn string(&mut self) -> Result<String, JsonError> {
+    fn string(&mut self) -> Result<String, ReadError> {
         let open = self.pos;
         self.pos += 1;
         let mut out = String::new();
@@ -389,7 +297,7 @@ impl Reader<'_> {
         }
     }
 
-    fn number(&mut self) -> Result<JsonValue, JsonError> {
+    fn number(&mut self) -> Result<NodeKind, ReadError> {
         let start = self.pos;
         let b = self.bytes;
         let mut i = self.pos;
@@ -401,7 +309,7 @@ impl Reader<'_> {
             i += 1;
         }
         let int_len = i - int_start;
-        let bad = |end: usize, msg: &str| JsonError {
+        let bad = |end: usize, msg: &str| ReadError {
             kind: ErrorKind::InvalidJson,
             span: Span::new(start, end.max(start + 1)),
             message: msg.to_string(),
@@ -443,11 +351,11 @@ impl Reader<'_> {
         let text = &self.src[start..i];
         if !float {
             if let Ok(n) = text.parse::<i64>() {
-                return Ok(JsonValue::Int(n));
+                return Ok(NodeKind::Int(n));
             }
         }
         match text.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(JsonValue::Float(f)),
+            Ok(f) if f.is_finite() => Ok(NodeKind::Float(f)),
             _ => Err(bad(i, "number out of range")),
         }
     }
@@ -513,7 +421,7 @@ pub(crate) fn raw_offset(raw: &str, decoded: usize) -> usize {
 mod tests {
     use super::*;
 
-    fn read(src: &str) -> Result<Json, JsonError> {
+    fn read(src: &str) -> Result<Node, ReadError> {
         parse(src, 64).map(|(j, _)| j)
     }
 
@@ -522,16 +430,16 @@ mod tests {
         let src = r#" {"a": [1, -2.5e1, "x\u00e9\n", true, null]} "#;
         let json = read(src).unwrap();
         assert_eq!(json.span, Span::new(1, src.len() - 1));
-        let JsonValue::Object(members) = json.value else {
+        let NodeKind::Object(members) = json.value else {
             panic!()
         };
         assert_eq!(&src[members[0].key_span.range()], "\"a\"");
-        let JsonValue::Array(items) = &members[0].value.value else {
+        let NodeKind::Array(items) = &members[0].value.value else {
             panic!()
         };
-        assert_eq!(items[0].value, JsonValue::Int(1));
-        assert_eq!(items[1].value, JsonValue::Float(-25.0));
-        assert_eq!(items[2].value, JsonValue::String("xé\n".into()));
+        assert_eq!(items[0].value, NodeKind::Int(1));
+        assert_eq!(items[1].value, NodeKind::Float(-25.0));
+        assert_eq!(items[2].value, NodeKind::String("xé\n".into()));
         assert_eq!(&src[items[2].span.range()], r#""x\u00e9\n""#);
     }
 
@@ -541,11 +449,11 @@ mod tests {
         assert_eq!(dups.len(), 1);
         assert_eq!(dups[0].kind, ErrorKind::DuplicateKey);
         assert_eq!(dups[0].span, Span::new(17, 20));
-        let JsonValue::Object(members) = json.value else {
+        let NodeKind::Object(members) = json.value else {
             panic!()
         };
         assert_eq!(members.len(), 2);
-        assert_eq!(members[0].value.value, JsonValue::Int(1));
+        assert_eq!(members[0].value.value, NodeKind::Int(1));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! TOML configs, read into the same tree as JSON ([`Json`]) with the byte
+//! TOML configs, read into the same tree as JSON ([`Node`]) with the byte
 //! span of every value and key.
 //!
 //! `toml`'s `DeTable` parses with spans (and bounds the nesting of arrays
@@ -12,15 +12,15 @@ use std::ops::Range;
 use ::toml::de::{DeTable, DeValue};
 use ::toml::Spanned;
 
-use super::json::{Json, JsonError, JsonValue, Member, Parsed};
 use super::text::{Escapes, RawStrings, RawText};
+use super::{Document, Member, Node, NodeKind, ReadError};
 use crate::error::{ErrorKind, Span};
 
 /// Reads a TOML document.
-pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Parsed, JsonError> {
+pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Document, ReadError> {
     let (table, errors) = DeTable::parse_recoverable(src);
     let mut problems = Vec::new();
-    let mut fatal: Option<JsonError> = None;
+    let mut fatal: Option<ReadError> = None;
     for e in errors {
         let span = e.span().map_or(Span::new(0, 0), |r| span_of(src, &r));
         if e.message() == "duplicate key" {
@@ -30,7 +30,7 @@ pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Parsed, JsonError> {
             } else {
                 format!("\"{key}\"")
             };
-            problems.push(JsonError {
+            problems.push(ReadError {
                 kind: ErrorKind::DuplicateKey,
                 span,
                 message: format!("duplicate key {key}"),
@@ -39,7 +39,7 @@ pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Parsed, JsonError> {
         } else if fatal.as_ref().is_none_or(|f| span.start < f.span.start) {
             // Past the first error, recovery may produce follow-on errors:
             // report the first one, as for JSON.
-            fatal = Some(JsonError {
+            fatal = Some(ReadError {
                 kind: ErrorKind::InvalidJson,
                 span,
                 message: format!("invalid TOML: {}", e.message()),
@@ -57,12 +57,12 @@ pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Parsed, JsonError> {
         strings: RawStrings::default(),
     };
     let members = converter.table(table.get_ref())?;
-    let doc = Json {
-        value: JsonValue::Object(members),
+    let doc = Node {
+        value: NodeKind::Object(members),
         span: Span::new(0, src.len()),
     };
     converter.strings.sort();
-    Ok(Parsed {
+    Ok(Document {
         doc,
         problems,
         strings: converter.strings,
@@ -92,7 +92,7 @@ struct Converter<'s> {
 }
 
 impl Converter<'_> {
-    fn table(&mut self, table: &DeTable<'_>) -> Result<Vec<Member>, JsonError> {
+    fn table(&mut self, table: &DeTable<'_>) -> Result<Vec<Member>, ReadError> {
         let mut members = Vec::with_capacity(table.len());
         for (key, value) in table.iter() {
             members.push(Member {
@@ -106,9 +106,9 @@ impl Converter<'_> {
         Ok(members)
     }
 
-    fn value(&mut self, value: &Spanned<DeValue<'_>>) -> Result<Json, JsonError> {
+    fn value(&mut self, value: &Spanned<DeValue<'_>>) -> Result<Node, ReadError> {
         let span = span_of(self.src, &value.span());
-        let bad = |message: String, help: &str| JsonError {
+        let bad = |message: String, help: &str| ReadError {
             kind: ErrorKind::InvalidJson,
             span,
             message,
@@ -117,10 +117,10 @@ impl Converter<'_> {
         let value = match value.get_ref() {
             DeValue::String(s) => {
                 self.string(span);
-                JsonValue::String(s.to_string())
+                NodeKind::String(s.to_string())
             }
             DeValue::Integer(n) => match i64::from_str_radix(n.as_str(), n.radix()) {
-                Ok(n) => JsonValue::Int(n),
+                Ok(n) => NodeKind::Int(n),
                 Err(_) => {
                     return Err(bad(
                         "integer out of range".into(),
@@ -129,7 +129,7 @@ impl Converter<'_> {
                 }
             },
             DeValue::Float(f) => match f.as_str().parse::<f64>() {
-                Ok(f) if f.is_finite() => JsonValue::Float(f),
+                Ok(f) if f.is_finite() => NodeKind::Float(f),
                 _ => {
                     return Err(bad(
                         format!("`{}` is not a finite number", f.as_str()),
@@ -137,7 +137,7 @@ impl Converter<'_> {
                     ))
                 }
             },
-            DeValue::Boolean(b) => JsonValue::Bool(*b),
+            DeValue::Boolean(b) => NodeKind::Bool(*b),
             DeValue::Datetime(dt) => {
                 self.strings.push(RawText {
                     node: span.start,
@@ -145,7 +145,7 @@ impl Converter<'_> {
                     end: span.end,
                     escapes: Escapes::None,
                 });
-                JsonValue::String(dt.to_string())
+                NodeKind::String(dt.to_string())
             }
             DeValue::Array(items) => {
                 self.enter(span)?;
@@ -154,22 +154,22 @@ impl Converter<'_> {
                     .map(|item| self.value(item))
                     .collect::<Result<Vec<_>, _>>()?;
                 self.depth -= 1;
-                JsonValue::Array(items)
+                NodeKind::Array(items)
             }
             DeValue::Table(table) => {
                 self.enter(span)?;
                 let members = self.table(table)?;
                 self.depth -= 1;
-                JsonValue::Object(members)
+                NodeKind::Object(members)
             }
         };
-        Ok(Json { value, span })
+        Ok(Node { value, span })
     }
 
-    fn enter(&mut self, span: Span) -> Result<(), JsonError> {
+    fn enter(&mut self, span: Span) -> Result<(), ReadError> {
         self.depth += 1;
         if self.depth > self.max_depth {
-            return Err(JsonError {
+            return Err(ReadError {
                 kind: ErrorKind::TooDeep,
                 span,
                 message: format!("TOML nests deeper than {} levels", self.max_depth),
@@ -218,9 +218,9 @@ impl Converter<'_> {
 mod tests {
     use super::*;
 
-    fn members(json: &Json) -> &[Member] {
+    fn members(json: &Node) -> &[Member] {
         match &json.value {
-            JsonValue::Object(m) => m,
+            NodeKind::Object(m) => m,
             other => panic!("not a table: {other:?}"),
         }
     }
@@ -237,17 +237,17 @@ mod tests {
         assert_eq!(&src[m[1].value.span.range()], "[1, 2.5, true]");
         assert_eq!(
             m[2].value.value,
-            JsonValue::String("2025-03-01T09:00:00Z".into())
+            NodeKind::String("2025-03-01T09:00:00Z".into())
         );
         let k = &members(&m[3].value)[0];
-        assert_eq!(k.value.value, JsonValue::String("x".into()));
+        assert_eq!(k.value.value, NodeKind::String("x".into()));
         assert_eq!(&src[k.value.span.range()], "\"\"\"\nx\"\"\"");
     }
 
     #[test]
     fn duplicates_are_reported_and_the_first_kept() {
         let parsed = parse("a = 1\nb = 2\na = 3\n", 64).unwrap();
-        assert_eq!(members(&parsed.doc)[0].value.value, JsonValue::Int(1));
+        assert_eq!(members(&parsed.doc)[0].value.value, NodeKind::Int(1));
         assert_eq!(parsed.problems.len(), 1);
         assert_eq!(parsed.problems[0].kind, ErrorKind::DuplicateKey);
         assert_eq!(parsed.problems[0].message, "duplicate key \"a\"");

@@ -1,4 +1,4 @@
-//! YAML configs, read into the same tree as JSON ([`Json`]) with the byte
+//! YAML configs, read into the same tree as JSON ([`Node`]) with the byte
 //! span of every value and key.
 //!
 //! `saphyr-parser` gives events with positions; this module builds the
@@ -12,12 +12,12 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as Marks, StrInput};
 
-use super::json::{add_member, Json, JsonError, JsonValue, Member, Parsed};
 use super::text::{Escapes, RawStrings, RawText};
+use super::{add_member, Document, Member, Node, NodeKind, ReadError};
 use crate::error::{ErrorKind, Span};
 
 /// Reads one YAML document.
-pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Parsed, JsonError> {
+pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Document, ReadError> {
     let mut reader = Reader {
         src,
         parser: Parser::new_from_str(src),
@@ -28,7 +28,7 @@ pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Parsed, JsonError> {
     };
     let doc = reader.document()?;
     reader.strings.sort();
-    Ok(Parsed {
+    Ok(Document {
         doc,
         problems: reader.problems,
         strings: reader.strings,
@@ -40,12 +40,12 @@ struct Reader<'s> {
     parser: Parser<'s, StrInput<'s>>,
     offsets: Offsets<'s>,
     max_depth: usize,
-    problems: Vec<JsonError>,
+    problems: Vec<ReadError>,
     strings: RawStrings,
 }
 
-fn error(kind: ErrorKind, span: Span, message: String, help: Option<&str>) -> JsonError {
-    JsonError {
+fn error(kind: ErrorKind, span: Span, message: String, help: Option<&str>) -> ReadError {
+    ReadError {
         kind,
         span,
         message,
@@ -55,7 +55,7 @@ fn error(kind: ErrorKind, span: Span, message: String, help: Option<&str>) -> Js
 
 impl<'s> Reader<'s> {
     /// The next event and its span in bytes.
-    fn next(&mut self) -> Result<(Event<'s>, Span), JsonError> {
+    fn next(&mut self) -> Result<(Event<'s>, Span), ReadError> {
         match self.parser.next_event() {
             Some(Ok((event, marks))) => {
                 let span = self.span(marks);
@@ -77,7 +77,7 @@ impl<'s> Reader<'s> {
         Span::new(start, end.max(start))
     }
 
-    fn scan_error(&mut self, e: &ScanError) -> JsonError {
+    fn scan_error(&mut self, e: &ScanError) -> ReadError {
         let at = self.offsets.byte(e.marker().index());
         let len = self
             .src
@@ -101,7 +101,7 @@ impl<'s> Reader<'s> {
         )
     }
 
-    fn document(&mut self) -> Result<Json, JsonError> {
+    fn document(&mut self) -> Result<Node, ReadError> {
         let mut doc = None;
         loop {
             let (event, span) = self.next()?;
@@ -120,8 +120,8 @@ impl<'s> Reader<'s> {
                     let (event, span) = self.next()?;
                     if let Event::DocumentEnd = event {
                         // An empty document (only `---`) is null.
-                        doc = Some(Json {
-                            value: JsonValue::Null,
+                        doc = Some(Node {
+                            value: NodeKind::Null,
                             span: Span::new(span.start, span.start),
                         });
                     } else {
@@ -139,8 +139,8 @@ impl<'s> Reader<'s> {
             }
         }
         // An empty file is null too; the loader says what a config holds.
-        Ok(doc.unwrap_or(Json {
-            value: JsonValue::Null,
+        Ok(doc.unwrap_or(Node {
+            value: NodeKind::Null,
             span: Span::new(0, 0),
         }))
     }
@@ -148,7 +148,7 @@ impl<'s> Reader<'s> {
     /// Reads the node that `event` starts. Collections are built with an
     /// explicit stack rather than by recursion, so that nesting costs heap,
     /// not stack, up to the depth limit.
-    fn node(&mut self, mut event: Event<'s>, mut span: Span) -> Result<Json, JsonError> {
+    fn node(&mut self, mut event: Event<'s>, mut span: Span) -> Result<Node, ReadError> {
         let mut stack: Vec<Frame> = Vec::new();
         loop {
             let expecting_key = matches!(stack.last(), Some(Frame::Map { key: None, .. }));
@@ -171,7 +171,7 @@ impl<'s> Reader<'s> {
                     let key = self.scalar(&text, style, span)?;
                     if let Some(Frame::Map { key: slot, .. }) = stack.last_mut() {
                         *slot = Some(match key.value {
-                            JsonValue::String(s) => Ok((s, key.span)),
+                            NodeKind::String(s) => Ok((s, key.span)),
                             other => Err((other.type_name(), key.span)),
                         });
                     }
@@ -205,18 +205,18 @@ impl<'s> Reader<'s> {
                     continue;
                 }
                 Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
-                    Some(Frame::Seq { start, items }) => Json {
+                    Some(Frame::Seq { start, items }) => Node {
                         span: closed(start, items.last().map(|j| j.span), span),
-                        value: JsonValue::Array(items),
+                        value: NodeKind::Array(items),
                     },
                     Some(Frame::Map {
                         start,
                         members,
                         last,
                         ..
-                    }) => Json {
+                    }) => Node {
                         span: closed(start, last, span),
-                        value: JsonValue::Object(members),
+                        value: NodeKind::Object(members),
                     },
                     None => return Err(unexpected(span)),
                 },
@@ -256,7 +256,7 @@ impl<'s> Reader<'s> {
         }
     }
 
-    fn scalar(&mut self, text: &str, style: ScalarStyle, span: Span) -> Result<Json, JsonError> {
+    fn scalar(&mut self, text: &str, style: ScalarStyle, span: Span) -> Result<Node, ReadError> {
         let raw = self.src.get(span.range()).unwrap_or("");
         let (span, content, escapes) = match style {
             ScalarStyle::Plain => {
@@ -268,8 +268,8 @@ impl<'s> Reader<'s> {
                         Some("write a finite number, or quote the text"),
                     )
                 })?;
-                if !matches!(value, JsonValue::String(_)) {
-                    return Ok(Json { value, span });
+                if !matches!(value, NodeKind::String(_)) {
+                    return Ok(Node { value, span });
                 }
                 (span, span, Escapes::Folded)
             }
@@ -309,8 +309,8 @@ impl<'s> Reader<'s> {
             end: content.end,
             escapes,
         });
-        Ok(Json {
-            value: JsonValue::String(text.to_string()),
+        Ok(Node {
+            value: NodeKind::String(text.to_string()),
             span,
         })
     }
@@ -323,7 +323,7 @@ type Key = Result<(String, Span), (&'static str, Span)>;
 enum Frame {
     Seq {
         start: Span,
-        items: Vec<Json>,
+        items: Vec<Node>,
     },
     Map {
         start: Span,
@@ -349,7 +349,7 @@ fn closed(start: Span, last: Option<Span>, end: Span) -> Span {
     Span::new(start.start, stop.max(start.end))
 }
 
-fn unexpected(span: Span) -> JsonError {
+fn unexpected(span: Span) -> ReadError {
     error(
         ErrorKind::InvalidJson,
         span,
@@ -358,7 +358,7 @@ fn unexpected(span: Span) -> JsonError {
     )
 }
 
-fn alias_error(span: Span) -> JsonError {
+fn alias_error(span: Span) -> ReadError {
     error(
         ErrorKind::InvalidJson,
         Span::new(span.start, span.end.max(span.start + 1)),
@@ -367,7 +367,7 @@ fn alias_error(span: Span) -> JsonError {
     )
 }
 
-fn tag_error(tag: &str, span: Span) -> JsonError {
+fn tag_error(tag: &str, span: Span) -> ReadError {
     let help = if tag.ends_with("str") {
         "quote the value to make it a string"
     } else {
@@ -412,11 +412,11 @@ fn closing_quote(raw: &str, double: bool) -> Option<usize> {
 }
 
 /// Resolves a plain scalar by the YAML 1.2 core schema.
-fn plain(text: &str) -> Result<JsonValue, String> {
+fn plain(text: &str) -> Result<NodeKind, String> {
     Ok(match text {
-        "" | "~" | "null" | "Null" | "NULL" => JsonValue::Null,
-        "true" | "True" | "TRUE" => JsonValue::Bool(true),
-        "false" | "False" | "FALSE" => JsonValue::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => NodeKind::Null,
+        "true" | "True" | "TRUE" => NodeKind::Bool(true),
+        "false" | "False" | "FALSE" => NodeKind::Bool(false),
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
         | ".nan" | ".NaN" | ".NAN" => {
             return Err(format!("`{text}` is not a finite number"));
@@ -424,19 +424,19 @@ fn plain(text: &str) -> Result<JsonValue, String> {
         _ => {
             if let Some(n) = integer(text) {
                 match n {
-                    Some(n) => JsonValue::Int(n),
+                    Some(n) => NodeKind::Int(n),
                     None => match text.parse::<f64>() {
-                        Ok(f) if f.is_finite() => JsonValue::Float(f),
+                        Ok(f) if f.is_finite() => NodeKind::Float(f),
                         _ => return Err("number out of range".into()),
                     },
                 }
             } else if is_float(text) {
                 match text.parse::<f64>() {
-                    Ok(f) if f.is_finite() => JsonValue::Float(f),
+                    Ok(f) if f.is_finite() => NodeKind::Float(f),
                     _ => return Err("number out of range".into()),
                 }
             } else {
-                JsonValue::String(text.to_string())
+                NodeKind::String(text.to_string())
             }
         }
     })
@@ -549,13 +549,13 @@ impl<'s> Offsets<'s> {
 mod tests {
     use super::*;
 
-    fn read(src: &str) -> Result<Parsed, JsonError> {
+    fn read(src: &str) -> Result<Document, ReadError> {
         parse(src, 64)
     }
 
-    fn members(json: &Json) -> &[Member] {
+    fn members(json: &Node) -> &[Member] {
         match &json.value {
-            JsonValue::Object(m) => m,
+            NodeKind::Object(m) => m,
             other => panic!("not a mapping: {other:?}"),
         }
     }
@@ -563,23 +563,23 @@ mod tests {
     #[test]
     fn resolves_plain_scalars_by_the_core_schema() {
         let cases = [
-            ("1", JsonValue::Int(1)),
-            ("-12", JsonValue::Int(-12)),
-            ("0x1F", JsonValue::Int(31)),
-            ("0o17", JsonValue::Int(15)),
-            ("2.5", JsonValue::Float(2.5)),
-            ("-1e3", JsonValue::Float(-1000.0)),
-            (".5", JsonValue::Float(0.5)),
-            ("99999999999999999999", JsonValue::Float(1e20)),
-            ("true", JsonValue::Bool(true)),
-            ("FALSE", JsonValue::Bool(false)),
-            ("~", JsonValue::Null),
-            ("null", JsonValue::Null),
-            ("yes", JsonValue::String("yes".into())),
-            ("off", JsonValue::String("off".into())),
-            ("1.2.3", JsonValue::String("1.2.3".into())),
-            ("0x", JsonValue::String("0x".into())),
-            ("e3", JsonValue::String("e3".into())),
+            ("1", NodeKind::Int(1)),
+            ("-12", NodeKind::Int(-12)),
+            ("0x1F", NodeKind::Int(31)),
+            ("0o17", NodeKind::Int(15)),
+            ("2.5", NodeKind::Float(2.5)),
+            ("-1e3", NodeKind::Float(-1000.0)),
+            (".5", NodeKind::Float(0.5)),
+            ("99999999999999999999", NodeKind::Float(1e20)),
+            ("true", NodeKind::Bool(true)),
+            ("FALSE", NodeKind::Bool(false)),
+            ("~", NodeKind::Null),
+            ("null", NodeKind::Null),
+            ("yes", NodeKind::String("yes".into())),
+            ("off", NodeKind::String("off".into())),
+            ("1.2.3", NodeKind::String("1.2.3".into())),
+            ("0x", NodeKind::String("0x".into())),
+            ("e3", NodeKind::String("e3".into())),
         ];
         for (text, want) in cases {
             assert_eq!(plain(text).unwrap(), want, "{text}");
@@ -597,13 +597,13 @@ mod tests {
         assert_eq!(&src[m[0].value.span.range()], "\"ü\"");
         assert_eq!(&src[m[1].key_span.range()], "b");
         assert_eq!(&src[m[1].value.span.range()], "[1, 'q''s', {c: ~}]");
-        let JsonValue::Array(items) = &m[1].value.value else {
+        let NodeKind::Array(items) = &m[1].value.value else {
             panic!()
         };
         assert_eq!(&src[items[1].span.range()], "'q''s'");
-        assert_eq!(items[1].value, JsonValue::String("q's".into()));
+        assert_eq!(items[1].value, NodeKind::String("q's".into()));
         assert_eq!(&src[m[2].value.span.range()], "x\n  y");
-        assert_eq!(m[2].value.value, JsonValue::String("x\ny\n".into()));
+        assert_eq!(m[2].value.value, NodeKind::String("x\ny\n".into()));
         assert_eq!(&src[m[3].key_span.range()], "e");
         // A block mapping ends with its last value.
         assert_eq!(parsed.doc.span, Span::new(0, src.len() - 1));
@@ -623,7 +623,7 @@ mod tests {
         let parsed = read("a: 1\nb: 2\na: 3\n1: x\n").unwrap();
         let m = members(&parsed.doc);
         assert_eq!(m.len(), 2);
-        assert_eq!(m[0].value.value, JsonValue::Int(1));
+        assert_eq!(m[0].value.value, NodeKind::Int(1));
         assert_eq!(parsed.problems.len(), 2);
         assert_eq!(parsed.problems[0].kind, ErrorKind::DuplicateKey);
         assert_eq!(parsed.problems[0].span, Span::new(10, 11));
@@ -675,7 +675,7 @@ mod tests {
     #[test]
     fn an_empty_file_is_null() {
         for src in ["", "# nothing\n", "---\n"] {
-            assert_eq!(read(src).unwrap().doc.value, JsonValue::Null, "{src:?}");
+            assert_eq!(read(src).unwrap().doc.value, NodeKind::Null, "{src:?}");
         }
     }
 }

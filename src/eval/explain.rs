@@ -2,13 +2,15 @@
 //! sub-condition and the attribute value it saw. Built on demand by
 //! walking the syntax tree, so the normal evaluation path pays nothing.
 
-use crate::bucket::bucket;
-use crate::compile::compile;
-use crate::flag::{Decision, Flag, Rule};
+use super::decision::Decision;
+use super::flag::Flag;
+use super::rule::Rule;
+use crate::eval::bucket::bucket;
+use crate::limits::Limits;
+use crate::plan::compile::compile;
 use crate::plan::Segment;
 use crate::syntax::ast::{Expr, ExprKind, Path};
 use crate::value::{Context, Value};
-use crate::Limits;
 use serde::Serialize;
 use std::fmt::{self, Write};
 use std::sync::Arc;

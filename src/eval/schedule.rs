@@ -7,7 +7,7 @@
 //! phase the flag's `rollout_percentage` applies. The config loader checks
 //! the order and the bounds, so lookups here need no validation.
 
-use crate::datetime::Instant;
+use crate::value::datetime::Instant;
 use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
 

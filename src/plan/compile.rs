@@ -1,14 +1,14 @@
 //! [`Expr`] -> plan: literals checked against their operators, typed,
 //! folded, sorted and parsed once; regexes built once, within limits.
 
-use crate::datetime;
 use crate::error::{Error, ErrorKind, Span};
+use crate::limits::Limits;
 use crate::plan::{Attr, Check, Node, Program, Segment, Test, TextOp, ValueSet};
-use crate::semver;
 use crate::syntax::ast::{Compare, Expr, ExprKind, Literal, LiteralValue, Op, Path};
 use crate::syntax::ops;
+use crate::value::datetime;
+use crate::value::semver;
 use crate::value::Number;
-use crate::Limits;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;

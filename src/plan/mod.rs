@@ -5,9 +5,11 @@
 //! parsed, regexes are built. Evaluating never allocates, never panics, and
 //! treats a missing attribute or a value of the wrong type as "no match".
 
-use crate::datetime::{self, Instant};
-use crate::semver::{self, OwnedVersion};
+pub(crate) mod compile;
+
 use crate::syntax::ast::Expr;
+use crate::value::datetime::{self, Instant};
+use crate::value::semver::{self, OwnedVersion};
 use crate::value::{key_eq, Context, Number, Value};
 use std::cmp::Ordering;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! [`LoadError`]: why a config was not loaded into a store.
 
-use crate::ConfigError;
+use crate::config::diagnostic::ConfigError;
 use std::fmt;
 use std::sync::Arc;
 

@@ -165,7 +165,8 @@ type Listener = Box<dyn Fn(&StoreEvent) + Send + Sync + 'static>;
 /// `Arc`.
 ///
 /// ```
-/// use killswitch::{Context, Reason, Store, FlagSet};
+/// use killswitch::store::Store;
+/// use killswitch::{Context, FlagSet, Reason};
 ///
 /// let store = Store::new(FlagSet::from_json(
 ///     r#"{"flag_key": "checkout_v2", "enabled": true, "rollout_percentage": 100}"#,
@@ -339,7 +340,8 @@ impl Store {
     /// thread (in a worker's state or a `thread_local!`).
     ///
     /// ```
-    /// use killswitch::{Context, FlagSet, Store};
+    /// use killswitch::store::Store;
+    /// use killswitch::{Context, FlagSet};
     /// let store = Store::new(FlagSet::from_json(r#"{"flag_key": "a", "enabled": true}"#)?);
     /// let mut reader = store.reader();
     /// let ctx = Context::new();
@@ -398,7 +400,7 @@ impl Store {
     /// For a store that follows a source, the next change of the source
     /// replaces what was set here.
     pub fn update_json(&self, text: &str) -> Result<Reload, LoadError> {
-        self.shared.apply_text(text, crate::Format::Json)
+        self.shared.apply_text(text, crate::document::Format::Json)
     }
 
     /// Stops the background thread (and file notifications) and waits for
@@ -479,7 +481,7 @@ impl StoreBuilder {
     /// channel. Listeners may be added several times.
     ///
     /// ```
-    /// use killswitch::{FileSource, Store, StoreEvent};
+    /// use killswitch::store::{FileSource, Store, StoreEvent};
     /// use std::sync::mpsc;
     ///
     /// let (tx, rx) = mpsc::channel();
@@ -668,7 +670,7 @@ impl Shared {
 
     /// Compiles `text` and swaps it in, unless it is the config serving or
     /// the one just rejected.
-    fn apply_text(&self, text: &str, format: crate::Format) -> Result<Reload, LoadError> {
+    fn apply_text(&self, text: &str, format: crate::document::Format) -> Result<Reload, LoadError> {
         let fingerprint = Fingerprint::of(text);
         let mut state = lock(&self.state);
         if state.applied.as_ref() == Some(&fingerprint) {

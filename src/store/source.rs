@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::Format;
+use crate::document::Format;
 
 /// The error type a [`Source`] reports when it cannot fetch its config.
 pub type SourceError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -36,7 +36,8 @@ pub enum Fetched {
 /// has already loaded (or already rejected).
 ///
 /// ```
-/// use killswitch::{Context, Fetched, Source, SourceError, Store};
+/// use killswitch::store::{Fetched, Source, SourceError, Store};
+/// use killswitch::Context;
 ///
 /// /// Config kept by the service itself (here: a fixed string).
 /// struct FromDatabase;
@@ -53,7 +54,7 @@ pub enum Fetched {
 /// let store = Store::builder(FromDatabase).start()?;
 /// let user = Context::new().with("user_id", "u1");
 /// assert!(store.evaluate("beta", &user).enabled);
-/// # Ok::<(), killswitch::LoadError>(())
+/// # Ok::<(), killswitch::store::LoadError>(())
 /// ```
 pub trait Source: Send + 'static {
     /// A short name for messages and diagnostics, such as the file path or

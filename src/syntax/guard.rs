@@ -9,7 +9,7 @@
 //! error would.
 
 use crate::error::{Error, ErrorKind, Span};
-use crate::Limits;
+use crate::limits::Limits;
 
 /// Checks `text` against `limits`; `Ok` means pest may safely run on it.
 pub(crate) fn check(text: &str, limits: &Limits) -> Result<(), Error> {

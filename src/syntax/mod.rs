@@ -6,9 +6,10 @@ mod guard;
 mod lower;
 pub(crate) mod ops;
 mod print;
+pub(crate) mod structured;
 
 use crate::error::Error;
-use crate::Limits;
+use crate::limits::Limits;
 use ast::Expr;
 
 /// The pest parser generated from `grammar/targeting.pest`.

@@ -2,7 +2,7 @@
 //! "value": "@internal.com"}`, lowered to the same AST as the text form.
 //! Spans point into the config file.
 
-use crate::config::json::{Json, JsonValue};
+use crate::document::{Node, NodeKind};
 use crate::error::{Error, ErrorKind, Span};
 use crate::syntax::ast::{Compare, Expr, ExprKind, Literal, LiteralValue, Path};
 use crate::syntax::ops::{self, OpName};
@@ -10,8 +10,8 @@ use crate::syntax::ops::{self, OpName};
 const FIELDS: &[&str] = &["attribute", "operator", "value"];
 
 /// Lowers one structured rule; all problems are returned.
-pub(crate) fn lower(json: &Json) -> Result<Expr, Vec<Error>> {
-    let JsonValue::Object(members) = &json.value else {
+pub(crate) fn lower(json: &Node) -> Result<Expr, Vec<Error>> {
+    let NodeKind::Object(members) = &json.value else {
         return Err(vec![Error::at(
             ErrorKind::WrongType,
             json.span,
@@ -60,8 +60,8 @@ pub(crate) fn lower(json: &Json) -> Result<Expr, Vec<Error>> {
         }
     };
     let name = match operator {
-        Some(Json {
-            value: JsonValue::String(name),
+        Some(Node {
+            value: NodeKind::String(name),
             span,
         }) => match ops::word(name)
             .or_else(|| ops::symbol(name).map(|op| OpName::Compare(op, false)))
@@ -101,8 +101,8 @@ pub(crate) fn lower(json: &Json) -> Result<Expr, Vec<Error>> {
     };
     let expr = match name {
         OpName::Exists => match value.map(|v| (&v.value, v.span)) {
-            None | Some((JsonValue::Bool(true), _)) => Some(ExprKind::Exists(path)),
-            Some((JsonValue::Bool(false), _)) => Some(ExprKind::Not(Box::new(Expr {
+            None | Some((NodeKind::Bool(true), _)) => Some(ExprKind::Exists(path)),
+            Some((NodeKind::Bool(false), _)) => Some(ExprKind::Not(Box::new(Expr {
                 kind: ExprKind::Exists(path),
                 span: json.span,
             }))),
@@ -156,13 +156,13 @@ fn missing(span: Span, field: &str) -> Error {
 }
 
 /// `"account.plan"` or `["account", "plan"]`.
-fn path(json: &Json) -> Result<Path, Error> {
+fn path(json: &Node) -> Result<Path, Error> {
     let segments: Vec<String> = match &json.value {
-        JsonValue::String(s) => s.split('.').map(str::to_string).collect(),
-        JsonValue::Array(items) => items
+        NodeKind::String(s) => s.split('.').map(str::to_string).collect(),
+        NodeKind::Array(items) => items
             .iter()
             .map(|item| match &item.value {
-                JsonValue::String(s) => Ok(s.clone()),
+                NodeKind::String(s) => Ok(s.clone()),
                 other => Err(Error::at(
                     ErrorKind::WrongType,
                     item.span,
@@ -197,9 +197,9 @@ fn path(json: &Json) -> Result<Path, Error> {
     })
 }
 
-fn literals(json: &Json) -> Result<Vec<Literal>, Vec<Error>> {
+fn literals(json: &Node) -> Result<Vec<Literal>, Vec<Error>> {
     match &json.value {
-        JsonValue::Array(items) => {
+        NodeKind::Array(items) => {
             let mut out = Vec::new();
             let mut errors = Vec::new();
             for item in items {
@@ -218,13 +218,13 @@ fn literals(json: &Json) -> Result<Vec<Literal>, Vec<Error>> {
     }
 }
 
-fn literal(json: &Json) -> Result<Literal, Error> {
+fn literal(json: &Node) -> Result<Literal, Error> {
     let value = match &json.value {
-        JsonValue::String(s) => LiteralValue::String(s.clone()),
-        JsonValue::Int(i) => LiteralValue::Int(*i),
-        JsonValue::Float(f) => LiteralValue::Float(*f),
-        JsonValue::Bool(b) => LiteralValue::Bool(*b),
-        JsonValue::Null => {
+        NodeKind::String(s) => LiteralValue::String(s.clone()),
+        NodeKind::Int(i) => LiteralValue::Int(*i),
+        NodeKind::Float(f) => LiteralValue::Float(*f),
+        NodeKind::Bool(b) => LiteralValue::Bool(*b),
+        NodeKind::Null => {
             return Err(
                 Error::at(ErrorKind::WrongType, json.span, "a value cannot be null")
                     .with_help("to test whether an attribute is set, use the \"exists\" operator"),

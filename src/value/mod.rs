@@ -5,6 +5,9 @@
 //! are borrowed where the caller can lend them, and deserializing from JSON
 //! text borrows every string that has no escapes.
 
+pub(crate) mod datetime;
+pub(crate) mod semver;
+
 use crate::error::{Error, ErrorKind};
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;

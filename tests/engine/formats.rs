@@ -2,8 +2,7 @@
 //! at its line and column in the file, through quotes, escapes and blocks.
 
 use killswitch::{
-    CheckReport, ConfigError, Context, Diagnostic, ErrorKind, FileSource, FlagSet, Format, Limits,
-    Reason, Store,
+    CheckReport, ConfigError, Context, Diagnostic, ErrorKind, FlagSet, Format, Limits, Reason,
 };
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -156,6 +155,7 @@ fn the_examples_give_identical_decisions_in_all_three_formats() {
     }
 }
 
+#[cfg(feature = "store")]
 #[test]
 fn load_and_the_store_choose_the_format_by_extension() {
     let dir = std::env::temp_dir().join(format!("killswitch-formats-{}", std::process::id()));
@@ -168,7 +168,7 @@ fn load_and_the_store_choose_the_format_by_extension() {
     .unwrap();
     let user = Context::new().with("user_id", "u");
     assert!(FlagSet::load(&path).unwrap().evaluate("a", &user).enabled);
-    let store = Store::builder(FileSource::new(&path))
+    let store = killswitch::store::Store::builder(killswitch::store::FileSource::new(&path))
         .poll_interval(Duration::from_secs(3600))
         .start()
         .unwrap();

@@ -28,7 +28,10 @@ fn every_subcommand_has_its_own_help_line() {
         ("check", "Validate config files"),
         ("eval", "Evaluate flags for a context"),
         ("test", "Run expected outcomes kept next to the rules"),
-        ("bucket", "Print the rollout bucket (0-99) of a user for a flag"),
+        (
+            "bucket",
+            "Print the rollout bucket (0-99) of a user for a flag",
+        ),
         ("watch", "Load a config file and follow its changes"),
         ("help", "Print this message"),
     ];

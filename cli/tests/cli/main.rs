@@ -97,4 +97,3 @@ fn config(kill_switch: bool) -> String {
 }
 
 const SPEC_CONTEXT: &str = r#"{"user_id": "user_123", "email": "user@example.com", "segment": "beta", "is_internal": true}"#;
-

@@ -2,9 +2,10 @@
 //! error line per rejected reload, and the clock moving a schedule.
 
 use super::{config, replace, TempDir, DEADLINE};
-use std::sync::mpsc;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// Kills the child if the test fails before it exits.
 struct KillOnDrop(Child);

@@ -1,0 +1,109 @@
+//! What an evaluation answers: on or off, and the step that decided.
+
+use std::fmt;
+
+/// Why a flag evaluated the way it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// The kill switch is on: off for everyone.
+    KillSwitch,
+    /// The flag is not enabled: off for everyone.
+    Disabled,
+    /// The allow rule at this index (0-based) matched: on.
+    AllowRule(usize),
+    /// The deny rule at this index (0-based) matched: off.
+    DenyRule(usize),
+    /// The user's bucket is below the rollout percentage: on.
+    InRollout,
+    /// The user's bucket is at or above the rollout percentage: off.
+    OutOfRollout,
+    /// The context has no string `user_id` (or no string at the flag's
+    /// `bucket_by` attribute), so it cannot be bucketed: off.
+    MissingUserId,
+    /// The flag has no `rollout_percentage` and no rule decided: off.
+    NoRollout,
+    /// No flag has this key: off.
+    UnknownFlag,
+    /// The prerequisite at this index of the flag's `requires` list
+    /// (0-based) is off for this context: off. The flag's
+    /// [`Flag::prerequisites`] names it.
+    PrerequisiteOff(usize),
+}
+
+impl Reason {
+    /// The reason's stable name, as the command line prints it
+    /// (`allow_rule`, `in_rollout`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::KillSwitch => "kill_switch",
+            Reason::Disabled => "disabled",
+            Reason::AllowRule(_) => "allow_rule",
+            Reason::DenyRule(_) => "deny_rule",
+            Reason::InRollout => "in_rollout",
+            Reason::OutOfRollout => "out_of_rollout",
+            Reason::MissingUserId => "missing_user_id",
+            Reason::NoRollout => "no_rollout",
+            Reason::UnknownFlag => "unknown_flag",
+            Reason::PrerequisiteOff(_) => "prerequisite_off",
+        }
+    }
+
+    /// The index of the rule that decided, for [`Reason::AllowRule`] and
+    /// [`Reason::DenyRule`].
+    pub fn rule(self) -> Option<usize> {
+        match self {
+            Reason::AllowRule(i) | Reason::DenyRule(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// The index in the flag's `requires` list of the prerequisite that
+    /// was off, for [`Reason::PrerequisiteOff`].
+    pub fn prerequisite(self) -> Option<usize> {
+        match self {
+            Reason::PrerequisiteOff(i) => Some(i),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rule().or(self.prerequisite()) {
+            Some(i) => write!(f, "{} {i}", self.as_str()),
+            None => f.write_str(self.as_str()),
+        }
+    }
+}
+
+/// The outcome of evaluating a flag for a context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Decision {
+    /// Whether the feature is on.
+    pub enabled: bool,
+    /// Which step of the evaluation order decided.
+    pub reason: Reason,
+    /// The user's bucket (0..=99), whenever bucketing ran.
+    pub bucket: Option<u8>,
+    /// The rollout percentage the bucket was compared with, whenever the
+    /// rollout step was reached: the flag's `rollout_percentage`, or the
+    /// percentage its schedule gives at the time of evaluation.
+    pub percentage: Option<u8>,
+    /// The index of the `rollout_schedule` entry that set
+    /// [`Decision::percentage`]; `None` when `rollout_percentage` set it.
+    pub schedule_step: Option<usize>,
+}
+
+impl Decision {
+    pub(crate) const fn new(enabled: bool, reason: Reason) -> Decision {
+        Decision {
+            enabled,
+            reason,
+            bucket: None,
+            percentage: None,
+            schedule_step: None,
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! A set of compiled flags, found by key.
+
+use super::decision::{Decision, Reason};
+use super::flag::Flag;
+use crate::value::{key_eq, word_at, Context};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// An immutable set of compiled flags: `Send + Sync`, meant to be built
+/// once, shared (for example in an `Arc`) and swapped whole on reload.
+///
+/// ```
+/// use killswitch::{Context, FlagSet, Reason};
+/// let flags = FlagSet::from_json(r#"{
+///     "flag_key": "new_search_ui",
+///     "enabled": true,
+///     "kill_switch": false,
+///     "rollout_percentage": 20,
+///     "targeting_rules": {
+///         "allow_list": ["email endsWith \"@internal.com\""],
+///         "deny_list": [{"attribute": "segment", "operator": "equals", "value": "legacy"}]
+///     }
+/// }"#)?;
+/// let staff = Context::new().with("user_id", "u1").with("email", "ana@internal.com");
+/// assert_eq!(flags.evaluate("new_search_ui", &staff).reason, Reason::AllowRule(0));
+///
+/// let legacy = Context::new().with("user_id", "u2").with("segment", "legacy");
+/// assert_eq!(flags.evaluate("new_search_ui", &legacy).reason, Reason::DenyRule(0));
+///
+/// let user = Context::new().with("user_id", "user_123");
+/// let decision = flags.evaluate("new_search_ui", &user);
+/// assert_eq!(decision.bucket, Some(45));
+/// assert!(!decision.enabled); // 45 is not below 20
+/// # Ok::<(), killswitch::ConfigError>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct FlagSet {
+    flags: Box<[Arc<Flag>]>,
+    index: KeyIndex,
+}
+
+impl FlagSet {
+    pub(crate) fn new(flags: Vec<Arc<Flag>>) -> FlagSet {
+        let index = KeyIndex::new(&flags);
+        FlagSet {
+            flags: flags.into_boxed_slice(),
+            index,
+        }
+    }
+
+    /// The flag with this key.
+    pub fn get(&self, key: &str) -> Option<&Flag> {
+        self.index.find(&self.flags, key)
+    }
+
+    /// Evaluates the flag with this key; an unknown key is off, with
+    /// [`Reason::UnknownFlag`].
+    pub fn evaluate(&self, key: &str, ctx: &Context<'_>) -> Decision {
+        match self.get(key) {
+            Some(flag) => flag.evaluate(ctx),
+            None => Decision::new(false, Reason::UnknownFlag),
+        }
+    }
+
+    /// Evaluates the flag with this key as at time `now` (see
+    /// [`Flag::evaluate_at`]).
+    pub fn evaluate_at(&self, key: &str, ctx: &Context<'_>, now: SystemTime) -> Decision {
+        match self.get(key) {
+            Some(flag) => flag.evaluate_at(ctx, now),
+            None => Decision::new(false, Reason::UnknownFlag),
+        }
+    }
+
+    /// The flags, in file order.
+    pub fn flags(&self) -> &[Arc<Flag>] {
+        &self.flags
+    }
+
+    /// How many flags there are.
+    pub fn len(&self) -> usize {
+        self.flags.len()
+    }
+
+    /// Whether there are no flags.
+    pub fn is_empty(&self) -> bool {
+        self.flags.is_empty()
+    }
+}
+
+/// An open-addressing index from flag key to position, probed linearly.
+///
+/// Flag keys come from trusted config, so hash flooding is not a concern;
+/// the hash is FxHash's multiply-rotate over 8-byte words, and keys are
+/// compared with the same inline comparison as attribute names. This is
+/// cheaper than `HashMap<Box<str>, usize>` with SipHash on the hot path.
+#[derive(Debug, Default)]
+struct KeyIndex {
+    /// Positions in the flag list; `EMPTY` marks a free slot. The length is
+    /// a power of two at least twice the number of flags, so a probe always
+    /// reaches a free slot.
+    slots: Box<[u32]>,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl KeyIndex {
+    fn new(flags: &[Arc<Flag>]) -> KeyIndex {
+        let size = (flags.len() * 2).next_power_of_two().max(2);
+        let mut slots = vec![EMPTY; size].into_boxed_slice();
+        let mask = size - 1;
+        for (i, flag) in flags.iter().enumerate() {
+            let mut at = hash_key(flag.key.as_bytes()) & mask;
+            while slots[at] != EMPTY {
+                at = (at + 1) & mask;
+            }
+            // Config files hold far fewer than 2^32 flags.
+            slots[at] = u32::try_from(i).unwrap_or(EMPTY);
+        }
+        KeyIndex { slots }
+    }
+
+    fn find<'f>(&self, flags: &'f [Arc<Flag>], key: &str) -> Option<&'f Flag> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut at = hash_key(key.as_bytes()) & mask;
+        loop {
+            let slot = *self.slots.get(at)?;
+            let flag = flags.get(slot as usize)?;
+            if key_eq(flag.key.as_bytes(), key.as_bytes()) {
+                return Some(flag);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+}
+
+/// Hashes the length and the first and last eight bytes (overlapping for
+/// short keys): constant time whatever the key's length. Keys that differ
+/// only in their middle collide and are told apart by probing.
+fn hash_key(bytes: &[u8]) -> usize {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let n = bytes.len();
+    let (head, tail) = if n >= 8 {
+        (word_at(bytes, 0), word_at(bytes, n - 8))
+    } else {
+        let mut w = 0u64;
+        for (i, b) in bytes.iter().enumerate() {
+            w |= u64::from(*b) << (8 * i);
+        }
+        (w, 0)
+    };
+    let h = ((n as u64).rotate_left(5) ^ head).wrapping_mul(SEED);
+    let h = (h.rotate_left(5) ^ tail).wrapping_mul(SEED);
+    // The high bits are the best mixed.
+    (h >> 32) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::rule::Rule;
+
+    #[test]
+    fn compiled_values_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<FlagSet>();
+        assert_send_sync::<Rule>();
+        assert_send_sync::<Decision>();
+    }
+
+    #[test]
+    fn key_index_finds_every_key_and_only_those() {
+        let keys: Vec<String> = (0..300)
+            .map(|i| format!("feature_{i}_with_a_long_common_suffix"))
+            .collect();
+        let json: Vec<String> = keys
+            .iter()
+            .map(|k| format!(r#"{{"flag_key": "{k}", "enabled": true}}"#))
+            .collect();
+        let set = FlagSet::from_json(&format!("[{}]", json.join(","))).unwrap();
+        for k in &keys {
+            assert_eq!(set.get(k).map(Flag::key), Some(k.as_str()));
+        }
+        assert!(set.get("feature_300_with_a_long_common_suffix").is_none());
+        assert!(set.get("").is_none());
+        assert!(FlagSet::default().get("x").is_none());
+    }
+}

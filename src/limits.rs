@@ -1,0 +1,33 @@
+//! Every bound on what input may cost, in one place.
+
+/// Bounds on rule input, so that hostile rules fail fast with a clear
+/// error instead of exhausting time or stack.
+///
+/// ```
+/// use killswitch::{ErrorKind, Limits, Rule};
+/// let mut limits = Limits::default();
+/// limits.max_nesting_depth = 2;
+/// let err = Rule::parse_with("((a == 1) or (b and (c)))", &limits).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::TooDeep);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// The longest rule text accepted, in bytes (default 256 KiB).
+    pub max_rule_len: usize,
+    /// How deeply parentheses and brackets may nest (default 32).
+    pub max_nesting_depth: usize,
+    /// The largest compiled size of one `matches` regex, in bytes
+    /// (default 1 MiB).
+    pub max_regex_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_rule_len: 256 * 1024,
+            max_nesting_depth: 32,
+            max_regex_size: 1024 * 1024,
+        }
+    }
+}
