@@ -184,7 +184,7 @@ impl CheckReport {
     pub fn from_json_with_schema(
         text: &str,
         limits: &crate::limits::Limits,
-        schema: Option<&crate::Schema>,
+        schema: Option<&crate::config::schema::Schema>,
     ) -> CheckReport {
         CheckReport::from_text(text, crate::document::Format::Json, limits, schema)
     }
@@ -204,7 +204,7 @@ impl CheckReport {
         text: &str,
         format: crate::document::Format,
         limits: &crate::limits::Limits,
-        schema: Option<&crate::Schema>,
+        schema: Option<&crate::config::schema::Schema>,
     ) -> CheckReport {
         let (flags, mut diagnostics) = crate::config::check(text, format, limits, schema);
         diagnostics.sort_by_key(|d| {

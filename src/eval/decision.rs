@@ -27,7 +27,7 @@ pub enum Reason {
     UnknownFlag,
     /// The prerequisite at this index of the flag's `requires` list
     /// (0-based) is off for this context: off. The flag's
-    /// [`Flag::prerequisites`] names it.
+    /// [`Flag::prerequisites`](crate::Flag::prerequisites) names it.
     PrerequisiteOff(usize),
 }
 

@@ -261,8 +261,8 @@ fn write_value(out: &mut String, v: &Value<'_>) -> fmt::Result {
     match v {
         Value::Null => out.write_str("null"),
         Value::Bool(b) => write!(out, "{b}"),
-        Value::Number(crate::Number::Int(i)) => write!(out, "{i}"),
-        Value::Number(crate::Number::Float(f)) => write!(out, "{f:?}"),
+        Value::Number(crate::value::Number::Int(i)) => write!(out, "{i}"),
+        Value::Number(crate::value::Number::Float(f)) => write!(out, "{f:?}"),
         Value::String(s) => crate::syntax::write_string(out, s),
         Value::List(items) => {
             out.write_char('[')?;

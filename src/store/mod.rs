@@ -15,7 +15,10 @@ mod watcher;
 pub use error::LoadError;
 pub use source::{Fetched, FileSource, Source, SourceError};
 
-use crate::{Context, Decision, FlagSet, Limits};
+use crate::eval::decision::Decision;
+use crate::eval::flag_set::FlagSet;
+use crate::limits::Limits;
+use crate::value::Context;
 use arc_swap::cache::Cache;
 use arc_swap::ArcSwap;
 use sha2::{Digest, Sha256};
