@@ -8,6 +8,40 @@ use crate::value::{Context, Value};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+/// Which list a rule is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RuleList {
+    Allow,
+    Deny,
+}
+
+/// Listens to the evaluation order as it runs. Every hook has an empty
+/// default, and [`Flag::evaluate`] uses [`NoTrace`], which keeps them all:
+/// monomorphised, the plain evaluation compiles to what it was before
+/// tracing existed.
+pub(crate) trait Tracer {
+    /// The kill switch was read.
+    #[inline(always)]
+    fn kill_switch(&mut self, _on: bool) {}
+    /// `enabled` was read.
+    #[inline(always)]
+    fn enabled(&mut self, _on: bool) {}
+    /// Prerequisite `index` decided `decision` for this context.
+    #[inline(always)]
+    fn prerequisite(&mut self, _index: usize, _flag: &Flag, _decision: Decision) {}
+    /// Evaluates rule `index` of `list`: by default plainly; a tracer may
+    /// watch the rule's program run (it must return what the rule gives).
+    #[inline(always)]
+    fn rule(&mut self, _list: RuleList, _index: usize, rule: &Rule, ctx: &Context<'_>) -> bool {
+        rule.matches(ctx)
+    }
+}
+
+/// The tracer that records nothing: plain evaluation.
+pub(crate) struct NoTrace;
+
+impl Tracer for NoTrace {}
+
 /// A `bucket_by` attribute path, split once.
 #[derive(Debug)]
 pub(crate) struct BucketBy {
@@ -71,26 +105,45 @@ impl Flag {
     }
 
     fn decide(&self, ctx: &Context<'_>, now: &Now) -> Decision {
+        self.decide_traced(ctx, now, &mut NoTrace)
+    }
+
+    /// The evaluation order, written once: [`Flag::evaluate`] runs it with
+    /// [`NoTrace`] (every hook an empty inline function), explanations with
+    /// a tracer that records each step.
+    #[inline]
+    pub(crate) fn decide_traced<T: Tracer>(
+        &self,
+        ctx: &Context<'_>,
+        now: &Now,
+        tracer: &mut T,
+    ) -> Decision {
+        tracer.kill_switch(self.kill_switch);
         if self.kill_switch {
             return Decision::new(false, Reason::KillSwitch);
         }
+        tracer.enabled(self.enabled);
         if !self.enabled {
             return Decision::new(false, Reason::Disabled);
         }
         // Recursion is bounded: the loader rejects cycles and chains deeper
         // than `MAX_PREREQUISITE_DEPTH`.
-        if let Some(i) = self
-            .requires
-            .iter()
-            .position(|p| !p.decide(ctx, now).enabled)
-        {
-            return Decision::new(false, Reason::PrerequisiteOff(i));
+        for (i, parent) in self.requires.iter().enumerate() {
+            let d = parent.decide(ctx, now);
+            tracer.prerequisite(i, parent, d);
+            if !d.enabled {
+                return Decision::new(false, Reason::PrerequisiteOff(i));
+            }
         }
-        if let Some(i) = self.allow.iter().position(|r| r.matches(ctx)) {
-            return Decision::new(true, Reason::AllowRule(i));
+        for (i, rule) in self.allow.iter().enumerate() {
+            if tracer.rule(RuleList::Allow, i, rule, ctx) {
+                return Decision::new(true, Reason::AllowRule(i));
+            }
         }
-        if let Some(i) = self.deny.iter().position(|r| r.matches(ctx)) {
-            return Decision::new(false, Reason::DenyRule(i));
+        for (i, rule) in self.deny.iter().enumerate() {
+            if tracer.rule(RuleList::Deny, i, rule, ctx) {
+                return Decision::new(false, Reason::DenyRule(i));
+            }
         }
         let (percentage, schedule_step) = match self.percentage(now) {
             Some(p) => p,

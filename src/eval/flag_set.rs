@@ -119,6 +119,22 @@ impl KeyIndex {
         KeyIndex { slots }
     }
 
+    /// How many slots a lookup of `key` visits (for tests of the hash).
+    #[cfg(test)]
+    fn probes(&self, flags: &[Arc<Flag>], key: &str) -> usize {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut at = hash_key(key.as_bytes()) & mask;
+        let mut visited = 1;
+        while let Some(flag) = self.slots.get(at).and_then(|s| flags.get(*s as usize)) {
+            if key_eq(flag.key().as_bytes(), key.as_bytes()) {
+                break;
+            }
+            at = (at + 1) & mask;
+            visited += 1;
+        }
+        visited
+    }
+
     fn find<'f>(&self, flags: &'f [Arc<Flag>], key: &str) -> Option<&'f Flag> {
         let mask = self.slots.len().wrapping_sub(1);
         let mut at = hash_key(key.as_bytes()) & mask;
@@ -133,23 +149,24 @@ impl KeyIndex {
     }
 }
 
-/// Hashes the length and the first and last eight bytes (overlapping for
-/// short keys): constant time whatever the key's length. Keys that differ
-/// only in their middle collide and are told apart by probing.
+/// Hashes every byte of the key: FxHash's multiply-rotate over 8-byte
+/// words, then the length. Real key sets share long prefixes and suffixes
+/// (`checkout_00042_enabled`), so no byte may be skipped: hashing only the
+/// ends made such keys collide and turned lookups into linear scans.
 fn hash_key(bytes: &[u8]) -> usize {
     const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-    let n = bytes.len();
-    let (head, tail) = if n >= 8 {
-        (word_at(bytes, 0), word_at(bytes, n - 8))
-    } else {
-        let mut w = 0u64;
-        for (i, b) in bytes.iter().enumerate() {
-            w |= u64::from(*b) << (8 * i);
-        }
-        (w, 0)
-    };
-    let h = ((n as u64).rotate_left(5) ^ head).wrapping_mul(SEED);
-    let h = (h.rotate_left(5) ^ tail).wrapping_mul(SEED);
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(SEED);
+    let mut words = bytes.chunks_exact(8);
+    let mut h = 0u64;
+    for word in words.by_ref() {
+        h = mix(h, word_at(word, 0));
+    }
+    let mut last = 0u64;
+    for (i, b) in words.remainder().iter().enumerate() {
+        last |= u64::from(*b) << (8 * i);
+    }
+    h = mix(h, last);
+    h = mix(h, bytes.len() as u64);
     // The high bits are the best mixed.
     (h >> 32) as usize
 }
@@ -183,5 +200,31 @@ mod tests {
         assert!(set.get("feature_300_with_a_long_common_suffix").is_none());
         assert!(set.get("").is_none());
         assert!(FlagSet::default().get("x").is_none());
+    }
+
+    /// Keys of one shape, differing only in the middle, as companies name
+    /// them: every lookup stays a few probes (hashing only a key's ends
+    /// made each of these a scan of thousands of slots).
+    #[test]
+    fn keys_that_differ_only_in_the_middle_do_not_collide() {
+        let keys: Vec<String> = (0..5_000)
+            .map(|i| format!("checkout_{i:05}_enabled"))
+            .collect();
+        let json: Vec<String> = keys
+            .iter()
+            .map(|k| format!(r#"{{"flag_key": "{k}", "enabled": true}}"#))
+            .collect();
+        let set = FlagSet::from_json(&format!("[{}]", json.join(","))).unwrap();
+        let longest = keys
+            .iter()
+            .map(|k| set.index.probes(&set.flags, k))
+            .max()
+            .unwrap();
+        assert!(longest <= 32, "a lookup visited {longest} slots");
+        let missing = set.index.probes(&set.flags, "checkout_99999_enabled");
+        assert!(missing <= 32, "a miss visited {missing} slots");
+        for k in &keys {
+            assert_eq!(set.get(k).map(Flag::key), Some(k.as_str()));
+        }
     }
 }

@@ -74,6 +74,11 @@ impl Rule {
         self.node.eval(ctx)
     }
 
+    /// The rule's compiled program, which explanations run observed.
+    pub(crate) fn program(&self) -> &Program {
+        &self.node
+    }
+
     /// The rule's text: as written, or the canonical text of a rule that
     /// came from the structured form.
     pub fn source(&self) -> &str {

@@ -114,6 +114,8 @@ const LINEAR_MAX: usize = 8;
 pub(crate) struct Program {
     steps: Box<[Step]>,
     entry: u32,
+    /// How many leaves (tests and segment references) the expression has.
+    leaves: u32,
 }
 
 #[derive(Debug)]
@@ -121,6 +123,22 @@ struct Step {
     test: Probe,
     if_true: u32,
     if_false: u32,
+    /// Which leaf of the expression this step tests, counted in reading
+    /// order (the syntax tree's pre-order), for explanations.
+    leaf: u32,
+}
+
+/// Watches a program run: told each leaf's result as it is tested. The
+/// evaluation order is the program's own; an observer only listens, and
+/// `()` listens to nothing (and compiles to nothing).
+pub(crate) trait Observer {
+    /// Leaf `leaf` (in reading order) was tested and gave `result`.
+    fn leaf(&mut self, leaf: u32, result: bool);
+}
+
+impl Observer for () {
+    #[inline(always)]
+    fn leaf(&mut self, _leaf: u32, _result: bool) {}
 }
 
 /// What a step evaluates.
@@ -149,14 +167,33 @@ const FALSE: u32 = u32::MAX - 1;
 impl Program {
     pub(crate) fn new(node: Node) -> Program {
         let mut steps = Vec::new();
-        let entry = emit(node, TRUE, FALSE, &mut steps);
+        // `emit` meets the leaves in exactly the reverse of reading order
+        // (it builds each `and`/`or` from its last operand back), so it
+        // numbers them downward from the count.
+        let leaves = u32::try_from(count_leaves(&node)).unwrap_or(u32::MAX);
+        let mut next_leaf = leaves;
+        let entry = emit(node, TRUE, FALSE, &mut steps, &mut next_leaf);
         Program {
             steps: steps.into_boxed_slice(),
             entry,
+            leaves,
         }
     }
 
+    /// How many leaves the expression has: the size an observer's record
+    /// of results needs.
+    pub(crate) fn leaves(&self) -> usize {
+        self.leaves as usize
+    }
+
+    #[inline]
     pub(crate) fn eval(&self, ctx: &Context<'_>) -> bool {
+        self.run(ctx, &mut ())
+    }
+
+    /// Evaluates, telling `observer` each leaf's result as it is tested.
+    #[inline]
+    pub(crate) fn run<O: Observer>(&self, ctx: &Context<'_>, observer: &mut O) -> bool {
         let mut at = self.entry;
         // `emit` creates a step's targets before the step itself, so every
         // jump goes to a lower index or to an answer: the loop ends within
@@ -170,11 +207,9 @@ impl Program {
                     let Some(step) = self.steps.get(at as usize) else {
                         return false;
                     };
-                    at = if step.test.eval(ctx) {
-                        step.if_true
-                    } else {
-                        step.if_false
-                    };
+                    let result = step.test.eval(ctx);
+                    observer.leaf(step.leaf, result);
+                    at = if result { step.if_true } else { step.if_false };
                 }
             }
         }
@@ -183,35 +218,45 @@ impl Program {
 
 /// Appends the steps of `node` and returns its entry: where to go to
 /// evaluate it, continuing at `if_true` or `if_false` with its value.
-fn emit(node: Node, if_true: u32, if_false: u32, steps: &mut Vec<Step>) -> u32 {
+fn emit(node: Node, if_true: u32, if_false: u32, steps: &mut Vec<Step>, leaf: &mut u32) -> u32 {
     let probe = match node {
         Node::Test(test) => Probe::Test(test),
         Node::Segment(segment) => Probe::Segment(segment),
-        Node::Not(inner) => return emit(*inner, if_false, if_true, steps),
+        Node::Not(inner) => return emit(*inner, if_false, if_true, steps, leaf),
         Node::And(xs) => {
             return xs
                 .into_vec()
                 .into_iter()
                 .rev()
-                .fold(if_true, |next, x| emit(x, next, if_false, steps))
+                .fold(if_true, |next, x| emit(x, next, if_false, steps, leaf))
         }
         Node::Or(xs) => {
             return xs
                 .into_vec()
                 .into_iter()
                 .rev()
-                .fold(if_false, |next, x| emit(x, if_true, next, steps))
+                .fold(if_false, |next, x| emit(x, if_true, next, steps, leaf))
         }
     };
     // Rules have far fewer than 2^32 - 2 tests (they are bounded by the
     // rule length limit).
     let at = u32::try_from(steps.len()).unwrap_or(FALSE);
+    *leaf = leaf.saturating_sub(1);
     steps.push(Step {
         test: probe,
         if_true,
         if_false,
+        leaf: *leaf,
     });
     at
+}
+
+fn count_leaves(node: &Node) -> usize {
+    match node {
+        Node::And(xs) | Node::Or(xs) => xs.iter().map(count_leaves).sum(),
+        Node::Not(inner) => count_leaves(inner),
+        Node::Test(_) | Node::Segment(_) => 1,
+    }
 }
 
 impl Test {

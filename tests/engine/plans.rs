@@ -678,3 +678,46 @@ fn an_unused_segment_is_a_warning() {
         ]
     );
 }
+
+/// Explanations run the flag's own compiled rules: a regex that needed a
+/// larger `max_regex_size` than the default is traced with its real result
+/// (the trace used to recompile each leaf with the default limits and
+/// report it "not evaluated").
+#[test]
+fn an_explanation_traces_a_leaf_compiled_with_larger_limits() {
+    let rule = "code matches '[a-z]{20000}' or plan == 'pro'";
+    let too_big = Rule::parse(rule).unwrap_err();
+    assert!(
+        too_big.help().is_some_and(|h| h.contains("max_regex_size")),
+        "the default limits reject the pattern: {too_big}"
+    );
+    let mut limits = Limits::default();
+    limits.max_regex_size = 64 * 1024 * 1024;
+    let json = format!(
+        r#"{{"flag_key": "f", "enabled": true, "targeting_rules": {{"allow_list": ["{rule}"]}}}}"#
+    );
+    let set = FlagSet::from_json_with(&json, &limits).unwrap();
+    let flag = set.get("f").unwrap();
+    let code = "a".repeat(20_000);
+    let ctx = Context::new()
+        .with("user_id", "u1")
+        .with("code", code.as_str())
+        .with("plan", "free");
+    let explanation = flag.explain(&ctx);
+    assert_eq!(explanation.decision, flag.evaluate(&ctx));
+    assert_eq!(explanation.decision.reason, Reason::AllowRule(0));
+    let trace = explanation.steps[2].trace.as_ref().unwrap();
+    assert_eq!(trace.result, Some(true));
+    assert_eq!(trace.operands[0].result, Some(true), "{explanation}");
+    assert_eq!(trace.operands[1].result, None, "short-circuited");
+
+    // Without the match the second leaf runs, and both are reported.
+    let ctx = Context::new()
+        .with("user_id", "u1")
+        .with("code", "b")
+        .with("plan", "pro");
+    let explanation = flag.explain(&ctx);
+    let trace = explanation.steps[2].trace.as_ref().unwrap();
+    let results: Vec<_> = trace.operands.iter().map(|t| t.result).collect();
+    assert_eq!(results, [Some(false), Some(true)], "{explanation}");
+}
