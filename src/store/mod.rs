@@ -518,6 +518,7 @@ impl StoreBuilder {
             listeners,
             thread_name,
         } = self;
+        source.apply_limits(&limits);
         let name = source.name();
         let watch_path = if notifications {
             source.watch_path().map(Path::to_path_buf)
