@@ -1025,7 +1025,7 @@ fn a_deleted_and_recreated_directory_is_watched_again() {
         std::fs::remove_dir_all(&dir).unwrap();
         wait_for("the fallback to polling", || !store.status().notifications);
         let lost = store.status().notifications_lost.unwrap();
-        assert!(lost.contains("was removed or replaced"), "{lost}");
+        assert!(lost.contains("is gone"), "{lost}");
         assert!(lost.contains(&dir.display().to_string()), "{lost}");
         assert!(store.evaluate("checkout_v2", &user()).enabled);
 
@@ -1085,5 +1085,41 @@ fn a_directory_moved_away_and_replaced_is_watched_again() {
         wait_for("the kill switch off", || {
             store.evaluate("checkout_v2", &user()).enabled
         });
+    });
+}
+
+/// A store started empty on a file whose directory does not exist yet (a
+/// volume mounted later): it says it polls, and watches the directory once
+/// it is created, so that the config (and later changes) arrive by
+/// notification, with no polling at all.
+#[test]
+fn a_directory_created_after_startup_is_watched() {
+    bounded("the late directory test", || {
+        let parent = TempDir::new("late");
+        let dir = parent.path("config");
+        let path = dir.join("flags.json");
+        let store = Store::builder(FileSource::new(&path))
+            .if_missing(IfMissing::StartEmpty)
+            .poll_interval(None)
+            .start()
+            .unwrap();
+        let status = store.status();
+        assert!(status.watching && !status.notifications, "{status:?}");
+        assert_eq!(status.notification_error, None);
+        assert!(
+            status
+                .notifications_lost
+                .is_some_and(|why| why.contains("is gone")),
+            "{:?}",
+            store.status()
+        );
+
+        std::fs::create_dir(&dir).unwrap();
+        wait_for("notifications", || store.status().notifications);
+        assert_eq!(store.status().notifications_lost, None);
+        replace(&path, &config(false));
+        wait_for("the first config", || store.version() == 1);
+        kill_switch_lands(&store, &path);
+        assert_eq!(store.version(), 2);
     });
 }

@@ -146,11 +146,12 @@ pub struct Status {
     pub notifications: bool,
     /// Why notifications could not be started, when they were asked for.
     pub notification_error: Option<String>,
-    /// Why notifications, once active, are not any more, so that the
-    /// store has fallen back to polling: the watched directory was removed
-    /// (or replaced). The store looks for the directory every 100 ms and
-    /// watches it again when it is back, which clears this. `None` while
-    /// notifications are active, and when they never were (see
+    /// Why notifications are not active although they were asked for, so
+    /// that the store has fallen back to polling: the watched directory
+    /// was removed or replaced, or did not exist at startup. The store
+    /// looks for the directory every 100 ms and watches it when it is
+    /// there, which clears this. `None` while notifications are active,
+    /// and when they could not be started at all (see
     /// [`notification_error`](Status::notification_error)).
     pub notifications_lost: Option<String>,
 }
@@ -579,7 +580,6 @@ impl StoreBuilder {
             })?;
             {
                 let mut state = lock(&store.shared.state);
-                state.notifications = started.notifications;
                 state.notification_error = started.notification_error;
             }
             *lock(&store.worker) = Some(started.worker);

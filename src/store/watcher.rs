@@ -57,8 +57,6 @@ pub(crate) struct Worker {
 /// What starting the worker gave.
 pub(crate) struct Started {
     pub(crate) worker: Worker,
-    /// Whether OS notifications are active.
-    pub(crate) notifications: bool,
     /// Why notifications could not be set up, when they were asked for and
     /// failed (the worker then only polls).
     pub(crate) notification_error: Option<String>,
@@ -86,7 +84,10 @@ impl Worker {
             // start of the watch: look once more.
             let _ = tx.send(Msg::Changed);
         }
-        let notifications = notifier.is_some();
+        // Recorded before the thread starts, which updates it from then on.
+        if let Some(notifier) = &notifier {
+            shared.set_notifications(notifier.lost_reason());
+        }
         let poll_interval = settings.poll_interval;
         let debounce = settings.debounce;
         let thread = thread::Builder::new()
@@ -101,7 +102,6 @@ impl Worker {
                 thread,
                 ended,
             },
-            notifications,
             notification_error,
         })
     }
@@ -192,7 +192,11 @@ impl Notifier {
         // The identity first: if the directory is replaced between the two
         // steps, the next check sees a different one and watches again.
         let watched = dir_id(&dir);
-        watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+        if watched.is_some() {
+            watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+        }
+        // Otherwise the directory does not exist (yet): the worker watches
+        // it when it appears, as when it is removed later.
         Ok(Notifier {
             watcher,
             dir,
@@ -204,6 +208,17 @@ impl Notifier {
     /// Whether the watch is lost (the directory is gone).
     fn is_lost(&self) -> bool {
         self.watched.is_none()
+    }
+
+    /// Why notifications are not active, while the watch is lost.
+    fn lost_reason(&self) -> Option<String> {
+        let dir = self.dir.display();
+        self.is_lost().then(|| {
+            format!(
+                "the watched directory `{dir}` is gone (removed, replaced, or not \
+                 created yet); polling until it is there"
+            )
+        })
     }
 
     /// Checks that the directory watched is still the one at its path, and
@@ -323,11 +338,7 @@ fn run(
                 WatchCheck::Watching => {}
                 WatchCheck::Lost => {
                     if !was_lost {
-                        let dir = notifier.dir.display();
-                        shared.set_notifications(Some(format!(
-                            "the watched directory `{dir}` was removed or replaced; \
-                             polling until it is back"
-                        )));
+                        shared.set_notifications(notifier.lost_reason());
                     }
                 }
                 WatchCheck::Rewatched => {
