@@ -385,7 +385,7 @@ impl Store {
             watching,
             notifications: watching && state.notifications,
             notification_error: state.notification_error.clone(),
-            notifications_lost: state.notifications_lost.clone(),
+            notifications_lost: state.notifications_lost.clone().filter(|_| watching),
         }
     }
 

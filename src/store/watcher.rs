@@ -229,10 +229,11 @@ impl Notifier {
         if !dead && now.is_some() && now == self.watched {
             return WatchCheck::Watching;
         }
-        self.watched = None;
-        // The old watch is dead, or on a directory moved elsewhere: drop it
-        // (an error only says that it is gone already).
-        let _ = self.watcher.unwatch(&self.dir);
+        if self.watched.take().is_some() || dead {
+            // The old watch is dead, or on a directory moved elsewhere:
+            // drop it (an error only says that it is gone already).
+            let _ = self.watcher.unwatch(&self.dir);
+        }
         if now.is_none() {
             return WatchCheck::Lost;
         }
