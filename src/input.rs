@@ -199,6 +199,22 @@ mod tests {
         );
     }
 
+    /// A file whose size says nothing about its content (Linux's `/proc`
+    /// files say 0 bytes) is still cut at the limit plus one byte.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_larger_than_its_metadata_says_is_cut_at_the_limit() {
+        let path = Path::new("/proc/self/status");
+        assert_eq!(std::fs::metadata(path).unwrap().len(), 0);
+        let err = bounded(path, 100).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
+        assert_eq!(
+            err.to_string(),
+            "it is 101+ bytes, over the limit of 100 (Limits::max_config_bytes)"
+        );
+        assert!(bounded(path, 1 << 20).unwrap().contains("Name:"));
+    }
+
     #[test]
     fn a_missing_file_is_not_found_and_bad_utf8_is_invalid_data() {
         let dir = TempDir::new("missing");

@@ -993,6 +993,8 @@ fn shutdown_returns_while_a_reload_is_stuck_in_the_source() {
         .unwrap();
     wait_for("the stuck fetch", || stuck.load(Ordering::SeqCst));
     let store = bounded("shutdown", move || {
+        // The status does not wait for the fetch either.
+        assert!(store.status().watching);
         store.shutdown();
         store
     });
