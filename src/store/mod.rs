@@ -480,7 +480,10 @@ impl StoreBuilder {
         self
     }
 
-    /// The limits rules are compiled within (default [`Limits::default`]).
+    /// The limits configs are read and compiled within (default
+    /// [`Limits::default`]); the source gets them too
+    /// ([`Source::apply_limits`]), so that a [`FileSource`] reads no more
+    /// than [`Limits::max_config_bytes`].
     pub fn limits(mut self, limits: Limits) -> StoreBuilder {
         self.limits = limits;
         self
