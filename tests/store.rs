@@ -820,6 +820,7 @@ fn mkfifo(path: &Path) {
 }
 
 /// The next rejection, skipping reloads; fails after [`DEADLINE`].
+#[cfg(unix)]
 fn next_rejection(rx: &Receiver<StoreEvent>) -> LoadError {
     loop {
         match next_event(rx) {
