@@ -20,6 +20,13 @@ pub struct Limits {
     /// The largest compiled size of one `matches` regex, in bytes
     /// (default 1 MiB).
     pub max_regex_size: usize,
+    /// The largest config file read, in bytes (default 64 MiB). A larger
+    /// file is refused before it is parsed (and read no further than one
+    /// byte past the limit), with an error giving its size and this limit;
+    /// so is anything that is not a regular file (`/dev/zero`, a FIFO, a
+    /// directory). It applies to [`FlagSet::load_with`](crate::FlagSet::load_with)
+    /// and to a file source in a store built with these limits.
+    pub max_config_bytes: usize,
 }
 
 impl Default for Limits {
@@ -28,6 +35,7 @@ impl Default for Limits {
             max_rule_len: 256 * 1024,
             max_nesting_depth: 32,
             max_regex_size: 1024 * 1024,
+            max_config_bytes: 64 * 1024 * 1024,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The live store: reloads from files (notifications and polling) and from
 //! custom sources, rejected configs, whole versions under concurrency,
-//! shutdown, and `killswitch watch` end to end.
+//! shutdown, and hostile files.
 //!
 //! Every wait is bounded by a generous deadline and polls for the expected
 //! state, so the tests stay reliable on a loaded machine.
@@ -264,6 +264,19 @@ fn the_store_reading_the_file_does_not_wake_itself_up() {
     assert!(store.status().notifications);
     replace(&path, &config(true));
     wait_for("the change", || store.version() == 2);
+    // The events of the change itself may still be on their way on a busy
+    // machine (one more read after the version is served): wait until the
+    // reads stop for a while. A busy loop never does.
+    let mut last = fetches.load(Ordering::SeqCst);
+    let mut quiet_since = Instant::now();
+    wait_for("the reads to stop", || {
+        let now = fetches.load(Ordering::SeqCst);
+        if now != last {
+            last = now;
+            quiet_since = Instant::now();
+        }
+        quiet_since.elapsed() >= Duration::from_millis(100)
+    });
     // Opening and reading the file are events too; they must not lead to
     // another read (a busy loop).
     let after_change = fetches.load(Ordering::SeqCst);
@@ -587,4 +600,365 @@ fn a_panicking_listener_does_not_stop_the_store() {
         StoreEvent::Reloaded { version: 3, .. }
     ));
     assert!(store.status().watching);
+}
+
+/// How long a hostile piece (a store start, a reload, a shutdown) may run
+/// before the test fails instead of hanging the run.
+const HARNESS_BOUND: Duration = Duration::from_secs(30);
+
+/// Runs `f` on its own thread with a small stack; a panic in `f` fails the
+/// test, and so does `f` not returning within [`HARNESS_BOUND`] (a hang, for
+/// example a watcher blocked in `open()` on a FIFO, or a shutdown that never
+/// returns).
+fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let handle = std::thread::Builder::new()
+        .name("bounded".into())
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .unwrap();
+    match rx.recv_timeout(HARNESS_BOUND) {
+        Ok(value) => value,
+        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => panic!("{what} ended without an answer"),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what} did not finish within {HARNESS_BOUND:?}: it hangs")
+        }
+    }
+}
+
+/// Makes a FIFO at `path` (with the `mkfifo` tool: the crate forbids
+/// `unsafe`, and `libc::mkfifo` needs it).
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// The next rejection, skipping reloads; fails after [`DEADLINE`].
+#[cfg(unix)]
+fn next_rejection(rx: &Receiver<StoreEvent>) -> LoadError {
+    loop {
+        match next_event(rx) {
+            StoreEvent::Rejected { error, .. } => return error,
+            StoreEvent::Reloaded { .. } => {}
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+}
+
+/// Writes the kill switch and waits for it to be served; returns how long
+/// it took (for the failure messages: a hostile write must not delay it).
+fn kill_switch_lands(store: &Store, path: &Path) -> Duration {
+    let start = Instant::now();
+    replace(path, &config(true));
+    wait_for("the kill switch after a hostile write", || {
+        store.evaluate("checkout_v2", &user()).reason == Reason::KillSwitch
+    });
+    start.elapsed()
+}
+
+/// The hostile writes of issue 11, each followed by a kill-switch write: a
+/// file over `Limits::max_config_bytes`, a sparse file of a terabyte, a
+/// symlink to `/dev/zero` and a FIFO. Each is reported as a rejected
+/// reload (with what it was), version 1 keeps serving meanwhile, and the
+/// kill switch written next lands through a notification (no polling).
+#[cfg(unix)]
+#[test]
+fn a_hostile_write_is_rejected_and_the_next_kill_switch_lands() {
+    type Hostile = fn(&Path, &Path);
+    let cases: [(&str, Hostile, &str); 4] = [
+        (
+            "over the cap",
+            |path, _| replace(path, &format!("{}{}", config(false), " ".repeat(300_000))),
+            "over the limit of 262144 (Limits::max_config_bytes)",
+        ),
+        (
+            "sparse terabyte",
+            |path, dir| {
+                let tmp = dir.join("sparse.tmp");
+                let file = std::fs::File::create(&tmp).unwrap();
+                file.set_len(1 << 40).unwrap();
+                drop(file);
+                std::fs::rename(&tmp, path).unwrap();
+            },
+            "it is 1099511627776 bytes, over the limit of 262144",
+        ),
+        (
+            "/dev/zero",
+            |path, dir| {
+                let tmp = dir.join("zero.tmp");
+                std::os::unix::fs::symlink("/dev/zero", &tmp).unwrap();
+                std::fs::rename(&tmp, path).unwrap();
+            },
+            "it is a character device, not a regular file",
+        ),
+        (
+            "FIFO",
+            |path, dir| {
+                let tmp = dir.join("fifo.tmp");
+                mkfifo(&tmp);
+                std::fs::rename(&tmp, path).unwrap();
+            },
+            "it is a FIFO (named pipe), not a regular file",
+        ),
+    ];
+    for (name, write_hostile, expected) in cases {
+        let took = bounded(name, move || {
+            let dir = TempDir::new("hostile");
+            let path = dir.path("flags.json");
+            replace(&path, &config(false));
+            let mut limits = killswitch::Limits::default();
+            limits.max_config_bytes = 256 * 1024;
+            let (tx, rx) = mpsc::channel();
+            let store = Store::builder(FileSource::new(&path))
+                .poll_interval(None)
+                .limits(limits)
+                .on_event(move |e: &StoreEvent| {
+                    let _ = tx.send(e.clone());
+                })
+                .start()
+                .unwrap();
+            assert!(store.status().notifications, "{name}: {:?}", store.status());
+
+            write_hostile(&path, &dir.0);
+            let error = next_rejection(&rx);
+            let message = error.to_string();
+            assert!(
+                message.starts_with(&format!("cannot read `{}`: ", path.display())),
+                "{name}: {message}"
+            );
+            assert!(message.contains(expected), "{name}: {message}");
+            assert!(error.config_error().is_none() && !error.is_missing());
+            let status = store.status();
+            assert_eq!(status.version, 1, "{name}");
+            assert_eq!(
+                status.last_error.map(|e| e.to_string()),
+                Some(message),
+                "{name}"
+            );
+            assert!(store.evaluate("checkout_v2", &user()).enabled, "{name}");
+
+            let took = kill_switch_lands(&store, &path);
+            assert!(
+                matches!(next_event(&rx), StoreEvent::Reloaded { version: 2, .. }),
+                "{name}"
+            );
+            assert!(store.status().last_error.is_none(), "{name}");
+            // The watcher is free: shutdown returns (bounded by the harness).
+            store.shutdown();
+            assert!(!store.status().watching, "{name}");
+            took
+        });
+        eprintln!("{name}: the kill switch was served {took:?} after its write");
+    }
+}
+
+/// Defect 3 of issue 11: a FIFO moved over the config (`mkfifo tmp && mv
+/// tmp flags.json`) under a running store, with polling too, must not block
+/// the watcher: it is a rejected reload, polls keep running without
+/// reporting it again, a later good write is applied, and shutdown returns.
+#[cfg(unix)]
+#[test]
+fn a_fifo_swapped_in_under_a_running_store_does_not_block_it() {
+    bounded("the FIFO test", || {
+        let dir = TempDir::new("fifo");
+        let path = dir.path("flags.json");
+        replace(&path, &config(false));
+        let (store, rx) = file_store(&path, true, Some(Duration::from_millis(20)));
+        let tmp = dir.path("tmp");
+        mkfifo(&tmp);
+        std::fs::rename(&tmp, &path).unwrap();
+        let error = next_rejection(&rx);
+        assert!(error.to_string().contains("FIFO"), "{error}");
+        assert_eq!(store.version(), 1);
+        // Several polls later: not reported again, and `reload` answers.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(rx.try_recv().is_err());
+        assert!(store.reload().unwrap_err().to_string().contains("FIFO"));
+
+        kill_switch_lands(&store, &path);
+        assert_eq!(store.version(), 2);
+        assert!(store.status().last_error.is_none());
+        drop(store);
+    });
+}
+
+/// A source whose fetch blocks until the test lets it go: a slow network
+/// source, say.
+struct StuckSource {
+    release: Arc<Mutex<Receiver<()>>>,
+    stuck: Arc<AtomicBool>,
+    fetches: usize,
+}
+
+impl Source for StuckSource {
+    fn name(&self) -> String {
+        "stuck".to_string()
+    }
+
+    fn fetch(&mut self) -> Result<Fetched, SourceError> {
+        self.fetches += 1;
+        if self.fetches > 1 {
+            self.stuck.store(true, Ordering::SeqCst);
+            let _ = self.release.lock().unwrap().recv();
+        }
+        Ok(Fetched::Text(config(false)))
+    }
+}
+
+#[test]
+fn shutdown_returns_while_a_reload_is_stuck_in_the_source() {
+    let (release, released) = mpsc::channel();
+    let stuck = Arc::new(AtomicBool::new(false));
+    let source = StuckSource {
+        release: Arc::new(Mutex::new(released)),
+        stuck: Arc::clone(&stuck),
+        fetches: 0,
+    };
+    let store = Store::builder(source)
+        .poll_interval(Duration::from_millis(10))
+        .thread_name("ks-stuck-test")
+        .start()
+        .unwrap();
+    wait_for("the stuck fetch", || stuck.load(Ordering::SeqCst));
+    let store = bounded("shutdown", move || {
+        // The status does not wait for the fetch either.
+        assert!(store.status().watching);
+        store.shutdown();
+        store
+    });
+    assert!(!store.status().watching);
+    assert!(store.evaluate("checkout_v2", &user()).enabled);
+    // Let the fetch go: the thread ends on its own.
+    release.send(()).unwrap();
+    #[cfg(target_os = "linux")]
+    wait_for("the thread to exit", || !thread_exists("ks-stuck-test"));
+    drop(store);
+}
+
+/// Defect 5 of issue 11: the watched directory deleted and created again.
+/// The store reports that it fell back to polling, watches the new
+/// directory when it appears, and a kill switch written there arrives by
+/// notification again (there is no polling here at all).
+#[test]
+fn a_deleted_and_recreated_directory_is_watched_again() {
+    bounded("the directory test", || {
+        let parent = TempDir::new("rewatch");
+        let dir = parent.path("config");
+        let path = dir.join("flags.json");
+        std::fs::create_dir(&dir).unwrap();
+        replace(&path, &config(false));
+        let (store, rx) = file_store(&path, true, None);
+        let status = store.status();
+        assert!(status.notifications, "{status:?}");
+        assert_eq!(status.notifications_lost, None);
+
+        std::fs::remove_dir_all(&dir).unwrap();
+        wait_for("the fallback to polling", || !store.status().notifications);
+        let lost = store.status().notifications_lost.unwrap();
+        assert!(lost.contains("is gone"), "{lost}");
+        assert!(lost.contains(&dir.display().to_string()), "{lost}");
+        assert!(store.evaluate("checkout_v2", &user()).enabled);
+
+        std::fs::create_dir(&dir).unwrap();
+        wait_for("notifications again", || store.status().notifications);
+        assert_eq!(store.status().notifications_lost, None);
+        kill_switch_lands(&store, &path);
+        // The file deleted with its directory was reported missing; the
+        // kill switch is version 2.
+        assert_eq!(store.version(), 2);
+        let mut saw_missing = false;
+        while let Ok(event) = rx.try_recv() {
+            if let StoreEvent::Rejected { error, .. } = event {
+                saw_missing |= error.is_missing();
+            }
+        }
+        assert!(saw_missing, "the missing file was reported");
+
+        // And once more: notifications keep working after the re-watch.
+        replace(&path, &config(false));
+        wait_for("the kill switch off", || {
+            store.evaluate("checkout_v2", &user()).enabled
+        });
+        assert_eq!(store.version(), 3);
+    });
+}
+
+/// The directory replaced by another one under the same name (`mv config
+/// config.old && mkdir config`): the old watch follows the moved directory,
+/// so the store must notice and watch the new one.
+#[test]
+fn a_directory_moved_away_and_replaced_is_watched_again() {
+    bounded("the replaced directory test", || {
+        let parent = TempDir::new("replaced");
+        let dir = parent.path("config");
+        let path = dir.join("flags.json");
+        std::fs::create_dir(&dir).unwrap();
+        replace(&path, &config(false));
+        let (store, _rx) = file_store(&path, true, None);
+        assert!(store.status().notifications);
+
+        let staged = parent.path("config.new");
+        std::fs::create_dir(&staged).unwrap();
+        std::fs::rename(&dir, parent.path("config.old")).unwrap();
+        std::fs::rename(&staged, &dir).unwrap();
+        // A write to the old directory (now elsewhere) is not the config.
+        replace(&parent.path("config.old").join("flags.json"), &config(true));
+        // Let a reload that write may cause pass, so that only a notification
+        // from the new directory can bring the next write.
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(store.evaluate("checkout_v2", &user()).enabled);
+        kill_switch_lands(&store, &path);
+        wait_for("notifications on the new directory", || {
+            store.status().notifications
+        });
+        replace(&path, &config(false));
+        wait_for("the kill switch off", || {
+            store.evaluate("checkout_v2", &user()).enabled
+        });
+    });
+}
+
+/// A store started empty on a file whose directory does not exist yet (a
+/// volume mounted later): it says it polls, and watches the directory once
+/// it is created, so that the config (and later changes) arrive by
+/// notification, with no polling at all.
+#[test]
+fn a_directory_created_after_startup_is_watched() {
+    bounded("the late directory test", || {
+        let parent = TempDir::new("late");
+        let dir = parent.path("config");
+        let path = dir.join("flags.json");
+        let store = Store::builder(FileSource::new(&path))
+            .if_missing(IfMissing::StartEmpty)
+            .poll_interval(None)
+            .start()
+            .unwrap();
+        let status = store.status();
+        assert!(status.watching && !status.notifications, "{status:?}");
+        assert_eq!(status.notification_error, None);
+        assert!(
+            status
+                .notifications_lost
+                .is_some_and(|why| why.contains("is gone")),
+            "{:?}",
+            store.status()
+        );
+
+        std::fs::create_dir(&dir).unwrap();
+        wait_for("notifications", || store.status().notifications);
+        assert_eq!(store.status().notifications_lost, None);
+        replace(&path, &config(false));
+        wait_for("the first config", || store.version() == 1);
+        kill_switch_lands(&store, &path);
+        assert_eq!(store.version(), 2);
+    });
 }

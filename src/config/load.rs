@@ -50,14 +50,17 @@ impl FlagSet {
     }
 
     /// Reads and compiles a config file within `limits`, in the [`Format`]
-    /// its extension names.
+    /// its extension names. A file over [`Limits::max_config_bytes`], or one
+    /// that is not a regular file (a FIFO, a device such as `/dev/zero`, a
+    /// directory), is refused before it is parsed.
     pub fn load_with(
         path: impl AsRef<std::path::Path>,
         limits: &Limits,
     ) -> Result<FlagSet, ConfigError> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(name.clone(), &e))?;
+        let text = crate::document::input::read_config_file(path, limits)
+            .map_err(|e| ConfigError::io(name.clone(), &e))?;
         super::load(&text, Format::from_path(path), limits)
             .map_err(|d| ConfigError::new(Some(name), d))
     }

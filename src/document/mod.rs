@@ -7,6 +7,7 @@
 //! whatever the format.
 
 mod format;
+pub(crate) mod input;
 pub(crate) mod json;
 pub(crate) mod text;
 mod toml;

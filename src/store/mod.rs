@@ -149,6 +149,14 @@ pub struct Status {
     pub notifications: bool,
     /// Why notifications could not be started, when they were asked for.
     pub notification_error: Option<String>,
+    /// Why notifications are not active although they were asked for, so
+    /// that the store has fallen back to polling: the watched directory
+    /// was removed or replaced, or did not exist at startup. The store
+    /// looks for the directory every 100 ms and watches it when it is
+    /// there, which clears this. `None` while notifications are active,
+    /// and when they could not be started at all (see
+    /// [`notification_error`](Status::notification_error)).
+    pub notifications_lost: Option<String>,
 }
 
 type Listener = Box<dyn Fn(&StoreEvent) + Send + Sync + 'static>;
@@ -259,6 +267,8 @@ struct State {
     last_error: Option<(LoadError, SystemTime)>,
     notifications: bool,
     notification_error: Option<String>,
+    /// Why notifications stopped, while they are lost.
+    notifications_lost: Option<String>,
 }
 
 /// Identifies an input, to skip one already loaded or already rejected.
@@ -380,6 +390,7 @@ impl Store {
             watching,
             notifications: watching && state.notifications,
             notification_error: state.notification_error.clone(),
+            notifications_lost: state.notifications_lost.clone().filter(|_| watching),
         }
     }
 
@@ -407,10 +418,13 @@ impl Store {
     }
 
     /// Stops the background thread (and file notifications) and waits for
-    /// it to end. The store keeps serving its current version and still
-    /// accepts [`reload`](Store::reload) and
-    /// [`update_json`](Store::update_json). Dropping the store does the
-    /// same; calling it twice does nothing more.
+    /// it to end, for at most a second: a thread busy with a reload (a slow
+    /// custom source or listener, a large config) is left to finish that
+    /// reload on its own, and may still swap it in. The store keeps
+    /// serving its current version and still accepts
+    /// [`reload`](Store::reload) and [`update_json`](Store::update_json).
+    /// Dropping the store does the same; calling it twice does nothing
+    /// more.
     pub fn shutdown(&self) {
         let worker = lock(&self.worker).take();
         if let Some(worker) = worker {
@@ -471,7 +485,10 @@ impl StoreBuilder {
         self
     }
 
-    /// The limits rules are compiled within (default [`Limits::default`]).
+    /// The limits configs are read and compiled within (default
+    /// [`Limits::default`]); the source gets them too
+    /// ([`Source::apply_limits`]), so that a [`FileSource`] reads no more
+    /// than [`Limits::max_config_bytes`].
     pub fn limits(mut self, limits: Limits) -> StoreBuilder {
         self.limits = limits;
         self
@@ -523,6 +540,7 @@ impl StoreBuilder {
             listeners,
             thread_name,
         } = self;
+        source.apply_limits(&limits);
         let name = source.name();
         let watch_path = if notifications {
             source.watch_path().map(Path::to_path_buf)
@@ -570,7 +588,6 @@ impl StoreBuilder {
             })?;
             {
                 let mut state = lock(&store.shared.state);
-                state.notifications = started.worker.has_notifications();
                 state.notification_error = started.notification_error;
             }
             *lock(&store.worker) = Some(started.worker);
@@ -624,6 +641,7 @@ impl Shared {
                 last_error: None,
                 notifications: false,
                 notification_error: None,
+                notifications_lost: None,
             }),
             listeners,
             limits,
@@ -645,6 +663,14 @@ impl Shared {
             }
         }
         self
+    }
+
+    /// Records that notifications were lost (and why: the store polls), or,
+    /// with `None`, that they are active again.
+    pub(crate) fn set_notifications(&self, lost: Option<String>) {
+        let mut state = lock(&self.state);
+        state.notifications = lost.is_none();
+        state.notifications_lost = lost;
     }
 
     /// Fetches from the source and loads what changed.

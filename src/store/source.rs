@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::document::Format;
+use crate::limits::Limits;
 
 /// The error type a [`Source`] reports when it cannot fetch its config.
 pub type SourceError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -76,6 +77,15 @@ pub trait Source: Send + 'static {
     fn format(&self) -> Format {
         Format::Json
     }
+
+    /// Called once by [`StoreBuilder::start`](super::StoreBuilder::start),
+    /// before the first fetch, with the store's
+    /// [`limits`](super::StoreBuilder::limits). A source that reads files
+    /// should read no more than [`Limits::max_config_bytes`]; a
+    /// [`FileSource`] does. The default does nothing.
+    fn apply_limits(&mut self, limits: &Limits) {
+        let _ = limits;
+    }
 }
 
 /// A config file on the local file system, in the [`Format`] its
@@ -83,17 +93,24 @@ pub trait Source: Send + 'static {
 /// JSON).
 ///
 /// A file that does not exist is [`Fetched::Missing`]; one that cannot be
-/// read, or is not UTF-8, is an error. Changes are noticed through OS
-/// notifications on the file's directory and by polling.
+/// read, or is not UTF-8, is an error, and so is one over
+/// [`Limits::max_config_bytes`] or one that is not a regular file (a FIFO,
+/// a device such as `/dev/zero`, a directory): those are refused without
+/// blocking and without reading more than the limit. Changes are noticed
+/// through OS notifications on the file's directory and by polling.
 #[derive(Clone)]
 pub struct FileSource {
     path: PathBuf,
+    limits: Limits,
 }
 
 impl FileSource {
     /// A source reading `path`.
     pub fn new(path: impl Into<PathBuf>) -> FileSource {
-        FileSource { path: path.into() }
+        FileSource {
+            path: path.into(),
+            limits: Limits::default(),
+        }
     }
 
     /// The file's path.
@@ -116,7 +133,7 @@ impl Source for FileSource {
     }
 
     fn fetch(&mut self) -> Result<Fetched, SourceError> {
-        match std::fs::read_to_string(&self.path) {
+        match crate::document::input::read_config_file(&self.path, &self.limits) {
             Ok(text) => Ok(Fetched::Text(text)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Fetched::Missing),
             Err(e) => Err(Box::new(e)),
@@ -129,5 +146,9 @@ impl Source for FileSource {
 
     fn format(&self) -> Format {
         Format::from_path(&self.path)
+    }
+
+    fn apply_limits(&mut self, limits: &Limits) {
+        self.limits = limits.clone();
     }
 }

@@ -287,3 +287,100 @@ fn a_config_with_thousands_of_problems_reports_a_bounded_number_quickly() {
     assert!(report.flags().is_none());
     assert_eq!(report.diagnostics().len(), 501);
 }
+
+/// Runs `f` on a thread with a small stack, failing the test (instead of
+/// hanging the run) when it has not returned within 10 seconds.
+fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("bounded".into())
+        .stack_size(SMALL_STACK)
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .expect("spawn a thread");
+    match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+        Ok(value) => value,
+        Err(_) => panic!("{what} did not return within 10 s"),
+    }
+}
+
+/// Loads `path` within `limits` on a bounded thread; the error's message.
+fn load_error(path: &std::path::Path, limits: Limits) -> String {
+    let path = path.to_path_buf();
+    bounded("FlagSet::load_with", move || {
+        match FlagSet::load_with(&path, &limits) {
+            Ok(_) => "loaded".to_string(),
+            Err(e) => {
+                assert!(e.is_io(), "{e}");
+                assert_eq!(e.diagnostics().len(), 1, "{e}");
+                e.diagnostics()[0].message().to_string()
+            }
+        }
+    })
+}
+
+/// A fresh, empty directory for one test.
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("killswitch-hostile-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
+}
+
+#[test]
+fn a_config_file_over_max_config_bytes_is_refused_with_its_size() {
+    let dir = scratch_dir("big");
+    let path = dir.join("flags.json");
+    // Valid JSON, just long.
+    let text = format!(
+        r#"{{"flag_key": "a", "enabled": true}}{}"#,
+        " ".repeat(2000)
+    );
+    std::fs::write(&path, &text).expect("write the config");
+    let mut limits = Limits::default();
+    limits.max_config_bytes = 1000;
+    let message = load_error(&path, limits.clone());
+    let name = path.display();
+    assert_eq!(
+        message,
+        format!(
+            "cannot read `{name}`: it is {} bytes, over the limit of 1000 \
+             (Limits::max_config_bytes)",
+            text.len()
+        )
+    );
+    limits.max_config_bytes = text.len();
+    assert_eq!(load_error(&path, limits), "loaded");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn dev_zero_a_fifo_and_a_directory_are_refused_as_config_files() {
+    let dir = scratch_dir("special");
+    let zero = dir.join("zero.json");
+    std::os::unix::fs::symlink("/dev/zero", &zero).expect("symlink /dev/zero");
+    let fifo = dir.join("fifo.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    let cases = [
+        (zero, "a character device"),
+        (fifo, "a FIFO (named pipe)"),
+        (dir.clone(), "a directory"),
+    ];
+    for (path, kind) in cases {
+        assert_eq!(
+            load_error(&path, Limits::default()),
+            format!(
+                "cannot read `{}`: it is {kind}, not a regular file",
+                path.display()
+            )
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
