@@ -50,8 +50,9 @@
 
 #![forbid(unsafe_code)]
 
-// The stages, lowest first; each imports only from the ones above it in
-// this list (see ARCHITECTURE.md).
+// The stages, lowest first: error, limits, suggest -> value -> document ->
+// syntax -> plan -> eval -> config -> store. Each imports only from the
+// stages before it (ARCHITECTURE.md; `scripts/layers.py` checks it).
 mod config;
 mod document;
 mod error;
