@@ -1,6 +1,7 @@
 //! Integration tests of the `killswitch` library: the specification's
-//! example, bucketing, the targeting language, diagnostics, config files
-//! and hostile input.
+//! example, bucketing, the targeting language, diagnostics, config files,
+//! hostile input, the property tests, the fuzz seeds and regressions
+//! replayed, and the live store. One binary, so one link.
 
 // clippy.toml's allow-*-in-tests covers `#[test]` functions only, not the
 // helpers they share.
@@ -10,10 +11,14 @@ mod bucket;
 mod config;
 mod errors;
 mod formats;
+mod fuzz_regressions;
 mod hostile;
 mod language;
 mod plans;
+mod properties;
 mod spec;
+#[cfg(feature = "store")]
+mod store;
 
 use killswitch::{Context, FlagSet, Rule};
 

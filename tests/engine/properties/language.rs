@@ -2,8 +2,8 @@
 //! with a naive interpreter, the text and structured forms agree, and no
 //! input makes the parser or compiler panic.
 
-use crate::gen;
-use crate::interpreter;
+use super::gen;
+use super::interpreter;
 use killswitch::ast::{self, Compare, ExprKind, LiteralValue, Op};
 use killswitch::{Context, FlagSet, Limits, Rule};
 use proptest::prelude::*;

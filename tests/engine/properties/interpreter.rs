@@ -3,7 +3,7 @@
 //! folding at compile time, no sorted sets, no specialised checks, and
 //! versions and times looked up in the hand-made tables of `gen`.
 
-use crate::gen::{TIMES, VERSIONS};
+use super::gen::{TIMES, VERSIONS};
 use killswitch::ast::{Compare, Expr, ExprKind, LiteralValue, Op, Path};
 use serde_json::Value as Json;
 

@@ -3,7 +3,7 @@
 //! the compiled plan against a naive interpreter).
 //!
 //! Case counts follow proptest's default (256) unless `PROPTEST_CASES` is
-//! set: `PROPTEST_CASES=25600 cargo test --test properties` runs 100x more.
+//! set: `PROPTEST_CASES=25600 cargo test --release --test engine properties` runs 100x more.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

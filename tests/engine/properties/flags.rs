@@ -1,6 +1,6 @@
 //! Whole flags: the evaluation order and determinism.
 
-use crate::gen;
+use super::gen;
 use killswitch::{bucket, Context, Decision, FlagSet, Reason};
 use proptest::prelude::*;
 use serde_json::{json, Value as Json};
