@@ -13,15 +13,9 @@ use sha2::{Digest, Sha256};
 
 const SPEC_RULE: &str = r#"email endsWith "@internal.com" and not segment == "legacy""#;
 
+/// The specification's flag: the fixture the tests share.
 fn spec_flags() -> FlagSet {
-    let config = format!(
-        r#"{{"flag_key": "new_search_ui", "enabled": true, "kill_switch": false,
-            "rollout_percentage": 20,
-            "targeting_rules": {{"allow_list": [{}],
-                                 "deny_list": ["segment == \"legacy\""]}}}}"#,
-        serde_json::to_string(SPEC_RULE).unwrap_or_default()
-    );
-    match FlagSet::from_json(&config) {
+    match FlagSet::from_json(include_str!("../tests/fixtures/spec_flag.json")) {
         Ok(flags) => flags,
         Err(e) => panic!("{e}"),
     }

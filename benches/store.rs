@@ -20,14 +20,13 @@ use killswitch::{bucket, Context, FlagSet, Reason};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The specification's flag (the fixture the tests share) and a flag
+/// whose kill switch the benchmark flips.
 fn config(kill_switch: bool) -> String {
+    let spec = include_str!("../tests/fixtures/spec_flag.json");
     format!(
         r#"{{"flags": [
-            {{"flag_key": "new_search_ui", "enabled": true, "kill_switch": false,
-              "rollout_percentage": 20,
-              "targeting_rules": {{
-                "allow_list": ["email endsWith \"@internal.com\" and not segment == \"legacy\""],
-                "deny_list": ["segment == \"legacy\""]}}}},
+            {spec},
             {{"flag_key": "checkout_v2", "enabled": true, "kill_switch": {kill_switch},
               "rollout_percentage": 100}}
         ]}}"#

@@ -72,17 +72,11 @@ fn allocations_in<T>(f: impl FnOnce() -> T) -> (T, usize) {
 /// operator: an allow rule that is one long `and` (all of it runs for a user
 /// who matches) and a deny rule that is one long `or` (all of it runs for a
 /// user who matches only its last term).
-const CONFIG: &str = r#"[
-{
-    "flag_key": "new_search_ui",
-    "enabled": true,
-    "kill_switch": false,
-    "rollout_percentage": 20,
-    "targeting_rules": {
-        "allow_list": ["email endsWith \"@internal.com\" and not segment == \"legacy\""],
-        "deny_list": [{"attribute": "segment", "operator": "equals", "value": "legacy"}]
-    }
-},
+const CONFIG: &str = concat!(
+    r#"[
+"#,
+    include_str!("fixtures/spec_flag.json"),
+    r#",
 {
     "flag_key": "everything",
     "enabled": true,
@@ -96,7 +90,8 @@ const CONFIG: &str = r#"[
         ]
     }
 }
-]"#;
+]"#
+);
 
 #[test]
 fn the_counter_sees_allocations() {

@@ -22,17 +22,9 @@ mod store;
 
 use killswitch::{Context, FlagSet, Rule};
 
-/// The specification's example flag, with a structured deny rule.
-pub(crate) const SPEC_FLAG: &str = r#"{
-    "flag_key": "new_search_ui",
-    "enabled": true,
-    "kill_switch": false,
-    "rollout_percentage": 20,
-    "targeting_rules": {
-        "allow_list": ["email endsWith \"@internal.com\" and not segment == \"legacy\""],
-        "deny_list": [{"attribute": "segment", "operator": "equals", "value": "legacy"}]
-    }
-}"#;
+/// The specification's example flag, with a structured deny rule: the one
+/// fixture the tests and benchmarks share (`tests/fixtures/spec_flag.json`).
+pub(crate) const SPEC_FLAG: &str = include_str!("../fixtures/spec_flag.json");
 
 /// Compiles a config that must be valid, showing every diagnostic if not.
 pub(crate) fn flags(json: &str) -> FlagSet {
