@@ -1,4 +1,24 @@
-//! "Did you mean ...?" suggestions.
+//! "Did you mean ...?" suggestions: [`closest`] finds the likely intended
+//! name, [`did_you_mean`] writes the hint, the one way every message says it.
+
+/// How a suggested name is written in a hint: a config name in double
+/// quotes as the file writes it (`"flags"`), a name of the rule language
+/// in backticks (`` `endsWith` ``), or a segment reference (`` `@beta` ``).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Quote {
+    Config,
+    Rule,
+    Segment,
+}
+
+/// The hint for a name that was meant to be `guess`.
+pub(crate) fn did_you_mean(guess: &str, quote: Quote) -> String {
+    match quote {
+        Quote::Config => format!("did you mean \"{guess}\"?"),
+        Quote::Rule => format!("did you mean `{guess}`?"),
+        Quote::Segment => format!("did you mean `@{guess}`?"),
+    }
+}
 
 /// The candidate closest to `word`, if any is close enough to be a likely
 /// typo: same letters ignoring case and `_`/`-`, or a small edit distance.

@@ -2,6 +2,7 @@
 //! file position, the path to it inside the config, the source line with
 //! `^^^` under the problem, and a hint.
 
+use crate::document::ReadError;
 use crate::error::{ErrorKind, Severity, Snippet, Span};
 use std::fmt;
 
@@ -19,6 +20,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A problem the document reader found (bad syntax, a duplicate key),
+    /// placed in `source`.
+    pub(crate) fn from_read(e: ReadError, source: &str) -> Diagnostic {
+        Diagnostic::new(e.kind, e.message, Some(e.span), source).with_help(e.help)
+    }
+
     pub(crate) fn new(
         kind: ErrorKind,
         message: impl Into<String>,

@@ -159,7 +159,7 @@ impl Loader<'_> {
                                 "a prerequisite is the flag_key of another flag in the same file"
                                     .to_string()
                             },
-                            |g| format!("did you mean \"{g}\"?"),
+                            |g| crate::suggest::did_you_mean(g, crate::suggest::Quote::Config),
                         );
                         let message = format!("no flag \"{name}\" in this file");
                         problems.push((i, j, ErrorKind::UnknownFlag, message, help));

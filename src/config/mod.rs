@@ -20,6 +20,7 @@ use crate::config::schema::Schema;
 use crate::document::{self, Document, Format, Member, Node, NodeKind};
 use crate::error::Severity;
 use crate::error::{Error, ErrorKind, Span, LINTS};
+use crate::suggest::{did_you_mean, Quote};
 use crate::eval::flag::Flag;
 use crate::eval::flag_set::FlagSet;
 use crate::eval::rule::Rule;
@@ -73,7 +74,7 @@ pub(crate) fn check(
     } = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
-            let d = Diagnostic::new(e.kind, e.message, Some(e.span), src).with_help(e.help);
+            let d = Diagnostic::from_read(e, src);
             return (None, vec![d]);
         }
     };
@@ -87,7 +88,7 @@ pub(crate) fn check(
         diagnostics: duplicates
             .into_iter()
             .take(MAX_DIAGNOSTICS)
-            .map(|e| Diagnostic::new(e.kind, e.message, Some(e.span), src).with_help(e.help))
+            .map(|e| Diagnostic::from_read(e, src))
             .collect(),
         suppressed: duplicate_count.saturating_sub(MAX_DIAGNOSTICS),
         suppressed_error: duplicate_count > MAX_DIAGNOSTICS,
@@ -257,7 +258,7 @@ impl Loader<'_> {
                             format!("unknown top-level field \"{other}\""),
                             Some(
                                 match crate::suggest::closest(other, ["flags", "segments"]) {
-                                    Some(g) => format!("did you mean \"{g}\"?"),
+                                    Some(g) => did_you_mean(g, Quote::Config),
                                     None => "the top level holds \"flags\" and \"segments\"".into(),
                                 },
                             ),
@@ -460,7 +461,7 @@ impl Loader<'_> {
                                         ok = false;
                                         let help = crate::suggest::closest(other, RULE_LISTS.iter().copied())
                                         .map_or_else(|| "targeting_rules holds \"allow_list\" and \"deny_list\"".to_string(),
-                                            |g| format!("did you mean \"{g}\"?"));
+                                            |g| did_you_mean(g, Quote::Config));
                                         self.report(
                                             &place,
                                             &format!("targeting_rules.{other}"),
@@ -495,7 +496,7 @@ impl Loader<'_> {
                     let help = crate::suggest::closest(other, FLAG_FIELDS.iter().copied())
                         .map_or_else(
                             || format!("a flag has the fields {}", FLAG_FIELDS.join(", ")),
-                            |g| format!("did you mean \"{g}\"?"),
+                            |g| did_you_mean(g, Quote::Config),
                         );
                     self.report(
                         &place,
@@ -619,7 +620,7 @@ impl Loader<'_> {
                                     LINTS.iter().map(|l| l.name).collect::<Vec<_>>().join(", ")
                                 )
                             },
-                            |g| format!("did you mean \"{g}\"?"),
+                            |g| did_you_mean(g, Quote::Config),
                         );
                         self.report(
                             place,

@@ -123,7 +123,7 @@ impl Loader<'_> {
             if !known {
                 let all = STEP_FIELDS.iter().chain(RAMP_FIELDS).copied();
                 let help = crate::suggest::closest(&m.key, all)
-                    .map_or_else(|| FORMS.to_string(), |g| format!("did you mean \"{g}\"?"));
+                    .map_or_else(|| FORMS.to_string(), |g| crate::suggest::did_you_mean(g, crate::suggest::Quote::Config));
                 self.report(
                     place,
                     &format!("{field}.{}", m.key),

@@ -65,14 +65,11 @@ impl Schema {
     /// Parses a schema; every problem is reported with its place.
     pub fn from_json(text: &str) -> Result<Schema, ConfigError> {
         let fail = |d: Vec<Diagnostic>| ConfigError::new(None, d);
-        let (doc, dups) = document::json::parse(text, 64).map_err(|e| {
-            fail(vec![
-                Diagnostic::new(e.kind, e.message, Some(e.span), text).with_help(e.help)
-            ])
-        })?;
+        let (doc, dups) = document::json::parse(text, 64)
+            .map_err(|e| fail(vec![Diagnostic::from_read(e, text)]))?;
         let mut errors: Vec<Diagnostic> = dups
             .into_iter()
-            .map(|e| Diagnostic::new(e.kind, e.message, Some(e.span), text).with_help(e.help))
+            .map(|e| Diagnostic::from_read(e, text))
             .collect();
         let mut report = |span: Span, message: String| {
             errors.push(Diagnostic::new(
@@ -185,7 +182,7 @@ impl Schema {
                     if let Some(g) =
                         crate::suggest::closest(segment, scope.iter().map(|a| a.name.as_str()))
                     {
-                        err = err.with_help(format!("did you mean `{g}`?"));
+                        err = err.with_help(crate::suggest::did_you_mean(g, crate::suggest::Quote::Rule));
                     }
                     return Err(err);
                 }

@@ -126,7 +126,7 @@ fn segment(name: &str, span: Span, cx: &mut Cx<'_>) -> Result<Node, Error> {
         }
         None => {
             let help = match crate::suggest::closest(name, cx.table.by_name.keys().map(String::as_str)) {
-                Some(g) => format!("did you mean `@{g}`?"),
+                Some(g) => crate::suggest::did_you_mean(g, crate::suggest::Quote::Segment),
                 None if cx.table.by_name.is_empty() => {
                     "segments are declared in the config file: {\"segments\": {\"name\": \"rule\"}, \"flags\": [...]}".to_string()
                 }
