@@ -122,8 +122,10 @@ impl Loader<'_> {
                 STEP_FIELDS.contains(&m.key.as_str()) || RAMP_FIELDS.contains(&m.key.as_str());
             if !known {
                 let all = STEP_FIELDS.iter().chain(RAMP_FIELDS).copied();
-                let help = crate::suggest::closest(&m.key, all)
-                    .map_or_else(|| FORMS.to_string(), |g| crate::suggest::did_you_mean(g, crate::suggest::Quote::Config));
+                let help = crate::suggest::closest(&m.key, all).map_or_else(
+                    || FORMS.to_string(),
+                    |g| crate::suggest::did_you_mean(g, crate::suggest::Quote::Config),
+                );
                 self.report(
                     place,
                     &format!("{field}.{}", m.key),

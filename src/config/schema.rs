@@ -182,7 +182,10 @@ impl Schema {
                     if let Some(g) =
                         crate::suggest::closest(segment, scope.iter().map(|a| a.name.as_str()))
                     {
-                        err = err.with_help(crate::suggest::did_you_mean(g, crate::suggest::Quote::Rule));
+                        err = err.with_help(crate::suggest::did_you_mean(
+                            g,
+                            crate::suggest::Quote::Rule,
+                        ));
                     }
                     return Err(err);
                 }

@@ -150,23 +150,30 @@ impl KeyIndex {
 }
 
 /// Hashes every byte of the key: FxHash's multiply-rotate over 8-byte
-/// words, then the length. Real key sets share long prefixes and suffixes
-/// (`checkout_00042_enabled`), so no byte may be skipped: hashing only the
-/// ends made such keys collide and turned lookups into linear scans.
+/// words, the last word overlapping the one before it (so a key of up to 16
+/// bytes costs two words), then the length. Real key sets share long
+/// prefixes and suffixes (`checkout_00042_enabled`), so no byte may be
+/// skipped: hashing only the ends made such keys collide and turned
+/// lookups into scans of thousands of slots.
 fn hash_key(bytes: &[u8]) -> usize {
     const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
     let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(SEED);
-    let mut words = bytes.chunks_exact(8);
-    let mut h = 0u64;
-    for word in words.by_ref() {
-        h = mix(h, word_at(word, 0));
+    let n = bytes.len();
+    let mut h = mix(0, n as u64);
+    if n < 8 {
+        let mut w = 0u64;
+        for (i, b) in bytes.iter().enumerate() {
+            w |= u64::from(*b) << (8 * i);
+        }
+        h = mix(h, w);
+    } else {
+        let mut at = 0;
+        while at + 8 < n {
+            h = mix(h, word_at(bytes, at));
+            at += 8;
+        }
+        h = mix(h, word_at(bytes, n - 8));
     }
-    let mut last = 0u64;
-    for (i, b) in words.remainder().iter().enumerate() {
-        last |= u64::from(*b) << (8 * i);
-    }
-    h = mix(h, last);
-    h = mix(h, bytes.len() as u64);
     // The high bits are the best mixed.
     (h >> 32) as usize
 }

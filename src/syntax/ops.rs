@@ -90,7 +90,10 @@ pub(crate) fn suggest(name: &str) -> Option<String> {
         _ => None,
     };
     let best = alias.or_else(|| crate::suggest::closest(name, WORDS.iter().map(|(n, _)| *n)))?;
-    Some(crate::suggest::did_you_mean(best, crate::suggest::Quote::Rule))
+    Some(crate::suggest::did_you_mean(
+        best,
+        crate::suggest::Quote::Rule,
+    ))
 }
 
 /// The canonical text spelling of an operator, as the printer writes it.

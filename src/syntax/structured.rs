@@ -43,7 +43,10 @@ pub(crate) fn lower(json: &Node) -> Result<Expr, Vec<Error>> {
                     _ => crate::suggest::closest(other, FIELDS.iter().copied()),
                 };
                 err = match guess {
-                    Some(g) => err.with_help(crate::suggest::did_you_mean(g, crate::suggest::Quote::Config)),
+                    Some(g) => err.with_help(crate::suggest::did_you_mean(
+                        g,
+                        crate::suggest::Quote::Config,
+                    )),
                     None => {
                         err.with_help("the fields are \"attribute\", \"operator\" and \"value\"")
                     }
