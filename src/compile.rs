@@ -21,6 +21,10 @@ pub(crate) const MAX_SEGMENT_DEPTH: usize = 16;
 /// could otherwise multiply into billions.
 pub(crate) const MAX_EXPANDED_TESTS: usize = 100_000;
 
+/// With more segments than this, an unknown `@name` gets no suggestion and
+/// no list of the names.
+const MAX_LISTED_SEGMENTS: usize = 100;
+
 /// The segments rules may refer to, by name. `None` marks a segment that is
 /// declared but did not compile (its own error is reported).
 #[derive(Debug, Default)]
@@ -125,8 +129,17 @@ fn segment(name: &str, span: Span, cx: &mut Cx<'_>) -> Result<Node, Error> {
             .with_help(format!("see the error reported at segments.{name}")))
         }
         None => {
-            let help = match crate::suggest::closest(name, cx.table.by_name.keys().map(String::as_str)) {
+            // With very many segments, neither a suggestion nor the list:
+            // each would cost a pass over all names for every such error.
+            let many = cx.table.by_name.len() > MAX_LISTED_SEGMENTS;
+            let guess = if many {
+                None
+            } else {
+                crate::suggest::closest(name, cx.table.by_name.keys().map(String::as_str))
+            };
+            let help = match guess {
                 Some(g) => format!("did you mean `@{g}`?"),
+                None if many => "see the names declared in the config's \"segments\"".to_string(),
                 None if cx.table.by_name.is_empty() => {
                     "segments are declared in the config file: {\"segments\": {\"name\": \"rule\"}, \"flags\": [...]}".to_string()
                 }

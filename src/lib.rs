@@ -146,7 +146,9 @@ pub mod ast {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// The longest rule text accepted, in bytes (default 256 KiB).
+    /// The longest rule text accepted, in bytes (default 256 KiB). A rule
+    /// in the structured form is held to the same bound through its
+    /// canonical text (as [`Rule::source`] prints it).
     pub max_rule_len: usize,
     /// How deeply parentheses and brackets may nest (default 32).
     pub max_nesting_depth: usize,

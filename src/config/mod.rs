@@ -321,7 +321,14 @@ impl Loader<'_> {
             let key = key_of(item);
             if let Some((key, span)) = &key {
                 if let Some(first) = seen.get(key) {
-                    let (line, column) = crate::error::line_column(self.src, first.start);
+                    // Placing the first definition scans the file: only
+                    // while diagnostics are still shown, or a file of many
+                    // duplicate keys would cost quadratic time.
+                    let (line, column) = if self.diagnostics.len() < MAX_DIAGNOSTICS {
+                        crate::error::line_column(self.src, first.start)
+                    } else {
+                        (0, 0)
+                    };
                     let named = Place {
                         flag: place.flag.clone(),
                         key: Some(key),
@@ -783,7 +790,11 @@ impl Loader<'_> {
     fn rule_expr(&mut self, place: &Place<'_>, field: &str, item: &Json) -> Option<Expr> {
         let parsed = match &item.value {
             JsonValue::String(text) => crate::syntax::parse(text, self.limits).map_err(|e| vec![e]),
-            JsonValue::Object(_) => crate::structured::lower(item),
+            JsonValue::Object(_) => crate::structured::lower(item).and_then(|expr| {
+                crate::structured::check_len(&expr, self.limits)
+                    .map(|()| expr)
+                    .map_err(|e| vec![e])
+            }),
             other => {
                 self.report(
                     place,
