@@ -155,6 +155,24 @@ pub struct Limits {
     /// The largest compiled size of one `matches` regex, in bytes
     /// (default 1 MiB).
     pub max_regex_size: usize,
+    /// The largest compiled size of all the `matches` regexes of one
+    /// config file (or one rule compiled alone) together, in bytes
+    /// (default 16 MiB). Exceeding it is a load error at the first pattern
+    /// past the budget.
+    pub max_total_regex_size: usize,
+    /// The longest string, in bytes, a `matches` regex is run against
+    /// (default 4 KiB). A longer attribute value does not match (the test
+    /// is false, so `not (x matches "...")` is true), which bounds the cost
+    /// of one evaluation whatever the context holds.
+    pub max_regex_input_len: usize,
+    /// The most tests one evaluation of a flag may run, all its rules
+    /// counted in full with the segments they use (default 100,000).
+    /// Exceeding it is a load error at the rule that goes past it.
+    pub max_tests_per_flag: usize,
+    /// The most tests evaluating every flag of one config file may run
+    /// (default 1,000,000): segments used by many flags count once per
+    /// use. Exceeding it is a load error at the rule that goes past it.
+    pub max_tests_per_file: usize,
 }
 
 impl Default for Limits {
@@ -163,6 +181,10 @@ impl Default for Limits {
             max_rule_len: 256 * 1024,
             max_nesting_depth: 32,
             max_regex_size: 1024 * 1024,
+            max_total_regex_size: 16 * 1024 * 1024,
+            max_regex_input_len: 4 * 1024,
+            max_tests_per_flag: 100_000,
+            max_tests_per_file: 1_000_000,
         }
     }
 }

@@ -18,7 +18,7 @@ use segments::references;
 
 pub use format::Format;
 
-use crate::compile::{compile_in, SegmentTable};
+use crate::compile::{compile_within, SegmentTable, Spent};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::{Error, ErrorKind, Span};
 use crate::flag::{Flag, FlagSet, Rule};
@@ -102,6 +102,9 @@ pub(crate) fn check(
         segments: SegmentTable::default(),
         declared_segments: Vec::new(),
         referenced: std::collections::HashSet::new(),
+        spent: Spent::default(),
+        flag_tests: 0,
+        file_tests: 0,
     };
     let flags = loader.document(&doc);
     loader.unused_segments();
@@ -154,6 +157,14 @@ struct Loader<'s> {
     referenced: std::collections::HashSet<String>,
     /// The file's format, for fixes written in its syntax.
     format: Format,
+    /// What the file's rules and segments have used of its budgets.
+    spent: Spent,
+    /// The tests one evaluation of the current flag may run so far
+    /// (`Limits::max_tests_per_flag`).
+    flag_tests: usize,
+    /// The tests evaluating every flag so far may run
+    /// (`Limits::max_tests_per_file`).
+    file_tests: usize,
 }
 
 /// Where a problem is: the flag and the field path inside it.
@@ -410,6 +421,7 @@ impl Loader<'_> {
             }
         };
         place.key = key;
+        self.flag_tests = 0;
         let mut enabled = None;
         let mut kill_switch = Some(false);
         let mut rollout_percentage = None;
@@ -763,7 +775,7 @@ impl Loader<'_> {
         references(&expr, &mut |name, _| {
             self.referenced.insert(name.to_string());
         });
-        let compiled = match compile_in(&expr, self.limits, &self.segments) {
+        let compiled = match compile_within(&expr, self.limits, &self.segments, &mut self.spent) {
             Ok(compiled) => compiled,
             Err(e) => {
                 let span = self.file_span(item, e.span());
@@ -771,6 +783,9 @@ impl Loader<'_> {
                 return None;
             }
         };
+        if !self.charge_tests(place, field, item.span, compiled.cost) {
+            return None;
+        }
         let errors = self.schema.map(|s| s.check(&expr)).unwrap_or_default();
         for e in &errors {
             let span = self.file_span(item, e.span());
@@ -831,6 +846,45 @@ impl Loader<'_> {
             JsonValue::String(text) => self.strings.to_file(self.src, item.span, text, s),
             _ => s,
         }
+    }
+
+    /// Adds a rule's tests to its flag's and the file's; past either
+    /// budget, reports it at the rule and returns false.
+    fn charge_tests(&mut self, place: &Place<'_>, field: &str, span: Span, cost: usize) -> bool {
+        let flag_tests = self.flag_tests.saturating_add(cost);
+        let file_tests = self.file_tests.saturating_add(cost);
+        let (total, max, what, limit) = if flag_tests > self.limits.max_tests_per_flag {
+            (
+                flag_tests,
+                self.limits.max_tests_per_flag,
+                "this flag",
+                "max_tests_per_flag",
+            )
+        } else if file_tests > self.limits.max_tests_per_file {
+            (
+                file_tests,
+                self.limits.max_tests_per_file,
+                "the flags of this file",
+                "max_tests_per_file",
+            )
+        } else {
+            self.flag_tests = flag_tests;
+            self.file_tests = file_tests;
+            return true;
+        };
+        self.report(
+            place,
+            field,
+            ErrorKind::TooLong,
+            span,
+            format!(
+                "with this rule, one evaluation of {what} may run {total} tests (segments counted at each use); at most {max} are allowed"
+            ),
+            Some(format!(
+                "use segments that use each other fewer times, or raise `Limits::{limit}`"
+            )),
+        );
+        false
     }
 
     fn error(&mut self, place: &Place<'_>, field: &str, e: &Error, span: Span) {

@@ -4,7 +4,7 @@
 use super::json::{JsonValue, Member};
 use super::link::depth_first;
 use super::{Loader, Place};
-use crate::compile::compile_in;
+use crate::compile::compile_within;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::{ErrorKind, Span};
 use crate::lint::{self, At};
@@ -131,7 +131,8 @@ impl Loader<'_> {
             if in_cycle[i] {
                 continue;
             }
-            let compiled = match compile_in(expr, self.limits, &self.segments) {
+            let compiled = match compile_within(expr, self.limits, &self.segments, &mut self.spent)
+            {
                 Ok(compiled) => compiled,
                 Err(e) => {
                     let span = self.file_span(&m.value, e.span());
