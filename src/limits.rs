@@ -13,7 +13,9 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// The longest rule text accepted, in bytes (default 256 KiB).
+    /// The longest rule text accepted, in bytes (default 256 KiB). A rule
+    /// in the structured form is held to the same bound through its
+    /// canonical text (as [`Rule::source`](crate::Rule::source) prints it).
     pub max_rule_len: usize,
     /// How deeply parentheses and brackets may nest (default 32).
     pub max_nesting_depth: usize,
@@ -27,6 +29,24 @@ pub struct Limits {
     /// directory). It applies to [`FlagSet::load_with`](crate::FlagSet::load_with)
     /// and to a file source in a store built with these limits.
     pub max_config_bytes: usize,
+    /// The largest compiled size of all the `matches` regexes of one
+    /// config file (or one rule compiled alone) together, in bytes
+    /// (default 16 MiB). Exceeding it is a load error at the first pattern
+    /// past the budget.
+    pub max_total_regex_size: usize,
+    /// The longest string, in bytes, a `matches` regex is run against
+    /// (default 4 KiB). A longer attribute value does not match (the test
+    /// is false, so `not (x matches "...")` is true), which bounds the cost
+    /// of one evaluation whatever the context holds.
+    pub max_regex_input_len: usize,
+    /// The most tests one evaluation of a flag may run, all its rules
+    /// counted in full with the segments they use (default 100,000).
+    /// Exceeding it is a load error at the rule that goes past it.
+    pub max_tests_per_flag: usize,
+    /// The most tests evaluating every flag of one config file may run
+    /// (default 1,000,000): segments used by many flags count once per
+    /// use. Exceeding it is a load error at the rule that goes past it.
+    pub max_tests_per_file: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +56,10 @@ impl Default for Limits {
             max_nesting_depth: 32,
             max_regex_size: 1024 * 1024,
             max_config_bytes: 64 * 1024 * 1024,
+            max_total_regex_size: 16 * 1024 * 1024,
+            max_regex_input_len: 4 * 1024,
+            max_tests_per_flag: 100_000,
+            max_tests_per_file: 1_000_000,
         }
     }
 }

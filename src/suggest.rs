@@ -27,19 +27,33 @@ where
     I: IntoIterator<Item = &'c str>,
 {
     let squashed = squash(word);
+    let lower = word.to_lowercase();
+    let word_len = word.chars().count();
     let mut best: Option<(usize, &'c str)> = None;
     for candidate in candidates {
         if squash(candidate) == squashed {
             return Some(candidate);
         }
-        let distance = edit_distance(&word.to_lowercase(), &candidate.to_lowercase());
-        let allowed = (candidate.chars().count().max(word.chars().count()) / 3).max(1);
+        let candidate_len = candidate.chars().count();
+        let allowed = (candidate_len.max(word_len) / 3).max(1);
+        // The distance is at least the difference in length, and costs
+        // the product of the lengths: long names (hostile ones) get only
+        // the comparison above.
+        if candidate_len.abs_diff(word_len) > allowed
+            || candidate_len.max(word_len) > MAX_EDITED_LEN
+        {
+            continue;
+        }
+        let distance = edit_distance(&lower, &candidate.to_lowercase());
         if distance <= allowed && best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, candidate));
         }
     }
     best.map(|(_, c)| c)
 }
+
+/// The longest name (in characters) compared by edit distance.
+const MAX_EDITED_LEN: usize = 64;
 
 fn squash(word: &str) -> String {
     word.chars()

@@ -26,6 +26,10 @@ const MAX_PREREQUISITE_DEPTH: usize = 32;
 /// allocation-free, so a wide diamond of prerequisites costs this much).
 const MAX_PREREQUISITE_COST: u64 = 1024;
 
+/// With more flags than this in a file, an unknown prerequisite gets no
+/// "did you mean" suggestion.
+const MAX_SUGGESTED_FROM: usize = 1000;
+
 /// A cycle found by [`depth_first`]: the `edge`-th parent of `node` closes
 /// it; `path` runs from that parent through `node` and back to it.
 pub(super) struct CycleFound {
@@ -153,8 +157,15 @@ impl Loader<'_> {
                     // Declared but not compiled: its own errors stop the load.
                     None if declared.contains_key(name) => ok = false,
                     None => {
+                        // With very many flags, no suggestion: it would
+                        // cost a pass over all keys for each unknown one.
                         let keys = index.keys().copied().filter(|k| *k != &*p.flag.key);
-                        let help = crate::suggest::closest(name, keys).map_or_else(
+                        let guess = if index.len() > MAX_SUGGESTED_FROM {
+                            None
+                        } else {
+                            crate::suggest::closest(name, keys)
+                        };
+                        let help = guess.map_or_else(
                             || {
                                 "a prerequisite is the flag_key of another flag in the same file"
                                     .to_string()

@@ -6,6 +6,9 @@ use crate::error::ErrorKind;
 use crate::eval::flag::Flag;
 use crate::eval::rule::Rule;
 use crate::syntax::ast::{Expr, ExprKind, LiteralValue, Op};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 /// Where a finding is: a rule of a list, or a field of the flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,8 +90,9 @@ pub(crate) fn check(flag: &Flag) -> Vec<Finding> {
     }
     duplicates(allow, At::Allow, "allow_list", &mut out);
     duplicates(deny, At::Deny, "deny_list", &mut out);
+    let allow_groups = by_shape(allow);
     for (d, rule) in deny.iter().enumerate() {
-        if let Some(a) = allow.iter().position(|r| same(r, rule)) {
+        if let Some(a) = first_same(allow, &allow_groups, rule, allow.len()) {
             out.push(finding(
                 ErrorKind::ShadowedRule,
                 At::Deny(d),
@@ -110,15 +114,99 @@ fn same(a: &Rule, b: &Rule) -> bool {
     a.expr().without_spans() == b.expr().without_spans()
 }
 
-fn duplicates(rules: &[Rule], at: fn(usize) -> At, list: &str, out: &mut Vec<Finding>) {
+/// The rules of a list grouped by the hash of their shape (spans
+/// ignored), each group in list order: rules equal in shape share a group,
+/// so finding an earlier equal rule costs one lookup, not a scan of the
+/// list.
+fn by_shape(rules: &[Rule]) -> HashMap<u64, Vec<usize>> {
+    let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
     for (i, rule) in rules.iter().enumerate() {
-        if let Some(first) = rules[..i].iter().position(|r| same(r, rule)) {
+        groups.entry(shape_hash(rule.expr())).or_default().push(i);
+    }
+    groups
+}
+
+/// The first rule of `rules` (grouped by [`by_shape`]) equal in shape to
+/// `rule`, among those before `before`.
+fn first_same(
+    rules: &[Rule],
+    groups: &HashMap<u64, Vec<usize>>,
+    rule: &Rule,
+    before: usize,
+) -> Option<usize> {
+    let group = groups.get(&shape_hash(rule.expr()))?;
+    group
+        .iter()
+        .copied()
+        .take_while(|&j| j < before)
+        .find(|&j| rules.get(j).is_some_and(|r| same(r, rule)))
+}
+
+fn duplicates(rules: &[Rule], at: fn(usize) -> At, list: &str, out: &mut Vec<Finding>) {
+    let groups = by_shape(rules);
+    for (i, rule) in rules.iter().enumerate() {
+        if let Some(first) = first_same(rules, &groups, rule, i) {
             out.push(finding(
                 ErrorKind::DuplicateRule,
                 at(i),
                 format!("duplicate rule: the same as {list}[{first}]"),
                 Some("remove one of them".into()),
             ));
+        }
+    }
+}
+
+/// Hashes an expression's shape: everything [`Expr::without_spans`] keeps,
+/// so that trees equal without their spans hash alike.
+fn shape_hash(e: &Expr) -> u64 {
+    let mut h = DefaultHasher::new();
+    hash_shape(e, &mut h);
+    h.finish()
+}
+
+fn hash_shape(e: &Expr, h: &mut DefaultHasher) {
+    std::mem::discriminant(&e.kind).hash(h);
+    match &e.kind {
+        ExprKind::Or(xs) | ExprKind::And(xs) => {
+            xs.len().hash(h);
+            for x in xs {
+                hash_shape(x, h);
+            }
+        }
+        ExprKind::Not(x) => hash_shape(x, h),
+        ExprKind::Compare(c) => {
+            c.path.segments.hash(h);
+            c.op.hash(h);
+            c.ignore_case.hash(h);
+            c.values.len().hash(h);
+            for v in &c.values {
+                ValueKey::of(&v.value).hash(h);
+            }
+        }
+        ExprKind::Exists(p) | ExprKind::Truthy(p) => p.segments.hash(h),
+        ExprKind::Segment(name) => name.hash(h),
+    }
+}
+
+/// A literal as a hashable key, equal exactly when the literals are
+/// (`==` on [`LiteralValue`]: `0.0` and `-0.0` are equal, and literals are
+/// never NaN).
+#[derive(PartialEq, Eq, Hash)]
+enum ValueKey<'a> {
+    String(&'a str),
+    Int(i64),
+    Float(u64),
+    Bool(bool),
+}
+
+impl<'a> ValueKey<'a> {
+    fn of(value: &'a LiteralValue) -> ValueKey<'a> {
+        match value {
+            LiteralValue::String(s) => ValueKey::String(s),
+            LiteralValue::Int(i) => ValueKey::Int(*i),
+            // `+ 0.0` turns -0.0 into 0.0, so both have the same bits.
+            LiteralValue::Float(f) => ValueKey::Float((f + 0.0).to_bits()),
+            LiteralValue::Bool(b) => ValueKey::Bool(*b),
         }
     }
 }
@@ -175,8 +263,10 @@ pub(crate) fn expr(e: &Expr, at: At, out: &mut Vec<Finding>) {
                     }
                 }
             }
-            for (i, v) in c.values.iter().enumerate() {
-                if c.values[..i].iter().any(|w| w.value == v.value) {
+            // One pass with a set of the values seen: linear in the list.
+            let mut seen = HashSet::with_capacity(c.values.len());
+            for v in &c.values {
+                if !seen.insert(ValueKey::of(&v.value)) {
                     out.push(finding(
                         ErrorKind::DuplicateValue,
                         at,
@@ -191,13 +281,28 @@ pub(crate) fn expr(e: &Expr, at: At, out: &mut Vec<Finding>) {
     }
 }
 
-/// An operand whose negation is also an operand, as canonical text.
+/// An operand whose negation is also an operand, as canonical text: the
+/// first such `not` in operand order. The operands are grouped by the hash
+/// of their shape once, so a long chain costs one lookup per `not`.
 fn complementary(xs: &[Expr]) -> Option<String> {
+    if !xs.iter().any(|x| matches!(x.kind, ExprKind::Not(_))) {
+        return None;
+    }
+    let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, x) in xs.iter().enumerate() {
+        groups.entry(shape_hash(x)).or_default().push(i);
+    }
     for x in xs {
         if let ExprKind::Not(inner) = &x.kind {
-            let inner = inner.without_spans();
-            if xs.iter().any(|y| y.without_spans() == inner) {
-                return Some(inner.to_string());
+            let Some(group) = groups.get(&shape_hash(inner)) else {
+                continue;
+            };
+            let bare = inner.without_spans();
+            if group
+                .iter()
+                .any(|&j| xs.get(j).is_some_and(|y| y.without_spans() == bare))
+            {
+                return Some(bare.to_string());
             }
         }
     }

@@ -24,7 +24,7 @@ use crate::eval::flag::Flag;
 use crate::eval::flag_set::FlagSet;
 use crate::eval::rule::Rule;
 use crate::limits::Limits;
-use crate::plan::compile::{compile_in, SegmentTable};
+use crate::plan::compile::{compile_within, SegmentTable, Spent};
 use crate::suggest::{did_you_mean, Quote};
 use crate::syntax::ast::Expr;
 use lint::At;
@@ -95,6 +95,9 @@ pub(crate) fn check(
         segments: SegmentTable::default(),
         declared_segments: Vec::new(),
         referenced: std::collections::HashSet::new(),
+        spent: Spent::default(),
+        flag_tests: 0,
+        file_tests: 0,
     };
     let flags = loader.document(&doc);
     loader.unused_segments();
@@ -147,6 +150,14 @@ struct Loader<'s> {
     referenced: std::collections::HashSet<String>,
     /// The file's format, for fixes written in its syntax.
     format: Format,
+    /// What the file's rules and segments have used of its budgets.
+    spent: Spent,
+    /// The tests one evaluation of the current flag may run so far
+    /// (`Limits::max_tests_per_flag`).
+    flag_tests: usize,
+    /// The tests evaluating every flag so far may run
+    /// (`Limits::max_tests_per_file`).
+    file_tests: usize,
 }
 
 /// Where a problem is: the flag and the field path inside it.
@@ -314,7 +325,14 @@ impl Loader<'_> {
             let key = key_of(item);
             if let Some((key, span)) = &key {
                 if let Some(first) = seen.get(key) {
-                    let (line, column) = crate::error::line_column(self.src, first.start);
+                    // Placing the first definition scans the file: only
+                    // while diagnostics are still shown, or a file of many
+                    // duplicate keys would cost quadratic time.
+                    let (line, column) = if self.diagnostics.len() < MAX_DIAGNOSTICS {
+                        crate::error::line_column(self.src, first.start)
+                    } else {
+                        (0, 0)
+                    };
                     let named = Place {
                         flag: place.flag.clone(),
                         key: Some(key),
@@ -396,6 +414,7 @@ impl Loader<'_> {
             }
         };
         place.key = key;
+        self.flag_tests = 0;
         let mut enabled = None;
         let mut kill_switch = Some(false);
         let mut rollout_percentage = None;
@@ -741,7 +760,7 @@ impl Loader<'_> {
         references(&expr, &mut |name, _| {
             self.referenced.insert(name.to_string());
         });
-        let compiled = match compile_in(&expr, self.limits, &self.segments) {
+        let compiled = match compile_within(&expr, self.limits, &self.segments, &mut self.spent) {
             Ok(compiled) => compiled,
             Err(e) => {
                 let span = self.file_span(item, e.span());
@@ -749,6 +768,9 @@ impl Loader<'_> {
                 return None;
             }
         };
+        if !self.charge_tests(place, field, item.span, compiled.cost) {
+            return None;
+        }
         let errors = self.schema.map(|s| s.check(&expr)).unwrap_or_default();
         for e in &errors {
             let span = self.file_span(item, e.span());
@@ -768,7 +790,11 @@ impl Loader<'_> {
     fn rule_expr(&mut self, place: &Place<'_>, field: &str, item: &Node) -> Option<Expr> {
         let parsed = match &item.value {
             NodeKind::String(text) => crate::syntax::parse(text, self.limits).map_err(|e| vec![e]),
-            NodeKind::Object(_) => crate::syntax::structured::lower(item),
+            NodeKind::Object(_) => crate::syntax::structured::lower(item).and_then(|expr| {
+                crate::syntax::structured::check_len(&expr, self.limits)
+                    .map(|()| expr)
+                    .map_err(|e| vec![e])
+            }),
             other => {
                 self.report(
                     place,
@@ -805,6 +831,45 @@ impl Loader<'_> {
             NodeKind::String(text) => self.strings.to_file(self.src, item.span, text, s),
             _ => s,
         }
+    }
+
+    /// Adds a rule's tests to its flag's and the file's; past either
+    /// budget, reports it at the rule and returns false.
+    fn charge_tests(&mut self, place: &Place<'_>, field: &str, span: Span, cost: usize) -> bool {
+        let flag_tests = self.flag_tests.saturating_add(cost);
+        let file_tests = self.file_tests.saturating_add(cost);
+        let (total, max, what, limit) = if flag_tests > self.limits.max_tests_per_flag {
+            (
+                flag_tests,
+                self.limits.max_tests_per_flag,
+                "this flag",
+                "max_tests_per_flag",
+            )
+        } else if file_tests > self.limits.max_tests_per_file {
+            (
+                file_tests,
+                self.limits.max_tests_per_file,
+                "the flags of this file",
+                "max_tests_per_file",
+            )
+        } else {
+            self.flag_tests = flag_tests;
+            self.file_tests = file_tests;
+            return true;
+        };
+        self.report(
+            place,
+            field,
+            ErrorKind::TooLong,
+            span,
+            format!(
+                "with this rule, one evaluation of {what} may run {total} tests (segments counted at each use); at most {max} are allowed"
+            ),
+            Some(format!(
+                "use segments that use each other fewer times, or raise `Limits::{limit}`"
+            )),
+        );
+        false
     }
 
     fn error(&mut self, place: &Place<'_>, field: &str, e: &Error, span: Span) {

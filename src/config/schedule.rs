@@ -77,7 +77,13 @@ impl Loader<'_> {
                     None
                 };
                 if let Some(message) = problem {
-                    let (line, column) = crate::error::line_column(self.src, prev_span.start);
+                    // Placing it scans the file: only while diagnostics
+                    // are still shown (past that, `report` only counts).
+                    let (line, column) = if self.diagnostics.len() < super::MAX_DIAGNOSTICS {
+                        crate::error::line_column(self.src, prev_span.start)
+                    } else {
+                        (0, 0)
+                    };
                     self.report(
                         place,
                         &field,

@@ -8,7 +8,7 @@ use crate::config::lint::{self, At};
 use crate::document::{Member, NodeKind};
 use crate::error::Severity;
 use crate::error::{ErrorKind, Span};
-use crate::plan::compile::compile_in;
+use crate::plan::compile::compile_within;
 use crate::plan::Segment;
 use crate::syntax::ast::{Expr, ExprKind};
 use std::collections::HashMap;
@@ -132,7 +132,8 @@ impl Loader<'_> {
             if in_cycle[i] {
                 continue;
             }
-            let compiled = match compile_in(expr, self.limits, &self.segments) {
+            let compiled = match compile_within(expr, self.limits, &self.segments, &mut self.spent)
+            {
                 Ok(compiled) => compiled,
                 Err(e) => {
                     let span = self.file_span(&m.value, e.span());

@@ -21,6 +21,10 @@ pub(crate) const MAX_SEGMENT_DEPTH: usize = 16;
 /// could otherwise multiply into billions.
 pub(crate) const MAX_EXPANDED_TESTS: usize = 100_000;
 
+/// With more segments than this, an unknown `@name` gets no suggestion and
+/// no list of the names.
+const MAX_LISTED_SEGMENTS: usize = 100;
+
 /// The segments rules may refer to, by name. `None` marks a segment that is
 /// declared but did not compile (its own error is reported).
 #[derive(Debug, Default)]
@@ -45,6 +49,16 @@ struct Cx<'a> {
     uses: Vec<Arc<Segment>>,
     depth: usize,
     cost: usize,
+    spent: &'a mut Spent,
+}
+
+/// What the rules of one file (or one rule compiled alone) have used of
+/// the budgets `Limits` gives a whole file.
+#[derive(Debug, Default)]
+pub(crate) struct Spent {
+    /// The compiled size of every `matches` pattern so far, in bytes
+    /// (bounded by `Limits::max_total_regex_size`).
+    pub regex_bytes: usize,
 }
 
 /// Compiles an expression into a branch program. The tree's depth is
@@ -54,11 +68,23 @@ pub(crate) fn compile(expr: &Expr, limits: &Limits) -> Result<Program, Error> {
     compile_in(expr, limits, &SegmentTable::default()).map(|c| c.program)
 }
 
-/// Compiles an expression whose `@segment` references resolve in `table`.
+/// Compiles an expression whose `@segment` references resolve in `table`,
+/// alone: its regexes have the whole `Limits::max_total_regex_size`.
 pub(crate) fn compile_in(
     expr: &Expr,
     limits: &Limits,
     table: &SegmentTable,
+) -> Result<Compiled, Error> {
+    compile_within(expr, limits, table, &mut Spent::default())
+}
+
+/// Compiles an expression whose `@segment` references resolve in `table`,
+/// charging its regexes to what the file has `spent` so far.
+pub(crate) fn compile_within(
+    expr: &Expr,
+    limits: &Limits,
+    table: &SegmentTable,
+    spent: &mut Spent,
 ) -> Result<Compiled, Error> {
     let mut cx = Cx {
         limits,
@@ -66,6 +92,7 @@ pub(crate) fn compile_in(
         uses: Vec::new(),
         depth: 0,
         cost: 0,
+        spent,
     };
     let node = compile_node(expr, &mut cx)?;
     if cx.cost > MAX_EXPANDED_TESTS {
@@ -103,7 +130,7 @@ fn compile_node(expr: &Expr, cx: &mut Cx<'_>) -> Result<Node, Error> {
         }
         ExprKind::Compare(c) => {
             cx.cost = cx.cost.saturating_add(1);
-            compile_compare(c, cx.limits)?
+            compile_compare(c, cx.limits, cx.spent)?
         }
     })
 }
@@ -125,8 +152,17 @@ fn segment(name: &str, span: Span, cx: &mut Cx<'_>) -> Result<Node, Error> {
             .with_help(format!("see the error reported at segments.{name}")))
         }
         None => {
-            let help = match crate::suggest::closest(name, cx.table.by_name.keys().map(String::as_str)) {
+            // With very many segments, neither a suggestion nor the list:
+            // each would cost a pass over all names for every such error.
+            let many = cx.table.by_name.len() > MAX_LISTED_SEGMENTS;
+            let guess = if many {
+                None
+            } else {
+                crate::suggest::closest(name, cx.table.by_name.keys().map(String::as_str))
+            };
+            let help = match guess {
                 Some(g) => crate::suggest::did_you_mean(g, crate::suggest::Quote::Segment),
+                None if many => "see the names declared in the config's \"segments\"".to_string(),
                 None if cx.table.by_name.is_empty() => {
                     "segments are declared in the config file: {\"segments\": {\"name\": \"rule\"}, \"flags\": [...]}".to_string()
                 }
@@ -174,7 +210,7 @@ fn op_name(c: &Compare) -> &'static str {
     ops::canonical(c.op, c.ignore_case, c.values.len() != 1)
 }
 
-fn compile_compare(c: &Compare, limits: &Limits) -> Result<Node, Error> {
+fn compile_compare(c: &Compare, limits: &Limits, spent: &mut Spent) -> Result<Node, Error> {
     if c.ignore_case && !c.op.can_ignore_case() {
         return Err(Error::at(
             ErrorKind::UnknownOperator,
@@ -197,7 +233,7 @@ fn compile_compare(c: &Compare, limits: &Limits) -> Result<Node, Error> {
         Op::StartsWith => Check::Text(TextOp::StartsWith, c.ignore_case, needles(c)?),
         Op::EndsWith => Check::Text(TextOp::EndsWith, c.ignore_case, needles(c)?),
         Op::Contains => Check::Text(TextOp::Contains, c.ignore_case, needles(c)?),
-        Op::Matches => Check::Regex(regexes(c, limits)?),
+        Op::Matches => Check::Regex(regexes(c, limits, spent)?, limits.max_regex_input_len),
         Op::Before => Check::Time(false, instants(c)?),
         Op::After => Check::Time(true, instants(c)?),
         Op::SemVerEq => Check::SemVer(&[Ordering::Equal], versions(c)?),
@@ -312,10 +348,11 @@ fn needles(c: &Compare) -> Result<Box<[Box<str>]>, Error> {
         .collect())
 }
 
-fn regexes(c: &Compare, limits: &Limits) -> Result<Box<[regex::Regex]>, Error> {
+fn regexes(c: &Compare, limits: &Limits, spent: &mut Spent) -> Result<Box<[regex::Regex]>, Error> {
     strings(c)?
         .into_iter()
         .map(|(pattern, span)| {
+            charge_regex(pattern, c.ignore_case, span, limits, spent)?;
             regex::RegexBuilder::new(pattern)
                 .case_insensitive(c.ignore_case)
                 .size_limit(limits.max_regex_size)
@@ -324,6 +361,58 @@ fn regexes(c: &Compare, limits: &Limits) -> Result<Box<[regex::Regex]>, Error> {
                 .map_err(|e| regex_error(&e, span, limits))
         })
         .collect()
+}
+
+/// Charges a pattern's compiled size to the file's regex budget, before
+/// the pattern itself is built: its Thompson NFA (what
+/// `Limits::max_regex_size` bounds too) is built with a size limit of what
+/// is left, so a file of many big patterns stops at the first one past the
+/// budget instead of compiling them all. Errors in the pattern itself are
+/// left to the regex builder, which reports them better.
+fn charge_regex(
+    pattern: &str,
+    ignore_case: bool,
+    span: Span,
+    limits: &Limits,
+    spent: &mut Spent,
+) -> Result<(), Error> {
+    use regex_automata::nfa::thompson;
+    let left = limits
+        .max_total_regex_size
+        .saturating_sub(spent.regex_bytes);
+    let built = thompson::Compiler::new()
+        .syntax(regex_automata::util::syntax::Config::new().case_insensitive(ignore_case))
+        .configure(thompson::Config::new().nfa_size_limit(Some(left.min(limits.max_regex_size))))
+        .build(pattern);
+    match built {
+        Ok(nfa) => {
+            spent.regex_bytes = spent.regex_bytes.saturating_add(nfa.memory_usage());
+            Ok(())
+        }
+        // Too big for what is left of the file's budget, but not for one
+        // pattern alone: the total is what is exceeded.
+        Err(e) if left < limits.max_regex_size && is_too_big(&e) => {
+            // Spent: later patterns fail at once instead of each building
+            // up to what was left.
+            spent.regex_bytes = limits.max_total_regex_size;
+            Err(Error::at(
+            ErrorKind::TooLong,
+            span,
+            format!(
+                "with this pattern, the regular expressions of this file compile to more than {} bytes in all (`Limits::max_total_regex_size`)",
+                limits.max_total_regex_size
+            ),
+        )
+        .with_help("use fewer or smaller patterns (an `in` list or `startsWith` is cheaper), or raise `Limits::max_total_regex_size`"))
+        }
+        // Too big alone, or invalid: the regex builder says so.
+        Err(_) => Ok(()),
+    }
+}
+
+/// Whether building an NFA failed on its size limit.
+fn is_too_big(err: &regex_automata::nfa::thompson::BuildError) -> bool {
+    err.size_limit().is_some()
 }
 
 fn regex_error(err: &regex::Error, span: Span, limits: &Limits) -> Error {

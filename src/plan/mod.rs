@@ -74,8 +74,10 @@ pub(crate) enum Check {
     Order(Ordering, bool, Box<[Number]>),
     /// A string test against any of the needles.
     Text(TextOp, bool, Box<[Box<str>]>),
-    /// A regex search with any of the patterns.
-    Regex(Box<[regex::Regex]>),
+    /// A regex search with any of the patterns, on strings of at most so
+    /// many bytes (`Limits::max_regex_input_len`): a longer string does not
+    /// match, so one evaluation costs at most that much per pattern.
+    Regex(Box<[regex::Regex]>, usize),
     /// Strictly before (`false`) or after (`true`) any of the instants.
     Time(bool, Box<[Instant]>),
     /// A version comparison against any of the versions; the orderings
@@ -312,8 +314,8 @@ impl Check {
                     .iter()
                     .any(|needle| text_test(*op, *fold, s, needle)),
             ),
-            (Check::Regex(regexes), Value::String(s)) => {
-                Some(regexes.iter().any(|re| re.is_match(s)))
+            (Check::Regex(regexes, max_len), Value::String(s)) => {
+                Some(s.len() <= *max_len && regexes.iter().any(|re| re.is_match(s)))
             }
             (Check::Time(after, instants), v) => {
                 let t = instant_of(v)?;

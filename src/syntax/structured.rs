@@ -249,3 +249,42 @@ fn literal(json: &Node) -> Result<Literal, Error> {
         span: json.span,
     })
 }
+
+/// Checks a lowered structured rule against the length limit text rules
+/// have: its canonical text (what `Rule::source` shows) may not be longer
+/// than `Limits::max_rule_len`. Counted without building the text, and
+/// stopped as soon as the limit is passed.
+pub(crate) fn check_len(expr: &Expr, limits: &crate::limits::Limits) -> Result<(), Error> {
+    use std::fmt::Write;
+    /// Counts bytes written; fails once past the limit.
+    struct Count {
+        len: usize,
+        max: usize,
+    }
+    impl Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.len = self.len.saturating_add(s.len());
+            if self.len > self.max {
+                Err(std::fmt::Error)
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let mut count = Count {
+        len: 0,
+        max: limits.max_rule_len,
+    };
+    if write!(count, "{expr}").is_ok() {
+        return Ok(());
+    }
+    Err(Error::at(
+        ErrorKind::TooLong,
+        expr.span,
+        format!(
+            "this structured rule is longer than {} bytes as rule text (the limit text rules have)",
+            limits.max_rule_len
+        ),
+    )
+    .with_help("split the list over several rules or segments, or raise `Limits::max_rule_len`"))
+}

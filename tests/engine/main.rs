@@ -14,6 +14,7 @@ mod formats;
 mod fuzz_regressions;
 mod hostile;
 mod language;
+mod load_cost;
 mod plans;
 mod properties;
 mod spec;
@@ -57,5 +58,30 @@ where
     match handle.join() {
         Ok(value) => value,
         Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Like [`on_stack`], and the harness also bounds the time: when `f` has
+/// not returned after `bound`, the calling test fails (the thread is left
+/// behind). The bound is generous, many times the expected cost: it tells a
+/// hang or a quadratic blow-up from linear work, it is not a benchmark.
+pub(crate) fn on_stack_within<T, F>(stack: usize, bound: std::time::Duration, f: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("small-stack-bounded".into())
+        .stack_size(stack)
+        .spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = tx.send(result);
+        })
+        .expect("spawn a thread");
+    match rx.recv_timeout(bound) {
+        Ok(Ok(value)) => value,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => panic!("did not finish within {bound:?}: a hang or a superlinear cost"),
     }
 }

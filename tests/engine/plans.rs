@@ -693,6 +693,7 @@ fn an_explanation_traces_a_leaf_compiled_with_larger_limits() {
     );
     let mut limits = Limits::default();
     limits.max_regex_size = 64 * 1024 * 1024;
+    limits.max_regex_input_len = 64 * 1024;
     let json = format!(
         r#"{{"flag_key": "f", "enabled": true, "targeting_rules": {{"allow_list": ["{rule}"]}}}}"#
     );

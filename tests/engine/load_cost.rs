@@ -1,0 +1,315 @@
+//! Issue 11: what a config can cost to load and to evaluate is bounded.
+//! Each hostile case runs on a small stack with a bound on its time that
+//! the harness enforces (a hang or a quadratic blow-up fails the test).
+
+use crate::on_stack_within;
+use killswitch::{CheckReport, Context, ErrorKind, FlagSet, Format, Limits, Severity};
+use std::time::Duration;
+
+const STACK: usize = 256 * 1024;
+
+/// Many times what the linear work takes in a debug build, with the other
+/// tests running beside it.
+const BOUND: Duration = Duration::from_secs(120);
+
+fn roomy() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_rule_len = 64 * 1024 * 1024;
+    limits
+}
+
+/// One flag whose only allow rule is a structured `in` list of `n`
+/// distinct values, then `extra` (a repeated value, or nothing).
+fn in_list(n: usize, extra: &str) -> String {
+    let mut values: Vec<String> = (0..n).map(|i| format!("\"{i}\"")).collect();
+    if !extra.is_empty() {
+        values.push(extra.to_string());
+    }
+    format!(
+        r#"{{"flag_key": "a", "enabled": true, "targeting_rules": {{"allow_list": [
+{{"attribute": "x", "operator": "in", "value": [{}]}}]}}}}"#,
+        values.join(",")
+    )
+}
+
+/// (kind, severity, path, line, column, message) of every diagnostic.
+type Found = Vec<(ErrorKind, Severity, String, Option<(usize, usize)>, String)>;
+
+fn found(report: &CheckReport) -> Found {
+    report
+        .diagnostics()
+        .iter()
+        .map(|d| {
+            (
+                d.kind(),
+                d.severity(),
+                d.path().to_string(),
+                d.line_column(),
+                d.message().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_million_value_structured_list_stops_at_the_rule_length_limit() {
+    let found = on_stack_within(STACK, BOUND, || {
+        let text = in_list(1_000_000, "");
+        found(&CheckReport::from_json(&text, &Limits::default()))
+    });
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (kind, severity, path, at, message) = &found[0];
+    assert_eq!(*kind, ErrorKind::TooLong);
+    assert_eq!(*severity, Severity::Error);
+    assert_eq!(path, "flag \"a\" > targeting_rules.allow_list[0]");
+    assert_eq!(*at, Some((2, 1)));
+    assert!(message.contains("262144 bytes"), "{message}");
+}
+
+#[test]
+fn a_million_value_structured_list_loads_in_linear_time_when_allowed() {
+    let (found, answers) = on_stack_within(STACK, BOUND, || {
+        // The last value repeats the first: reported once.
+        let text = in_list(1_000_000, "\"0\"");
+        let report = CheckReport::from_json(&text, &roomy());
+        let flags = report.flags().expect("the config loads");
+        let answer = |x: &str| flags.evaluate("a", &Context::new().with("x", x)).enabled;
+        let answers = (answer("999999"), answer("0"), answer("1000000"));
+        (found(&report), answers)
+    });
+    assert_eq!(answers, (true, true, false));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, ErrorKind::DuplicateValue);
+    assert_eq!(found[0].2, "flag \"a\" > targeting_rules.allow_list[0]");
+}
+
+#[test]
+fn twenty_thousand_rules_are_linted_in_linear_time() {
+    let found = on_stack_within(STACK, BOUND, || {
+        let mut rules: Vec<String> = (0..20_000).map(|i| format!("\"x == {i}\"")).collect();
+        // A duplicate of rule 5, spelt differently.
+        rules.push("\"x==5\"".into());
+        let text = format!(
+            r#"{{"flag_key": "a", "enabled": true, "targeting_rules": {{
+"allow_list": [{}],
+"deny_list": ["y", "x   == 7"]}}}}"#,
+            rules.join(",")
+        );
+        found(&CheckReport::from_json(&text, &Limits::default()))
+    });
+    let summary: Vec<(ErrorKind, &str, &str)> = found
+        .iter()
+        .map(|(k, _, p, _, m)| (*k, p.as_str(), m.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                ErrorKind::DuplicateRule,
+                "flag \"a\" > targeting_rules.allow_list[20000]",
+                "duplicate rule: the same as allow_list[5]"
+            ),
+            (
+                ErrorKind::ShadowedRule,
+                "flag \"a\" > targeting_rules.deny_list[1]",
+                "this deny rule never decides: allow_list[7] is the same rule and is checked first"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_long_or_chain_of_negations_is_linted_in_linear_time() {
+    let found = on_stack_within(STACK, BOUND, || {
+        let mut terms: Vec<String> = (0..50_000).map(|i| format!("not a{i}")).collect();
+        terms.push("a49999".into());
+        let text = format!(
+            r#"{{"flag_key": "a", "enabled": true, "targeting_rules": {{"allow_list": ["{}"]}}}}"#,
+            terms.join(" or ")
+        );
+        found(&CheckReport::from_text(&text, Format::Json, &roomy(), None))
+    });
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, ErrorKind::AlwaysMatches);
+    assert_eq!(
+        found[0].4,
+        "this rule always matches: it contains both `a49999` and its negation"
+    );
+}
+
+#[test]
+fn many_duplicate_flag_keys_in_a_big_file_are_reported_in_bounded_time() {
+    let found = on_stack_within(STACK, BOUND, || {
+        // The first "same" is 400 KB into the file: placing it
+        // for each of its 200,000 duplicates would scan that far every time.
+        let mut flags: Vec<String> = (0..10_000)
+            .map(|i| format!(r#"{{"flag_key": "f{i}", "enabled": true}}"#))
+            .collect();
+        flags.extend(vec![
+            r#"{"flag_key": "same", "enabled": true}"#.to_string();
+            200_000
+        ]);
+        found(&CheckReport::from_json(
+            &format!("[{}]", flags.join(",\n")),
+            &Limits::default(),
+        ))
+    });
+    // 500 shown, then a count of the rest.
+    assert_eq!(found.len(), 501);
+    assert_eq!(found[0].0, ErrorKind::DuplicateFlag);
+    assert_eq!(found[500].0, ErrorKind::TooManyDiagnostics);
+}
+
+#[test]
+fn an_unknown_segment_among_many_costs_no_pass_over_all_names() {
+    let found = on_stack_within(STACK, BOUND, || {
+        let segments: Vec<String> = (0..20_000).map(|i| format!("\"s{i}\": \"a\"")).collect();
+        let flags: Vec<String> = (0..20_000)
+            .map(|i| {
+                format!(
+                    r#"{{"flag_key": "f{i}", "enabled": true, "targeting_rules": {{"allow_list": ["@s{i} or @nope"]}}}}"#
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{{"segments": {{{}}}, "flags": [{}]}}"#,
+            segments.join(","),
+            flags.join(",")
+        );
+        found(&CheckReport::from_json(&text, &Limits::default()))
+    });
+    assert_eq!(found.len(), 501);
+    assert_eq!(found[0].0, ErrorKind::UnknownSegment);
+}
+
+#[test]
+fn a_structured_rule_within_the_length_limit_loads() {
+    let flags = FlagSet::from_json(&in_list(1000, "")).unwrap();
+    assert!(
+        flags
+            .evaluate("a", &Context::new().with("x", "999"))
+            .enabled
+    );
+}
+
+// --- Evaluation cost (defect 4) ---------------------------------------------
+
+/// Segments `s0` (one test) to `s{depth}`, each using the one below three
+/// times: `@s{depth}` costs 3^depth tests.
+fn tripling_segments(depth: usize) -> String {
+    let mut segments = vec![r#""s0": "a""#.to_string()];
+    for i in 1..=depth {
+        let below = i - 1;
+        segments.push(format!(r#""s{i}": "@s{below} or @s{below} or @s{below}""#));
+    }
+    segments.join(", ")
+}
+
+fn flag_with_rules(key: &str, rules: &[&str]) -> String {
+    let rules: Vec<String> = rules.iter().map(|r| format!("\"{r}\"")).collect();
+    format!(
+        r#"{{"flag_key": "{key}", "enabled": true, "targeting_rules": {{"allow_list": [{}]}}}}"#,
+        rules.join(", ")
+    )
+}
+
+#[test]
+fn the_tests_of_one_flag_are_bounded_with_its_segments_counted_in_full() {
+    // 3^10 = 59,049 tests a rule: one fits, two pass 100,000.
+    let text = format!(
+        r#"{{"segments": {{{}}}, "flags": [{}, {}]}}"#,
+        tripling_segments(10),
+        flag_with_rules("one", &["@s10"]),
+        flag_with_rules("two", &["@s10", "@s10 and b"]),
+    );
+    let found = on_stack_within(STACK, BOUND, move || {
+        found(&CheckReport::from_json(&text, &Limits::default()))
+    });
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (kind, severity, path, at, message) = &found[0];
+    assert_eq!((*kind, *severity), (ErrorKind::TooLong, Severity::Error));
+    assert_eq!(path, "flags[1] \"two\" > targeting_rules.allow_list[1]");
+    assert!(at.is_some());
+    assert_eq!(
+        message,
+        "with this rule, one evaluation of this flag may run 118099 tests (segments counted at each use); at most 100000 are allowed"
+    );
+}
+
+#[test]
+fn the_tests_of_a_file_are_bounded_when_many_flags_share_costly_segments() {
+    // The issue's case: ten segments each `@next or @next or @next`, used
+    // by 100 flags (59,049 tests each).
+    let flags: Vec<String> = (0..100)
+        .map(|i| flag_with_rules(&format!("f{i}"), &["@s10"]))
+        .collect();
+    let text = format!(
+        r#"{{"segments": {{{}}}, "flags": [{}]}}"#,
+        tripling_segments(10),
+        flags.join(", ")
+    );
+    let found = on_stack_within(STACK, BOUND, move || {
+        found(&CheckReport::from_json(&text, &Limits::default()))
+    });
+    // 16 flags fit in 1,000,000; every later one is over.
+    assert_eq!(found.len(), 100 - 16, "{found:?}");
+    let (kind, _, path, _, message) = &found[0];
+    assert_eq!(*kind, ErrorKind::TooLong);
+    assert_eq!(path, "flags[16] \"f16\" > targeting_rules.allow_list[0]");
+    assert!(message.contains("the flags of this file"), "{message}");
+    assert!(message.contains("at most 1000000"), "{message}");
+}
+
+#[test]
+fn the_total_compiled_size_of_a_files_regexes_is_bounded() {
+    // The issue's case: 3,000 patterns, each big once compiled (well under
+    // the 1 MiB limit for one pattern).
+    let flags: Vec<String> = (0..3000)
+        .map(|i| {
+            format!(
+                r#"{{"flag_key": "f{i}", "enabled": true, "targeting_rules": {{"allow_list": [{{"attribute": "x", "operator": "matches", "value": "^[a-q]{{12000}}[r-z]"}}]}}}}"#
+            )
+        })
+        .collect();
+    let text = format!("[{}]", flags.join(",\n"));
+    let found = on_stack_within(STACK, BOUND, move || {
+        found(&CheckReport::from_json(&text, &Limits::default()))
+    });
+    assert!(!found.is_empty());
+    let (kind, severity, path, at, message) = &found[0];
+    assert_eq!((*kind, *severity), (ErrorKind::TooLong, Severity::Error));
+    assert!(path.ends_with("targeting_rules.allow_list[0]"), "{path}");
+    assert!(at.is_some());
+    assert!(
+        message.contains("compile to more than 16777216 bytes in all"),
+        "{message}"
+    );
+    // Every flag after the budget ran out is reported (up to the cap).
+    assert!(found
+        .iter()
+        .all(|f| f.0 == ErrorKind::TooLong || f.0 == ErrorKind::TooManyDiagnostics));
+}
+
+#[test]
+fn a_regex_is_not_run_on_a_string_longer_than_the_bound() {
+    let flags = FlagSet::from_json(&flag_with_rules(
+        "r",
+        &[r#"x matches \"^a+$\" or not (y matches \"^a+$\")"#],
+    ))
+    .unwrap();
+    let max = Limits::default().max_regex_input_len;
+    assert_eq!(max, 4096);
+    let long = "a".repeat(max + 1);
+    let at_bound = "a".repeat(max);
+    let on = |x: &str, y: &str| {
+        flags
+            .evaluate("r", &Context::new().with("x", x).with("y", y))
+            .enabled
+    };
+    // `x` at the bound matches; one byte longer does not.
+    assert!(on(&at_bound, "a"));
+    assert!(!on(&long, "a"));
+    // The test is false, so its negation holds.
+    assert!(on("b", &long));
+    assert!(!on("b", &at_bound));
+}
