@@ -5,9 +5,8 @@
 use super::link::Pending;
 use super::lint::{self, At};
 use super::{Loader, Place, FLAG_FIELDS, RULE_LISTS};
-use crate::config::diagnostic::Diagnostic;
 use crate::document::{Format, Member, Node, NodeKind};
-use crate::error::{ErrorKind, Severity, Span};
+use crate::error::{ErrorKind, Span};
 use crate::eval::flag::{BucketBy, Flag};
 use crate::eval::rule::Rule;
 use crate::eval::schedule::Schedule;
@@ -347,10 +346,6 @@ impl Loader<'_> {
                     spans.schedule.get(i).copied(),
                 ),
             };
-            let severity = found.kind.lint().map_or(Severity::Warning, |l| l.severity);
-            if self.full(severity) {
-                continue;
-            }
             let help = match (found.help, found.kind.lint_name()) {
                 (Some(h), Some(n)) => {
                     Some(format!("{h}; or allow it: {}", allow_fix(self.format, n)))
@@ -361,15 +356,8 @@ impl Loader<'_> {
                 )),
                 (h, None) => h,
             };
-            let d = Diagnostic::new(
-                found.kind,
-                found.message,
-                Some(span.unwrap_or(spans.flag)),
-                self.src,
-            )
-            .with_help(help)
-            .with_severity(severity);
-            self.push(d, place, &field);
+            let span = span.unwrap_or(spans.flag);
+            self.lint(place, &field, found.kind, span, found.message, help);
         }
     }
 }

@@ -199,6 +199,26 @@ impl Loader<'_> {
         self.push(d, place, field);
     }
 
+    /// Reports a lint, at the severity the lint table gives it.
+    fn lint(
+        &mut self,
+        place: &Place<'_>,
+        field: &str,
+        kind: ErrorKind,
+        span: Span,
+        message: String,
+        help: Option<String>,
+    ) {
+        let severity = kind.lint().map_or(Severity::Warning, |l| l.severity);
+        if self.full(severity) {
+            return;
+        }
+        let d = Diagnostic::new(kind, message, Some(span), self.src)
+            .with_help(help)
+            .with_severity(severity);
+        self.push(d, place, field);
+    }
+
     /// Whether the file already has `MAX_DIAGNOSTICS`; if so the problem is
     /// only counted. Checked before a diagnostic is built, because placing
     /// one scans the file.

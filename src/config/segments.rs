@@ -3,10 +3,8 @@
 
 use super::link::depth_first;
 use super::{Loader, Place};
-use crate::config::diagnostic::Diagnostic;
 use crate::config::lint::{self, At};
 use crate::document::{Member, NodeKind};
-use crate::error::Severity;
 use crate::error::{ErrorKind, Span};
 use crate::plan::compile::compile_within;
 use crate::plan::Segment;
@@ -154,14 +152,8 @@ impl Loader<'_> {
             let mut found = Vec::new();
             lint::expr(expr, At::Field("segments"), &mut found);
             for f in found {
-                if self.full(Severity::Warning) {
-                    break;
-                }
                 let message = f.message.replacen("this rule", "this segment", 1);
-                let d = Diagnostic::new(f.kind, message, Some(m.value.span), self.src)
-                    .with_help(f.help)
-                    .with_severity(Severity::Warning);
-                self.push(d, &top, &m.key);
+                self.lint(&top, &m.key, f.kind, m.value.span, message, f.help);
             }
             let segment = Segment {
                 name: m.key.as_str().into(),
@@ -202,18 +194,14 @@ impl Loader<'_> {
             .cloned()
             .collect();
         for (name, span) in unused {
-            if self.full(Severity::Warning) {
-                break;
-            }
-            let d = Diagnostic::new(
+            self.lint(
+                &top,
+                &name,
                 ErrorKind::UnusedSegment,
+                span,
                 format!("segment `@{name}` is not used by any rule"),
-                Some(span),
-                self.src,
-            )
-            .with_help(Some(format!("remove it, or use it in a rule as `@{name}`")))
-            .with_severity(Severity::Warning);
-            self.push(d, &top, &name);
+                Some(format!("remove it, or use it in a rule as `@{name}`")),
+            );
         }
     }
 }
