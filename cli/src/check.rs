@@ -1,7 +1,7 @@
 //! `killswitch check`: every error and lint of config files, with its
 //! place, as rustc-style text, JSON lines or GitHub annotations.
 
-use crate::output::{INVALID, USAGE};
+use crate::output::{read_input, INVALID, USAGE};
 use clap::Args;
 use killswitch::{CheckReport, ConfigError, Diagnostic, FlagSet, Limits, Schema, Severity};
 use serde::Serialize;
@@ -54,9 +54,9 @@ pub(crate) fn run(args: &CheckArgs) -> u8 {
     let limits = Limits::default();
     let schema = match &args.schema {
         None => None,
-        Some(path) => match std::fs::read_to_string(path) {
-            Err(e) => {
-                eprintln!("error: cannot read `{path}`: {e}");
+        Some(path) => match read_input(path, limits.max_config_bytes) {
+            Err(msg) => {
+                eprintln!("error: {msg}");
                 return USAGE;
             }
             Ok(text) => match Schema::from_json(&text) {
@@ -78,18 +78,21 @@ pub(crate) fn run(args: &CheckArgs) -> u8 {
     let mut flags = 0usize;
     let mut out = String::new();
     for file in &args.files {
-        let diagnostics: Vec<Diagnostic> = match std::fs::read_to_string(file) {
-            Ok(text) => {
-                let format = killswitch::Format::from_path(file);
-                let report = CheckReport::from_text(&text, format, &limits, schema.as_ref());
-                flags += report.flags().map_or(0, FlagSet::len);
-                report.diagnostics().to_vec()
-            }
-            Err(e) => {
-                io_failed = true;
-                ConfigError::io(file.clone(), &e).diagnostics().to_vec()
-            }
-        };
+        // Bounded, and only a regular file: `/dev/zero` or a FIFO is
+        // refused at once.
+        let diagnostics: Vec<Diagnostic> =
+            match killswitch::read_file(file, limits.max_config_bytes) {
+                Ok(text) => {
+                    let format = killswitch::Format::from_path(file);
+                    let report = CheckReport::from_text(&text, format, &limits, schema.as_ref());
+                    flags += report.flags().map_or(0, FlagSet::len);
+                    report.diagnostics().to_vec()
+                }
+                Err(e) => {
+                    io_failed = true;
+                    ConfigError::io(file.clone(), &e).diagnostics().to_vec()
+                }
+            };
         let mut file_failed = false;
         for d in diagnostics {
             let d = if args.deny_warnings && d.severity() == Severity::Warning {
