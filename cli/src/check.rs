@@ -1,7 +1,7 @@
 //! `killswitch check`: every error and lint of config files, with its
 //! place, as rustc-style text, JSON lines or GitHub annotations.
 
-use crate::output::{read_input, INVALID, USAGE};
+use crate::output::{escape, read_input, INVALID, USAGE};
 use clap::Args;
 use killswitch::{CheckReport, ConfigError, Diagnostic, FlagSet, Limits, Schema, Severity};
 use serde::Serialize;
@@ -219,17 +219,19 @@ fn write_diagnostic(out: &mut String, d: &Diagnostic, file: &str, format: Format
                 Severity::Warning => "warning",
                 _ => "notice",
             };
-            let mut props = format!("file={}", escape_property(file));
+            let mut props = format!("file={}", escape_property(&escape(file)));
             if let (Some((l, c)), Some((el, ec))) = (d.line_column(), d.end_line_column()) {
                 props.push_str(&format!(",line={l},col={c},endLine={el},endColumn={ec}"));
             }
             props.push_str(&format!(",title={}", escape_property(d.kind().code())));
-            let mut message = d.message().to_string();
+            // The pieces from the file escaped; the newline before `help`
+            // is ours.
+            let mut message = escape(d.message()).into_owned();
             if !d.path().is_empty() {
-                message.push_str(&format!(" (in {})", d.path()));
+                message.push_str(&format!(" (in {})", escape(d.path())));
             }
             if let Some(help) = d.help() {
-                message.push_str(&format!("\nhelp: {help}"));
+                message.push_str(&format!("\nhelp: {}", escape(help)));
             }
             out.push_str(&format!("::{level} {props}::{}\n", escape_data(&message)));
         }

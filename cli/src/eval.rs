@@ -294,8 +294,9 @@ fn write_decisions(
         };
         write_json_line(out, &line)?;
         if let (Some(ExplainFormat::Human), Some(e)) = (explain, &explanation) {
+            // Each line escaped: attribute values come from the context.
             for text in e.to_string().lines() {
-                writeln!(out, "  {text}")?;
+                writeln!(out, "  {}", escape(text))?;
             }
         }
     }

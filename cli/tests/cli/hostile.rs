@@ -266,3 +266,85 @@ fn a_context_line_over_the_limit_is_skipped() {
         .collect();
     assert_eq!(users, ["a", "b"], "{text}");
 }
+
+/// Whether `text` holds a character that a terminal acts on or that
+/// reorders text: control characters and bidirectional overrides.
+fn has_raw_control_or_bidi(text: &str) -> bool {
+    text.chars().any(|c| {
+        c.is_control() && c != '\n'
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+/// Defect 7: text from a file is escaped in every human-readable output:
+/// a flag key that would clear the screen, a rule with a bidi override
+/// (in a message and in the source line shown), a raw control character
+/// in the source line, with the marker still under the right place.
+#[test]
+fn human_output_escapes_control_and_bidi_characters() {
+    let dir = TempDir::new("escapes");
+    let config = dir.path("flags.json");
+    std::fs::write(
+        &config,
+        "{\"flags\": [\n\
+         {\"flag_key\": \"esc\\u001b[2J\", \"enabled\": true},\n\
+         {\"flag_key\": \"esc\\u001b[2J\", \"enabled\": true,\n\
+          \"targeting_rules\": {\"allow_list\": [\"email endsWith \u{202e}\\\"moc.x@\\\"\"]}}]}\n",
+    )
+    .unwrap();
+    let raw = dir.path("raw.json");
+    std::fs::write(&raw, "{\"flag_key\": \"a\u{1b}[2Jb\", \"enabled\": true}\n").unwrap();
+    let config = config.display().to_string();
+    let raw = raw.display().to_string();
+
+    let out = run_within_deadline(&["check", "--color", "never", &config, &raw]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!has_raw_control_or_bidi(&text), "{text:?}");
+    assert!(
+        text.contains("error[E0106]: flag \"esc\\u{1b}[2J\" is defined twice"),
+        "{text}"
+    );
+    assert!(text.contains("found `\\u{202e}`"), "{text}");
+    // The marker stays under the character it marks, escaped or not.
+    assert!(
+        text.contains(
+            "1 | {\"flag_key\": \"a\\u{1b}[2Jb\", \"enabled\": true}\n  |                ^^^^^^"
+        ),
+        "{text}"
+    );
+
+    let out = run_within_deadline(&["check", "--format", "github", &config, &raw]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!has_raw_control_or_bidi(&text), "{text:?}");
+
+    // `test` prints case names, flag keys and contexts from the files.
+    let cases = dir.path("cases.json");
+    std::fs::write(
+        &cases,
+        r#"[{"name": "clear\u001b[2J", "flag": "new_search_ui\u202e", "context": {"user_id": "\u001b]0;x\u0007"}, "expect": true},
+            {"name": "wrong", "flag": "dark_mode", "context": {"user_id": "\u001b[31m"}, "expect": true}]"#,
+    )
+    .unwrap();
+    let cases = cases.display().to_string();
+    let out = run_within_deadline(&["test", "examples/flags.json", "--cases", &cases]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!has_raw_control_or_bidi(&text), "{text:?}");
+    assert!(text.contains("FAILED  clear\\u{1b}[2J\n"), "{text}");
+    assert!(text.contains("no flag `new_search_ui\\u{202e}`"), "{text}");
+
+    // Warnings on standard error too.
+    let out = run_within_deadline(&[
+        "eval",
+        "examples/flags.json",
+        "--context",
+        "{}",
+        "--flag",
+        "x\u{1b}[2J",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stderr).unwrap();
+    assert!(!has_raw_control_or_bidi(&text), "{text:?}");
+    assert!(text.contains("no flag `x\\u{1b}[2J`"), "{text}");
+}
