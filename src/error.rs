@@ -527,14 +527,13 @@ impl Snippet {
             String::new()
         };
         let prefix_len = text.chars().count();
-        let mut shown = 0;
         let mut truncated = false;
         // Escaped characters (control, bidi) take several columns: the
         // marker moves right by what they add before it and widens by what
         // they add inside it.
         let marker_start = before - skip;
         let (mut widened_before, mut widened_inside, mut width) = (0, 0, prefix_len);
-        for c in line_text.chars().skip(skip) {
+        for (shown, c) in line_text.chars().skip(skip).enumerate() {
             if shown == MAX_SHOWN {
                 truncated = true;
                 break;
@@ -546,7 +545,6 @@ impl Snippet {
                 widened_inside += taken - 1;
             }
             width += taken;
-            shown += 1;
         }
         if truncated {
             text.push_str("...");
