@@ -107,7 +107,7 @@ fn run_case(set: &FlagSet, case: &serde_json::Value) -> Result<(), String> {
             serde_json::Value::String(reason) => check_reason(reason)?,
             _ => {
                 return Err(format!(
-                    "        \"reason\" in \"expect\" is a string: {}",
+                    "        \"reason\" in \"expect\" is a string naming {}",
                     reason_names()
                 ))
             }
@@ -163,7 +163,10 @@ fn run_case(set: &FlagSet, case: &serde_json::Value) -> Result<(), String> {
     }
     why.push_str(&format!("        flag:     {}\n", escape(flag)));
     why.push_str(&format!("        context:  {}\n", escape(&context_text)));
-    why.push_str(&format!("        decision: {actual}"));
+    why.push_str(&format!(
+        "        decision: {}",
+        escape(&actual.to_string())
+    ));
     Err(why)
 }
 

@@ -80,19 +80,19 @@ pub(crate) fn run(args: &CheckArgs) -> u8 {
     for file in &args.files {
         // Bounded, and only a regular file: `/dev/zero` or a FIFO is
         // refused at once.
-        let diagnostics: Vec<Diagnostic> =
-            match killswitch::read_file(file, limits.max_config_bytes) {
-                Ok(text) => {
-                    let format = killswitch::Format::from_path(file);
-                    let report = CheckReport::from_text(&text, format, &limits, schema.as_ref());
-                    flags += report.flags().map_or(0, FlagSet::len);
-                    report.diagnostics().to_vec()
-                }
-                Err(e) => {
-                    io_failed = true;
-                    ConfigError::io(file.clone(), &e).diagnostics().to_vec()
-                }
-            };
+        let read = killswitch::read_file(file, limits.max_config_bytes);
+        let diagnostics: Vec<Diagnostic> = match read {
+            Ok(text) => {
+                let format = killswitch::Format::from_path(file);
+                let report = CheckReport::from_text(&text, format, &limits, schema.as_ref());
+                flags += report.flags().map_or(0, FlagSet::len);
+                report.diagnostics().to_vec()
+            }
+            Err(e) => {
+                io_failed = true;
+                ConfigError::io(file.clone(), &e).diagnostics().to_vec()
+            }
+        };
         let mut file_failed = false;
         for d in diagnostics {
             let d = if args.deny_warnings && d.severity() == Severity::Warning {
