@@ -345,3 +345,37 @@ fn write_sample(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{read_line_within, LineRead};
+
+    /// Reads every line of `input` with a limit of 4 bytes: the lines
+    /// kept, `None` for each skipped, and how often the skip was told.
+    fn lines(input: &[u8]) -> (Vec<Option<String>>, usize) {
+        let mut reader = std::io::BufReader::with_capacity(3, input);
+        let (mut buf, mut out, mut told) = (Vec::new(), Vec::new(), 0);
+        loop {
+            match read_line_within(&mut reader, &mut buf, 4, || told += 1).unwrap() {
+                LineRead::End => return (out, told),
+                LineRead::TooLong => out.push(None),
+                LineRead::Line => out.push(Some(String::from_utf8(buf.clone()).unwrap())),
+            }
+        }
+    }
+
+    #[test]
+    fn lines_over_the_limit_are_skipped_to_their_newline() {
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(lines(b""), (vec![], 0));
+        assert_eq!(
+            lines(b"abcd\nabcde\nab"),
+            (vec![some("abcd"), None, some("ab")], 1)
+        );
+        // At the limit with no newline (the end), and far over it.
+        assert_eq!(lines(b"abcd"), (vec![some("abcd")], 0));
+        let long = format!("{}\n\nx\n", "y".repeat(1000));
+        assert_eq!(lines(long.as_bytes()), (vec![None, some(""), some("x")], 1));
+        assert_eq!(lines(b"abcde"), (vec![None], 1));
+    }
+}
