@@ -92,14 +92,20 @@ fn eval_stops_quietly_when_the_reader_goes_away() {
     let path = contexts.display().to_string();
     let args = ["eval", "examples/flags.json", "--contexts", &path];
     let mut child = spawn(&args, Stdio::piped(), Stdio::piped());
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
+    let stdout = child.0.stdout.take().unwrap();
+    // Read one line on a thread, under the deadline; the thread ends and
+    // closes the pipe, as `head -1` does.
+    let (tx, first) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let first = first.recv_timeout(DEADLINE).expect("a first line");
     assert!(
         first.starts_with(r#"{"flag":"new_search_ui","user_id":"user-0""#),
         "{first}"
     );
-    drop(stdout); // `head -1` exits
     let mut err = child.0.stderr.take().unwrap();
     let status = wait_within_deadline(&mut child, "eval | head -1");
     let mut message = String::new();
