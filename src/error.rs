@@ -423,7 +423,7 @@ impl fmt::Debug for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.inner.message)?;
+        f.write_str(&escape_for_terminal(&self.inner.message))?;
         if let Some(snippet) = &self.inner.snippet {
             write!(f, " at {}:{}", snippet.line, snippet.column)?;
             snippet.write(f)?;
@@ -434,13 +434,48 @@ impl fmt::Display for Error {
                 .snippet
                 .as_ref()
                 .map_or(1, |s| s.line.to_string().len());
-            write!(f, "\n{:pad$} = help: {help}", "")?;
+            write!(f, "\n{:pad$} = help: {}", "", escape_for_terminal(help))?;
         }
         Ok(())
     }
 }
 
 impl std::error::Error for Error {}
+
+/// Text from an input (a flag key, a rule, a line of a file) made safe to
+/// print on a terminal, on one line: control characters (C0 including
+/// ESC, NUL, CR and LF; DEL; C1) and the bidirectional overrides and
+/// isolates (U+202A-U+202E, U+2066-U+2069) are written as Rust escapes
+/// such as `\u{1b}`, so a file cannot clear the screen, forge lines or
+/// reorder what is shown. Every rendering of errors and diagnostics goes
+/// through it; the accessors keep the text as it was.
+pub(crate) fn escape_for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        push_escaped(&mut out, c);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether `c` is escaped by [`escape_for_terminal`].
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Pushes `c`, escaped if need be; returns how many characters it took.
+fn push_escaped(out: &mut String, c: char) -> usize {
+    if needs_escape(c) {
+        let escaped = format!("\\u{{{:x}}}", u32::from(c));
+        out.push_str(&escaped);
+        escaped.len()
+    } else {
+        out.push(c);
+        1
+    }
+}
 
 /// One line of source with a marked range, ready to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -492,21 +527,31 @@ impl Snippet {
             String::new()
         };
         let prefix_len = text.chars().count();
-        let mut shown = 0;
         let mut truncated = false;
-        for c in line_text.chars().skip(skip) {
+        // Escaped characters (control, bidi) take several columns: the
+        // marker moves right by what they add before it and widens by what
+        // they add inside it.
+        let marker_start = before - skip;
+        let (mut widened_before, mut widened_inside, mut width) = (0, 0, prefix_len);
+        for (shown, c) in line_text.chars().skip(skip).enumerate() {
             if shown == MAX_SHOWN {
                 truncated = true;
                 break;
             }
-            text.push(if c == '\t' { ' ' } else { c });
-            shown += 1;
+            let taken = push_escaped(&mut text, if c == '\t' { ' ' } else { c });
+            if shown < marker_start {
+                widened_before += taken - 1;
+            } else if shown < marker_start + marked {
+                widened_inside += taken - 1;
+            }
+            width += taken;
         }
         if truncated {
             text.push_str("...");
         }
-        let marker_offset = prefix_len + before - skip;
-        let room = (prefix_len + shown).saturating_sub(marker_offset).max(1);
+        let marker_offset = prefix_len + marker_start + widened_before;
+        let marked = marked + widened_inside;
+        let room = width.saturating_sub(marker_offset).max(1);
         Snippet {
             line,
             column,
@@ -581,5 +626,21 @@ mod tests {
         assert!(snippet.text.ends_with("..."));
         assert_eq!(&snippet.text[snippet.marker_offset..][..3], "bad");
         assert_eq!(snippet.marker_len, 3);
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped_and_the_marker_follows() {
+        assert_eq!(escape_for_terminal("new_search_ui"), "new_search_ui");
+        assert_eq!(
+            escape_for_terminal("a\u{1b}[2J\0\r\n\u{7f}\u{9b}\u{202e}\u{2066}z"),
+            "a\\u{1b}[2J\\u{0}\\u{d}\\u{a}\\u{7f}\\u{9b}\\u{202e}\\u{2066}z"
+        );
+        // Escapes before the span move the marker; inside it, widen it.
+        let source = "x\u{202e} = \"\u{1b}b\" ~~ 1";
+        let start = source.find('"').unwrap_or(0);
+        let snippet = Snippet::new(source, Span::new(start, start + 4));
+        assert_eq!(snippet.text, "x\\u{202e} = \"\\u{1b}b\" ~~ 1");
+        let marked = &snippet.text[snippet.marker_offset..][..snippet.marker_len];
+        assert_eq!(marked, "\"\\u{1b}b\"");
     }
 }

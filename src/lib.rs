@@ -93,15 +93,53 @@ pub mod explain {
 /// let t = killswitch::parse_time("1970-01-01T01:00:01+01:00").unwrap();
 /// assert_eq!(t, UNIX_EPOCH + Duration::from_secs(1));
 /// assert!(killswitch::parse_time("2026-12-01T09:00:00").is_none()); // no time zone
+/// // Any year RFC 3339 can write.
+/// assert!(killswitch::parse_time("9999-12-31T23:59:59.5Z").is_some());
+/// # #[cfg(unix)]
+/// assert!(killswitch::parse_time("0001-01-01T00:00:00Z").is_some());
 /// ```
 pub fn parse_time(text: &str) -> Option<std::time::SystemTime> {
+    use std::time::{Duration, UNIX_EPOCH};
+    const NANOS_PER_SEC: i128 = 1_000_000_000;
+    // Whole seconds and the nanoseconds after them, so that every year
+    // RFC 3339 can write (0000-9999) fits (nanoseconds alone in a `u64`
+    // span only 1385-2554).
     let nanos = value::datetime::parse_rfc3339(text)?;
-    let magnitude = std::time::Duration::from_nanos(u64::try_from(nanos.unsigned_abs()).ok()?);
-    if nanos >= 0 {
-        std::time::UNIX_EPOCH.checked_add(magnitude)
+    let seconds = i64::try_from(nanos.div_euclid(NANOS_PER_SEC)).ok()?;
+    let fraction = Duration::from_nanos(u64::try_from(nanos.rem_euclid(NANOS_PER_SEC)).ok()?);
+    let whole = Duration::from_secs(seconds.unsigned_abs());
+    if seconds >= 0 {
+        UNIX_EPOCH.checked_add(whole)?.checked_add(fraction)
     } else {
-        std::time::UNIX_EPOCH.checked_sub(magnitude)
+        UNIX_EPOCH.checked_sub(whole)?.checked_add(fraction)
     }
+}
+
+/// Reads the regular file at `path` whole, as UTF-8, refusing it when it
+/// holds more than `max_bytes` bytes: the bounded read every config file
+/// goes through, for a tool's other inputs (contexts, schemas, cases).
+///
+/// Only a regular file (after following symlinks) is read: a FIFO, a
+/// device such as `/dev/zero`, a socket or a directory is refused with
+/// [`std::io::ErrorKind::InvalidInput`] without blocking, even on `open`.
+/// A file over the limit is refused with
+/// [`std::io::ErrorKind::FileTooLarge`], and at most `max_bytes + 1` bytes
+/// are ever read; text that is not UTF-8 with
+/// [`std::io::ErrorKind::InvalidData`]. Errors do not repeat the path.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("killswitch-read-file-{}.json", std::process::id()));
+/// std::fs::write(&path, r#"{"user_id": "u1"}"#)?;
+/// assert_eq!(killswitch::read_file(&path, 1024)?, r#"{"user_id": "u1"}"#);
+/// let too_large = killswitch::read_file(&path, 4).unwrap_err();
+/// assert_eq!(too_large.kind(), std::io::ErrorKind::FileTooLarge);
+/// let directory = killswitch::read_file(std::env::temp_dir(), 1024).unwrap_err();
+/// assert_eq!(directory.kind(), std::io::ErrorKind::InvalidInput);
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn read_file(path: impl AsRef<std::path::Path>, max_bytes: usize) -> std::io::Result<String> {
+    document::input::read_file_within(path.as_ref(), max_bytes, "max_bytes")
 }
 
 /// The syntax tree of the targeting language, for tools that inspect or

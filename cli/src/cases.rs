@@ -1,8 +1,8 @@
 //! `killswitch test`: expected outcomes kept next to the rules.
 
-use crate::output::{parse_now, DecisionFields, INVALID, USAGE};
+use crate::output::{closest_key, escape, parse_now, read_input, DecisionFields, INVALID, USAGE};
 use clap::Args;
-use killswitch::{Context, FlagSet};
+use killswitch::{Context, FlagSet, Limits};
 use std::io::{self, Write};
 use std::time::SystemTime;
 
@@ -37,17 +37,20 @@ pub(crate) fn run(args: &TestArgs) -> u8 {
             return if e.is_io() { USAGE } else { INVALID };
         }
     };
-    let text = match std::fs::read_to_string(&args.cases) {
+    let text = match read_input(&args.cases, Limits::default().max_config_bytes) {
         Ok(text) => text,
-        Err(e) => {
-            eprintln!("error: cannot read `{}`: {e}", args.cases);
+        Err(msg) => {
+            eprintln!("error: {msg}");
             return USAGE;
         }
     };
     let cases: Vec<serde_json::Value> = match serde_json::from_str(&text) {
         Ok(cases) => cases,
         Err(e) => {
-            eprintln!("error: `{}` is not a JSON array of cases: {e}", args.cases);
+            eprintln!(
+                "error: `{}` is not a JSON array of cases: {e}",
+                escape(&args.cases)
+            );
             return INVALID;
         }
     };
@@ -56,7 +59,7 @@ pub(crate) fn run(args: &TestArgs) -> u8 {
     for (i, case) in cases.iter().enumerate() {
         let name = case["name"]
             .as_str()
-            .map_or_else(|| format!("case {i}"), str::to_string);
+            .map_or_else(|| format!("case {i}"), |name| escape(name).into_owned());
         match run_case(&set, case) {
             Ok(()) => {
                 passed += 1;
@@ -86,17 +89,42 @@ fn run_case(set: &FlagSet, case: &serde_json::Value) -> Result<(), String> {
         .get("context")
         .map(serde_json::Value::to_string)
         .ok_or("        the case has no \"context\"")?;
-    let ctx = Context::from_json(&context_text).map_err(|e| format!("        {e}"))?;
+    let ctx = Context::from_json(&context_text)
+        .map_err(|e| format!("        {}", escape(&e.to_string())))?;
     let now = match case.get("now") {
         None => SystemTime::now(),
         Some(serde_json::Value::String(t)) => parse_now(t).map_err(|e| format!("        {e}"))?,
         Some(_) => return Err("        \"now\" is an RFC 3339 date-time string".into()),
     };
-    let decision = DecisionFields::new(set.evaluate_at(flag, &ctx, now), set.get(flag));
-    let actual = serde_json::to_value(&decision).map_err(|e| format!("        {e}"))?;
     let expect = case
         .get("expect")
         .ok_or("        the case has no \"expect\"")?;
+    if let serde_json::Value::String(reason) = expect {
+        check_reason(reason)?;
+    }
+    if let Some(reason) = expect.get("reason") {
+        match reason {
+            serde_json::Value::String(reason) => check_reason(reason)?,
+            _ => {
+                return Err(format!(
+                    "        \"reason\" in \"expect\" is a string naming {}",
+                    reason_names()
+                ))
+            }
+        }
+    }
+    if set.get(flag).is_none() {
+        let known: Vec<&str> = set.flags().iter().map(|f| f.key()).collect();
+        let hint = closest_key(flag, &known)
+            .map(|k| format!("; did you mean `{}`?", escape(k)))
+            .unwrap_or_default();
+        return Err(format!(
+            "        no flag `{}` in the config{hint}",
+            escape(flag)
+        ));
+    }
+    let decision = DecisionFields::new(set.evaluate_at(flag, &ctx, now), set.get(flag));
+    let actual = serde_json::to_value(&decision).map_err(|e| format!("        {e}"))?;
     let wanted: Vec<(&str, serde_json::Value)> = match expect {
         serde_json::Value::Bool(b) => vec![("enabled", serde_json::Value::Bool(*b))],
         serde_json::Value::String(r) => vec![("reason", serde_json::Value::String(r.clone()))],
@@ -107,7 +135,10 @@ fn run_case(set: &FlagSet, case: &serde_json::Value) -> Result<(), String> {
                     "enabled" | "reason" | "rule" | "bucket" | "prerequisite" | "percentage"
                     | "schedule_step" => wanted.push((k.as_str(), v.clone())),
                     other => {
-                        return Err(format!("        unknown field \"{other}\" in \"expect\""))
+                        return Err(format!(
+                            "        unknown field \"{}\" in \"expect\"",
+                            escape(other)
+                        ))
                     }
                 }
             }
@@ -118,7 +149,10 @@ fn run_case(set: &FlagSet, case: &serde_json::Value) -> Result<(), String> {
     let mismatched: Vec<String> = wanted
         .iter()
         .filter(|(k, v)| actual.get(*k).unwrap_or(&serde_json::Value::Null) != v)
-        .map(|(k, v)| format!("{k}: expected {v}, got {}", actual[*k]))
+        .map(|(k, v)| {
+            let got = escape(&actual[*k].to_string()).into_owned();
+            format!("{k}: expected {}, got {got}", escape(&v.to_string()))
+        })
         .collect();
     if mismatched.is_empty() {
         return Ok(());
@@ -127,8 +161,65 @@ fn run_case(set: &FlagSet, case: &serde_json::Value) -> Result<(), String> {
     for m in &mismatched {
         why.push_str(&format!("        {m}\n"));
     }
-    why.push_str(&format!("        flag:     {flag}\n"));
-    why.push_str(&format!("        context:  {context_text}\n"));
-    why.push_str(&format!("        decision: {actual}"));
+    why.push_str(&format!("        flag:     {}\n", escape(flag)));
+    why.push_str(&format!("        context:  {}\n", escape(&context_text)));
+    why.push_str(&format!(
+        "        decision: {}",
+        escape(&actual.to_string())
+    ));
     Err(why)
+}
+
+/// Every reason a decision can give, as `expect` names them.
+const REASONS: [&str; 10] = [
+    "kill_switch",
+    "disabled",
+    "allow_rule",
+    "deny_rule",
+    "in_rollout",
+    "out_of_rollout",
+    "missing_user_id",
+    "no_rollout",
+    "unknown_flag",
+    "prerequisite_off",
+];
+
+fn reason_names() -> String {
+    format!("one of {}", REASONS.map(|r| format!("`{r}`")).join(", "))
+}
+
+/// A reason named in `expect`: a malformed case unless it is one of
+/// [`REASONS`].
+fn check_reason(reason: &str) -> Result<(), String> {
+    if REASONS.contains(&reason) {
+        return Ok(());
+    }
+    Err(format!(
+        "        \"{}\" is not a reason: \"expect\" names {}",
+        escape(reason),
+        reason_names()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::REASONS;
+    use killswitch::Reason;
+
+    #[test]
+    fn the_reason_names_are_the_library_s() {
+        let reasons = [
+            Reason::KillSwitch,
+            Reason::Disabled,
+            Reason::AllowRule(0),
+            Reason::DenyRule(0),
+            Reason::InRollout,
+            Reason::OutOfRollout,
+            Reason::MissingUserId,
+            Reason::NoRollout,
+            Reason::UnknownFlag,
+            Reason::PrerequisiteOff(0),
+        ];
+        assert_eq!(REASONS, reasons.map(Reason::as_str));
+    }
 }

@@ -1,7 +1,7 @@
 //! `killswitch check`: every error and lint of config files, with its
 //! place, as rustc-style text, JSON lines or GitHub annotations.
 
-use crate::output::{INVALID, USAGE};
+use crate::output::{escape, read_input, INVALID, USAGE};
 use clap::Args;
 use killswitch::{CheckReport, ConfigError, Diagnostic, FlagSet, Limits, Schema, Severity};
 use serde::Serialize;
@@ -54,9 +54,9 @@ pub(crate) fn run(args: &CheckArgs) -> u8 {
     let limits = Limits::default();
     let schema = match &args.schema {
         None => None,
-        Some(path) => match std::fs::read_to_string(path) {
-            Err(e) => {
-                eprintln!("error: cannot read `{path}`: {e}");
+        Some(path) => match read_input(path, limits.max_config_bytes) {
+            Err(msg) => {
+                eprintln!("error: {msg}");
                 return USAGE;
             }
             Ok(text) => match Schema::from_json(&text) {
@@ -78,7 +78,10 @@ pub(crate) fn run(args: &CheckArgs) -> u8 {
     let mut flags = 0usize;
     let mut out = String::new();
     for file in &args.files {
-        let diagnostics: Vec<Diagnostic> = match std::fs::read_to_string(file) {
+        // Bounded, and only a regular file: `/dev/zero` or a FIFO is
+        // refused at once.
+        let read = killswitch::read_file(file, limits.max_config_bytes);
+        let diagnostics: Vec<Diagnostic> = match read {
             Ok(text) => {
                 let format = killswitch::Format::from_path(file);
                 let report = CheckReport::from_text(&text, format, &limits, schema.as_ref());
@@ -216,17 +219,19 @@ fn write_diagnostic(out: &mut String, d: &Diagnostic, file: &str, format: Format
                 Severity::Warning => "warning",
                 _ => "notice",
             };
-            let mut props = format!("file={}", escape_property(file));
+            let mut props = format!("file={}", escape_property(&escape(file)));
             if let (Some((l, c)), Some((el, ec))) = (d.line_column(), d.end_line_column()) {
                 props.push_str(&format!(",line={l},col={c},endLine={el},endColumn={ec}"));
             }
             props.push_str(&format!(",title={}", escape_property(d.kind().code())));
-            let mut message = d.message().to_string();
+            // The pieces from the file escaped; the newline before `help`
+            // is ours.
+            let mut message = escape(d.message()).into_owned();
             if !d.path().is_empty() {
-                message.push_str(&format!(" (in {})", d.path()));
+                message.push_str(&format!(" (in {})", escape(d.path())));
             }
             if let Some(help) = d.help() {
-                message.push_str(&format!("\nhelp: {help}"));
+                message.push_str(&format!("\nhelp: {}", escape(help)));
             }
             out.push_str(&format!("::{level} {props}::{}\n", escape_data(&message)));
         }

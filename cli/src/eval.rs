@@ -1,11 +1,14 @@
 //! `killswitch eval`: decisions for one context, a JSON-lines stream of
 //! contexts, or a sample of synthetic users.
 
-use crate::output::{closest_key, parse_now, read_arg, DecisionFields, INVALID, USAGE};
+use crate::output::{
+    escape, parse_now, read_arg, unknown_flag_warning, write_json_line, DecisionFields, INVALID,
+    MAX_CONTEXT_BYTES, USAGE,
+};
 use clap::Args;
 use killswitch::{Context, Decision, FlagSet};
 use serde::Serialize;
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::time::SystemTime;
 
 #[derive(Args)]
@@ -82,10 +85,7 @@ pub(crate) fn run(args: &EvalArgs) -> u8 {
     if let Some(key) = &args.flag {
         if set.get(key).is_none() {
             let known: Vec<&str> = set.flags().iter().map(|f| f.key()).collect();
-            let hint = closest_key(key, &known)
-                .map(|k| format!("; did you mean `{k}`?"))
-                .unwrap_or_default();
-            eprintln!("warning: no flag `{key}` in {}{hint}", args.file);
+            eprintln!("{}", unknown_flag_warning(key, &known, &args.file));
             status = INVALID;
         }
     }
@@ -105,20 +105,29 @@ pub(crate) fn run(args: &EvalArgs) -> u8 {
         match Context::from_json(text.trim()) {
             Ok(ctx) => write_decisions(&mut out, &set, &keys, &ctx, args.explain, now),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", escape(&e.to_string()));
                 return INVALID;
             }
         }
     } else if let Some(path) = &args.contexts {
-        match eval_lines(&mut out, &set, &keys, path, args.explain, now) {
-            Ok(true) => Ok(()),
-            Ok(false) => {
-                status = INVALID;
-                Ok(())
-            }
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-            Err(e) => {
-                eprintln!("error: cannot read `{path}`: {e}");
+        let mut all_valid = true;
+        let result = eval_lines(
+            &mut out,
+            &set,
+            &keys,
+            path,
+            args.explain,
+            now,
+            &mut all_valid,
+        );
+        if !all_valid {
+            status = INVALID;
+        }
+        match result {
+            Ok(()) => Ok(()),
+            Err(LinesError::Write(e)) => Err(e),
+            Err(LinesError::Read(e)) => {
+                eprintln!("error: cannot read `{}`: {e}", escape(path));
                 return USAGE;
             }
         }
@@ -136,7 +145,77 @@ pub(crate) fn run(args: &EvalArgs) -> u8 {
     }
 }
 
-/// Evaluates every line; `Ok(false)` when some line was invalid.
+/// Why reading `--contexts` stopped early: the input failed, or the
+/// output did (a closed pipe among them).
+enum LinesError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// One line of a JSON-lines input, read within a byte limit.
+enum LineRead {
+    /// A line (without its newline) is in the buffer.
+    Line,
+    /// The line was longer than the limit: its first bytes were read, the
+    /// rest skipped without being kept.
+    TooLong,
+    /// The end of the input.
+    End,
+}
+
+/// Reads the next line into `buf` (cleared first), keeping at most
+/// `max_bytes` of it: a longer line is skipped up to its newline, so that
+/// memory stays bounded whatever the input (even `/dev/zero`).
+/// `on_too_long` is called as soon as a line is known to be too long,
+/// before the rest of it is skipped.
+fn read_line_within(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max_bytes: usize,
+    on_too_long: impl FnOnce(),
+) -> io::Result<LineRead> {
+    buf.clear();
+    let cap = u64::try_from(max_bytes)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let n = Read::take(&mut *reader, cap).read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(LineRead::End);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        return Ok(LineRead::Line);
+    }
+    if buf.len() <= max_bytes {
+        return Ok(LineRead::Line); // the last line, without a newline
+    }
+    on_too_long();
+    buf.clear();
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                break;
+            }
+            None => {
+                let len = chunk.len();
+                reader.consume(len);
+            }
+        }
+    }
+    Ok(LineRead::TooLong)
+}
+
+/// Evaluates every line; clears `all_valid` when some line was invalid
+/// (reported on standard error with its line number, and skipped).
 fn eval_lines(
     out: &mut impl Write,
     set: &FlagSet,
@@ -144,35 +223,51 @@ fn eval_lines(
     path: &str,
     explain: Option<ExplainFormat>,
     now: SystemTime,
-) -> io::Result<bool> {
-    let reader: Box<dyn BufRead> = if path == "-" {
+    all_valid: &mut bool,
+) -> Result<(), LinesError> {
+    let mut reader: Box<dyn BufRead> = if path == "-" {
         Box::new(io::stdin().lock())
     } else {
-        Box::new(io::BufReader::new(std::fs::File::open(path)?))
+        // Not `read_file`: a pipe (`<(...)`, a FIFO) is a fine stream of
+        // contexts; each line is bounded instead.
+        Box::new(io::BufReader::new(
+            std::fs::File::open(path).map_err(LinesError::Read)?,
+        ))
     };
-    let mut all_valid = true;
-    for (i, line) in reader.lines().enumerate() {
-        let line = match line {
-            Ok(line) => line,
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                eprintln!("{path}:{}: line is not UTF-8; skipped", i + 1);
-                all_valid = false;
+    let shown = escape(path);
+    let mut buf = Vec::new();
+    for number in 1.. {
+        let read = read_line_within(&mut reader, &mut buf, MAX_CONTEXT_BYTES, || {
+            eprintln!("{shown}:{number}: line longer than {MAX_CONTEXT_BYTES} bytes; skipped");
+        });
+        match read.map_err(LinesError::Read)? {
+            LineRead::End => break,
+            LineRead::TooLong => {
+                *all_valid = false;
                 continue;
             }
-            Err(e) => return Err(e),
+            LineRead::Line => {}
+        }
+        let Ok(line) = std::str::from_utf8(&buf) else {
+            eprintln!("{shown}:{number}: line is not UTF-8; skipped");
+            *all_valid = false;
+            continue;
         };
-        if line.trim().is_empty() {
+        let line = line.trim();
+        if line.is_empty() {
             continue;
         }
-        match Context::from_json(line.trim()) {
-            Ok(ctx) => write_decisions(out, set, keys, &ctx, explain, now)?,
+        match Context::from_json(line) {
+            Ok(ctx) => {
+                write_decisions(out, set, keys, &ctx, explain, now).map_err(LinesError::Write)?
+            }
             Err(e) => {
-                eprintln!("{path}:{}: {e}; skipped", i + 1);
-                all_valid = false;
+                eprintln!("{shown}:{number}: {}; skipped", escape(&e.to_string()));
+                *all_valid = false;
             }
         }
     }
-    Ok(all_valid)
+    Ok(())
 }
 
 fn write_decisions(
@@ -197,11 +292,11 @@ fn write_decisions(
                 _ => None,
             },
         };
-        serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
-        out.write_all(b"\n")?;
+        write_json_line(out, &line)?;
         if let (Some(ExplainFormat::Human), Some(e)) = (explain, &explanation) {
+            // Each line escaped: attribute values come from the context.
             for text in e.to_string().lines() {
-                writeln!(out, "  {text}")?;
+                writeln!(out, "  {}", escape(text))?;
             }
         }
     }
@@ -246,8 +341,41 @@ fn write_sample(
             percentage: rollout.map(|(p, _)| p),
             schedule_step: rollout.and_then(|(_, step)| step),
         };
-        serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
-        out.write_all(b"\n")?;
+        write_json_line(out, &line)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{read_line_within, LineRead};
+
+    /// Reads every line of `input` with a limit of 4 bytes: the lines
+    /// kept, `None` for each skipped, and how often the skip was told.
+    fn lines(input: &[u8]) -> (Vec<Option<String>>, usize) {
+        let mut reader = std::io::BufReader::with_capacity(3, input);
+        let (mut buf, mut out, mut told) = (Vec::new(), Vec::new(), 0);
+        loop {
+            match read_line_within(&mut reader, &mut buf, 4, || told += 1).unwrap() {
+                LineRead::End => return (out, told),
+                LineRead::TooLong => out.push(None),
+                LineRead::Line => out.push(Some(String::from_utf8(buf.clone()).unwrap())),
+            }
+        }
+    }
+
+    #[test]
+    fn lines_over_the_limit_are_skipped_to_their_newline() {
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(lines(b""), (vec![], 0));
+        assert_eq!(
+            lines(b"abcd\nabcde\nab"),
+            (vec![some("abcd"), None, some("ab")], 1)
+        );
+        // At the limit with no newline (the end), and far over it.
+        assert_eq!(lines(b"abcd"), (vec![some("abcd")], 0));
+        let long = format!("{}\n\nx\n", "y".repeat(1000));
+        assert_eq!(lines(long.as_bytes()), (vec![None, some(""), some("x")], 1));
+        assert_eq!(lines(b"abcde"), (vec![None], 1));
+    }
 }

@@ -62,7 +62,8 @@ with --deny-warnings), 2 usage or I/O error."
     /// Load a config file and follow its changes: print each flag's
     /// decision for a context at every new version, again whenever a
     /// rollout schedule changes a decision, and an error line when a
-    /// change is rejected (the previous version keeps serving). Ctrl-C
+    /// change is rejected (the previous version keeps serving), then an
+    /// `ok` line if the file goes back to the config serving. Ctrl-C
     /// stops (exit 0).
     Watch(watch::WatchArgs),
 }

@@ -3,18 +3,76 @@
 
 use killswitch::{Decision, Flag};
 use serde::Serialize;
+use std::borrow::Cow;
+use std::io::{self, Write};
 use std::time::SystemTime;
 
 /// Exit codes.
 pub(crate) const INVALID: u8 = 1;
 pub(crate) const USAGE: u8 = 2;
 
+/// The most bytes read of one context: `--context @path`, each line of
+/// `--contexts`.
+pub(crate) const MAX_CONTEXT_BYTES: usize = 1024 * 1024;
+
 pub(crate) fn parse_now(text: &str) -> Result<SystemTime, String> {
     killswitch::parse_time(text).ok_or_else(|| {
         format!(
-            "`{text}` is not an RFC 3339 date-time with a time zone, such as 2026-12-02T09:00:00Z"
+            "`{}` is not an RFC 3339 date-time with a time zone (years 0000 to 9999, \
+             valid month, day and time), such as 2026-12-02T09:00:00Z",
+            escape(text)
         )
     })
+}
+
+/// Writes `value` as one line of JSON. I/O errors keep their kind, so
+/// that a closed pipe (`| head`) can be told from a real failure.
+pub(crate) fn write_json_line(
+    out: &mut (impl Write + ?Sized),
+    value: &impl Serialize,
+) -> io::Result<()> {
+    let mut line = serde_json::to_vec(value).map_err(io::Error::other)?;
+    line.push(b'\n');
+    out.write_all(&line)
+}
+
+/// The warning for `--flag` naming no flag of `file`, with the closest
+/// key as a hint.
+pub(crate) fn unknown_flag_warning(key: &str, known: &[&str], file: &str) -> String {
+    let hint = closest_key(key, known)
+        .map(|k| format!("; did you mean `{}`?", escape(k)))
+        .unwrap_or_default();
+    format!(
+        "warning: no flag `{}` in {}{hint}",
+        escape(key),
+        escape(file)
+    )
+}
+
+/// Text from an input (a file, an argument) made safe to print on a
+/// terminal, on one line: control characters (C0, including ESC, NUL, CR
+/// and LF, DEL and C1) and the bidirectional overrides and isolates
+/// (U+202A-U+202E, U+2066-U+2069) are written as Rust escapes such as
+/// `\u{1b}`; a backslash stays as it is.
+pub(crate) fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Text that could move the cursor, clear the screen, ring the bell, end a
+/// line or reorder what follows on a terminal.
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A decision as the command prints it: `rule` when a rule decided,
@@ -55,14 +113,20 @@ impl DecisionFields {
     }
 }
 
-/// Inline text, or the contents of the file after `@`.
+/// Inline text, or the contents of the file after `@` (a regular file of
+/// at most [`MAX_CONTEXT_BYTES`]).
 pub(crate) fn read_arg(arg: &str) -> Result<String, String> {
     match arg.strip_prefix('@') {
-        Some(path) => {
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))
-        }
+        Some(path) => read_input(path, MAX_CONTEXT_BYTES),
         None => Ok(arg.to_string()),
     }
+}
+
+/// The regular file at `path`, whole, within `max_bytes`: a FIFO, a device
+/// or a directory is refused without blocking. The error says which file.
+pub(crate) fn read_input(path: &str, max_bytes: usize) -> Result<String, String> {
+    killswitch::read_file(path, max_bytes)
+        .map_err(|e| format!("cannot read `{}`: {}", escape(path), escape(&e.to_string())))
 }
 
 /// The known key most like `key`, for a hint.

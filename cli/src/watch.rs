@@ -1,7 +1,9 @@
 //! `killswitch watch`: follow a config file through the live store and
 //! print each new version's decisions and each rejected reload.
 
-use crate::output::{read_arg, DecisionFields, INVALID, USAGE};
+use crate::output::{
+    escape, read_arg, unknown_flag_warning, write_json_line, DecisionFields, INVALID, USAGE,
+};
 use clap::Args;
 use killswitch::{Context, Decision};
 use serde::Serialize;
@@ -45,6 +47,15 @@ struct WatchError {
     error: String,
 }
 
+/// One line of `watch` output: after rejected reloads, the file holds the
+/// config serving again (a good write of the same content), so the last
+/// error no longer stands.
+#[derive(Serialize)]
+struct WatchRecovered {
+    version: u64,
+    ok: String,
+}
+
 /// How often `watch` re-evaluates when the config has a rollout schedule.
 const SCHEDULE_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -71,7 +82,7 @@ pub(crate) fn run(args: &WatchArgs) -> u8 {
     let ctx = match Context::from_json(text.trim()) {
         Ok(ctx) => ctx,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", escape(&e.to_string()));
             return INVALID;
         }
     };
@@ -128,8 +139,7 @@ pub(crate) fn run(args: &WatchArgs) -> u8 {
                     flag: key,
                     decision: DecisionFields::new(decision, snapshot.flags().get(key)),
                 };
-                serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
-                out.write_all(b"\n")?;
+                write_json_line(out, &line)?;
             }
             decisions.push((key.to_string(), decision));
         }
@@ -137,10 +147,23 @@ pub(crate) fn run(args: &WatchArgs) -> u8 {
         out.flush()
     };
     let print_error = |out: &mut dyn Write, version: u64, error: String| -> io::Result<()> {
-        serde_json::to_writer(&mut *out, &WatchError { version, error })
-            .map_err(io::Error::other)?;
-        out.write_all(b"\n")?;
+        write_json_line(out, &WatchError { version, error })?;
         out.flush()
+    };
+    let print_recovered = |out: &mut dyn Write, version: u64| -> io::Result<()> {
+        let ok = format!("the config is valid again; version {version} keeps serving");
+        write_json_line(out, &WatchRecovered { version, ok })?;
+        out.flush()
+    };
+    // `--flag` naming no flag of a version: warned as `eval` does.
+    let warn_unknown_flag = |snapshot: &Snapshot| {
+        if let Some(key) = &args.flag {
+            let flags = snapshot.flags();
+            if snapshot.version() > 0 && flags.get(key).is_none() {
+                let known: Vec<&str> = flags.flags().iter().map(|f| f.key()).collect();
+                eprintln!("{}", unknown_flag_warning(key, &known, &args.file));
+            }
+        }
     };
 
     let stdout = io::stdout();
@@ -148,16 +171,22 @@ pub(crate) fn run(args: &WatchArgs) -> u8 {
     let result = (|| -> io::Result<()> {
         let first = store.snapshot();
         let mut last = Vec::new();
+        warn_unknown_flag(&first);
         print_version(&mut out, &first, &mut last)?;
         let mut printed = first.version();
+        // An error line is the last thing printed: a later good state must
+        // say so.
+        let mut error_shown = false;
         if let Some(error) = store.status().last_error {
             print_error(&mut out, printed, error.to_string())?;
+            error_shown = true;
         }
         loop {
             match rx.recv_timeout(SCHEDULE_TICK) {
                 Ok(WatchMsg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Ok(WatchMsg::Event(StoreEvent::Rejected { version, error })) => {
                     print_error(&mut out, version, error.to_string())?;
+                    error_shown = true;
                 }
                 Ok(WatchMsg::Event(_)) => {
                     // Print the newest version once, even if several
@@ -165,8 +194,10 @@ pub(crate) fn run(args: &WatchArgs) -> u8 {
                     let snapshot = store.snapshot();
                     if snapshot.version() > printed {
                         last.clear();
+                        warn_unknown_flag(&snapshot);
                         print_version(&mut out, &snapshot, &mut last)?;
                         printed = snapshot.version();
+                        error_shown = false;
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -178,6 +209,15 @@ pub(crate) fn run(args: &WatchArgs) -> u8 {
                     if scheduled && snapshot.version() == printed {
                         print_version(&mut out, &snapshot, &mut last)?;
                     }
+                }
+            }
+            // A write that restores the config serving is no new version
+            // and no event: the store's status tells that it is healthy.
+            if error_shown && store.status().last_error.is_none() {
+                let version = store.snapshot().version();
+                if version == printed {
+                    print_recovered(&mut out, version)?;
+                    error_shown = false;
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! `^^^` under the problem, and a hint.
 
 use crate::document::ReadError;
-use crate::error::{ErrorKind, Severity, Snippet, Span};
+use crate::error::{escape_for_terminal, ErrorKind, Severity, Snippet, Span};
 use std::fmt;
 
 /// One problem in a config file.
@@ -137,9 +137,9 @@ impl Diagnostic {
             out,
             "{on}{label}[{}]{off}: {}",
             self.kind.code(),
-            self.message
+            escape_for_terminal(&self.message)
         )?;
-        let file = file.unwrap_or("<config>");
+        let file = escape_for_terminal(file.unwrap_or("<config>"));
         let pad = self
             .snippet
             .as_ref()
@@ -152,10 +152,15 @@ impl Diagnostic {
             s.write(out)?;
         }
         if !self.path.is_empty() {
-            write!(out, "\n{:pad$} = in {}", "", self.path)?;
+            write!(
+                out,
+                "\n{:pad$} = in {}",
+                "",
+                escape_for_terminal(&self.path)
+            )?;
         }
         if let Some(help) = &self.help {
-            write!(out, "\n{:pad$} = help: {help}", "")?;
+            write!(out, "\n{:pad$} = help: {}", "", escape_for_terminal(help))?;
         }
         Ok(())
     }

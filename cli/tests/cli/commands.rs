@@ -596,3 +596,82 @@ fn check_and_eval_read_yaml_and_toml_by_extension() {
         stderr(&out)
     );
 }
+
+/// Issue 11, defect 8: every year RFC 3339 can write is a valid `--now`
+/// (not only 1385-2554), and a bad one is told with the range.
+#[test]
+fn now_accepts_every_rfc3339_year_and_names_the_range() {
+    for now in [
+        "1200-01-01T00:00:00Z",
+        "2600-06-30T12:00:00+02:00",
+        "9999-12-31T23:59:59Z",
+    ] {
+        let out = killswitch(&[
+            "eval",
+            "examples/rollout_plan.json",
+            "--context",
+            r#"{"user_id": "u"}"#,
+            "--flag",
+            "new_checkout",
+            "--now",
+            now,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{now}: {}", stderr(&out));
+    }
+    let out = killswitch(&[
+        "eval",
+        "examples/flags.json",
+        "--context",
+        "{}",
+        "--now",
+        "10000-01-01T00:00:00Z",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not an RFC 3339 date-time with a time zone (years 0000 to 9999"),
+        "{}",
+        stderr(&out)
+    );
+    let cases = temp_file(
+        "far_cases.json",
+        r#"[{"name": "far future", "flag": "new_checkout", "now": "2999-01-01T00:00:00Z",
+             "context": {"user_id": "user-1"}, "expect": {"enabled": true, "schedule_step": 2}}]"#,
+    );
+    let path = cases.display().to_string();
+    let out = killswitch(&["test", "examples/rollout_plan.json", "--cases", &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+/// Issue 11, defect 8: a case naming a flag the config does not have
+/// fails (with the closest key), and an `expect` reason that is no reason
+/// name is a malformed case listing the names.
+#[test]
+fn test_fails_unknown_flags_and_unknown_reasons() {
+    let cases = temp_file(
+        "bad_cases.json",
+        r#"[{"name": "typo", "flag": "new-search-ui", "context": {"user_id": "u"}, "expect": false},
+            {"name": "no such reason", "flag": "new_search_ui", "context": {"user_id": "u"},
+             "expect": "killswitch"},
+            {"name": "no such reason either", "flag": "new_search_ui", "context": {"user_id": "u"},
+             "expect": {"reason": "rollout"}}]"#,
+    );
+    let path = cases.display().to_string();
+    let out = killswitch(&["test", "examples/flags.json", "--cases", &path]);
+    assert_eq!(out.status.code(), Some(1));
+    let names = "one of `kill_switch`, `disabled`, `allow_rule`, `deny_rule`, `in_rollout`, \
+                 `out_of_rollout`, `missing_user_id`, `no_rollout`, `unknown_flag`, `prerequisite_off`";
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "FAILED  typo
+        no flag `new-search-ui` in the config; did you mean `new_search_ui`?
+FAILED  no such reason
+        \"killswitch\" is not a reason: \"expect\" names {names}
+FAILED  no such reason either
+        \"rollout\" is not a reason: \"expect\" names {names}
+
+0 passed, 3 failed
+"
+        )
+    );
+}

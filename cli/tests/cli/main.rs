@@ -7,6 +7,7 @@
 
 mod commands;
 mod help;
+mod hostile;
 mod snapshots;
 mod watch;
 

@@ -21,16 +21,30 @@ impl Drop for KillOnDrop {
 /// output lines arrive on the receiver.
 #[cfg(unix)]
 fn spawn_watch(dir: &TempDir, context: &str) -> (KillOnDrop, mpsc::Receiver<String>) {
+    let (child, stdout, _) = spawn_watch_with(dir, &["--context", context]);
+    (child, stdout)
+}
+
+/// Starts `killswitch watch flags.json` in `dir` with more `args`; its
+/// standard output and error lines arrive on the receivers (standard error
+/// is drained even when its receiver is dropped).
+#[cfg(unix)]
+fn spawn_watch_with(
+    dir: &TempDir,
+    args: &[&str],
+) -> (KillOnDrop, mpsc::Receiver<String>, mpsc::Receiver<String>) {
     let mut child = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_killswitch"))
-            .args(["watch", "flags.json", "--context", context])
+            .args(["watch", "flags.json"])
+            .args(args)
             .current_dir(&dir.0)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     );
     let stdout = child.0.stdout.take().unwrap();
+    let stderr = child.0.stderr.take().unwrap();
     let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -39,7 +53,13 @@ fn spawn_watch(dir: &TempDir, context: &str) -> (KillOnDrop, mpsc::Receiver<Stri
             }
         }
     });
-    (child, lines)
+    let (tx, errors) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    (child, lines, errors)
 }
 
 /// `killswitch watch`: a line per flag at each version, an error line
@@ -175,4 +195,57 @@ fn watch_fails_on_a_broken_or_missing_file() {
         String::from_utf8_lossy(&out.stderr).trim(),
         "`nothing.json` does not exist"
     );
+}
+
+/// `watch --flag` naming no flag warns as `eval` does, with the closest
+/// key as a hint, and still prints the flag's decision.
+#[cfg(unix)]
+#[test]
+fn watch_warns_about_an_unknown_flag() {
+    let dir = TempDir::new("cli-watch-unknown-flag");
+    replace(&dir.path("flags.json"), &config(false));
+    let (_child, lines, errors) =
+        spawn_watch_with(&dir, &["--context", "{}", "--flag", "checkout-v2"]);
+    let warning = errors.recv_timeout(DEADLINE).expect("a warning");
+    assert_eq!(
+        warning,
+        "warning: no flag `checkout-v2` in flags.json; did you mean `checkout_v2`?"
+    );
+    let line = lines.recv_timeout(DEADLINE).expect("a line of output");
+    assert_eq!(
+        line,
+        r#"{"version":1,"flag":"checkout-v2","enabled":false,"reason":"unknown_flag"}"#
+    );
+}
+
+/// After an error line, a write that puts back the config serving (no new
+/// version) prints a line saying the config is good again, so the stale
+/// error is not the last word.
+#[cfg(unix)]
+#[test]
+fn watch_says_when_the_file_is_good_again_after_an_error() {
+    let dir = TempDir::new("cli-watch-recovered");
+    let path = dir.path("flags.json");
+    replace(&path, &config(false));
+    let (_child, lines) = spawn_watch(&dir, r#"{"user_id": "user_123"}"#);
+    let next = || -> serde_json::Value {
+        let line = lines.recv_timeout(DEADLINE).expect("a line of output");
+        serde_json::from_str(&line).unwrap()
+    };
+    assert_eq!(next()["version"], 1);
+    replace(&path, r#"{"flags": [{"flag_key": "checkout_v2""#);
+    let error = next();
+    assert_eq!(error["version"], 1, "{error}");
+    assert!(error["error"].is_string(), "{error}");
+    replace(&path, &config(false));
+    assert_eq!(
+        next(),
+        serde_json::json!({
+            "version": 1,
+            "ok": "the config is valid again; version 1 keeps serving"
+        })
+    );
+    // And a real change still prints the new version.
+    replace(&path, &config(true));
+    assert_eq!(next()["version"], 2);
 }
