@@ -168,6 +168,9 @@ pub enum ErrorKind {
     /// Lint: a declared segment that no rule or segment uses.
     #[error("unused segment")]
     UnusedSegment,
+    /// A config file that is not UTF-8 (invalid bytes, or UTF-16).
+    #[error("invalid encoding")]
+    InvalidEncoding,
 }
 
 impl ErrorKind {
@@ -213,6 +216,7 @@ impl ErrorKind {
             ErrorKind::UnknownSegment => "E0012",
             ErrorKind::DecreasingRollout => "W0009",
             ErrorKind::UnusedSegment => "W0010",
+            ErrorKind::InvalidEncoding => "E0114",
             ErrorKind::ShadowedRule => "W0001",
             ErrorKind::DuplicateRule => "W0002",
             ErrorKind::NeverMatches => "W0003",

@@ -513,9 +513,10 @@ impl FlagSet {
     ) -> Result<FlagSet, crate::ConfigError> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| crate::ConfigError::io(name.clone(), &e))?;
-        crate::config::load(&text, Format::from_path(path), limits)
+        let bytes = std::fs::read(path).map_err(|e| crate::ConfigError::io(name.clone(), &e))?;
+        let text = crate::config::decode(&bytes)
+            .map_err(|d| crate::ConfigError::new(Some(name.clone()), vec![*d]))?;
+        crate::config::load(text, Format::from_path(path), limits)
             .map_err(|d| crate::ConfigError::new(Some(name), d))
     }
 }

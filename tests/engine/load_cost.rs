@@ -313,3 +313,102 @@ fn a_regex_is_not_run_on_a_string_longer_than_the_bound() {
     assert!(on("b", &long));
     assert!(!on("b", &at_bound));
 }
+
+// --- Smaller (defect 8) -----------------------------------------------------
+
+#[test]
+fn a_whole_float_percentage_is_accepted_in_every_format_and_a_fraction_is_not() {
+    let cases = [
+        (
+            Format::Json,
+            r#"{"flag_key": "f", "enabled": true, "rollout_percentage": PCT}"#,
+        ),
+        (
+            Format::Yaml,
+            "flag_key: f\nenabled: true\nrollout_percentage: PCT\n",
+        ),
+        (
+            Format::Toml,
+            "flag_key = \"f\"\nenabled = true\nrollout_percentage = PCT\n",
+        ),
+    ];
+    for (format, template) in cases {
+        let whole = template.replace("PCT", "20.0");
+        let flags = FlagSet::from_text(&whole, format, &Limits::default())
+            .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+        assert_eq!(flags.get("f").unwrap().rollout_percentage(), Some(20));
+        let half = template.replace("PCT", "20.5");
+        let err = FlagSet::from_text(&half, format, &Limits::default()).unwrap_err();
+        let d = &err.diagnostics()[0];
+        assert_eq!(d.kind(), ErrorKind::OutOfRange, "{format:?}");
+        assert_eq!(
+            d.message(),
+            "rollout_percentage must be a whole number from 0 to 100, not 20.5"
+        );
+        assert_eq!(d.help(), Some("percentages are whole: use 20 or 21"));
+        assert_eq!(
+            d.line_column().map(|(l, _)| l),
+            Some(if format == Format::Json { 1 } else { 3 })
+        );
+        for out_of_range in ["100.5", "-1.0", "101.0"] {
+            let text = template.replace("PCT", out_of_range);
+            let err = FlagSet::from_text(&text, format, &Limits::default()).unwrap_err();
+            assert_eq!(err.diagnostics()[0].kind(), ErrorKind::OutOfRange);
+        }
+    }
+}
+
+/// Writes `bytes` to a new file in the temporary directory.
+fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("killswitch-load-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn invalid_utf8_is_a_located_error_not_an_io_error() {
+    let mut bytes = b"{\n  \"flag_key\": \"caf".to_vec();
+    bytes.push(0xE9); // Latin-1 `e` with an accent
+    bytes.extend_from_slice(b"\",\n  \"enabled\": true\n}\n");
+    let path = temp_file("latin1.json", &bytes);
+    let err = FlagSet::load(&path).unwrap_err();
+    assert!(!err.is_io());
+    let d = &err.diagnostics()[0];
+    assert_eq!(d.kind(), ErrorKind::InvalidEncoding);
+    assert_eq!(d.line_column(), Some((2, 19)));
+    assert_eq!(d.message(), "invalid UTF-8: 0xE9 at byte offset 20");
+    assert_eq!(
+        d.help(),
+        Some("configs are UTF-8: save the file as UTF-8, or remove the bad bytes")
+    );
+    // The whole error names the file and shows the line.
+    let shown = err.to_string();
+    assert!(shown.contains("latin1.json:2:19"), "{shown}");
+}
+
+#[test]
+fn a_utf16_file_is_named_as_such() {
+    for (name, bom) in [("le.json", [0xFF, 0xFE]), ("be.json", [0xFE, 0xFF])] {
+        let mut bytes = bom.to_vec();
+        for unit in "{\"flag_key\": \"f\", \"enabled\": true}".encode_utf16() {
+            let pair = if name == "le.json" {
+                unit.to_le_bytes()
+            } else {
+                unit.to_be_bytes()
+            };
+            bytes.extend_from_slice(&pair);
+        }
+        let err = FlagSet::load(temp_file(name, &bytes)).unwrap_err();
+        assert!(!err.is_io());
+        let d = &err.diagnostics()[0];
+        assert_eq!(d.kind(), ErrorKind::InvalidEncoding);
+        assert_eq!(d.line_column(), Some((1, 1)));
+        assert!(d.message().contains("UTF-16"), "{}", d.message());
+    }
+    // A UTF-8 byte-order mark is fine.
+    let mut bytes = vec![0xEF, 0xBB, 0xBF];
+    bytes.extend_from_slice(b"{\"flag_key\": \"f\", \"enabled\": true}");
+    assert!(FlagSet::load(temp_file("bom8.json", &bytes)).is_ok());
+}
