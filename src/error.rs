@@ -171,6 +171,14 @@ pub enum ErrorKind {
     /// A config file that is not UTF-8 (invalid bytes, or UTF-16).
     #[error("invalid encoding")]
     InvalidEncoding,
+    /// A flag key with a control or bidi character, or with whitespace at
+    /// either end.
+    #[error("invalid name")]
+    InvalidName,
+    /// Lint: a flag key that mixes scripts (Latin with Cyrillic or Greek),
+    /// so it may look like another key.
+    #[error("confusable key")]
+    ConfusableKey,
 }
 
 impl ErrorKind {
@@ -217,6 +225,8 @@ impl ErrorKind {
             ErrorKind::DecreasingRollout => "W0009",
             ErrorKind::UnusedSegment => "W0010",
             ErrorKind::InvalidEncoding => "E0114",
+            ErrorKind::InvalidName => "E0115",
+            ErrorKind::ConfusableKey => "W0011",
             ErrorKind::ShadowedRule => "W0001",
             ErrorKind::DuplicateRule => "W0002",
             ErrorKind::NeverMatches => "W0003",

@@ -419,10 +419,26 @@ impl Loader<'_> {
         };
         let key_member = members.iter().find(|m| m.key == "flag_key");
         let key = match key_member.map(|m| &m.value) {
-            Some(Json {
-                value: JsonValue::String(k),
-                ..
-            }) if !k.is_empty() => Some(k.as_str()),
+            Some(
+                value @ Json {
+                    value: JsonValue::String(k),
+                    ..
+                },
+            ) if !k.is_empty() => match lint::bad_name(k) {
+                None => Some(k.as_str()),
+                Some((at, message)) => {
+                    let span = self.file_span(value, Some(Span::new(at.start, at.end)));
+                    self.report(
+                        &place,
+                        "flag_key",
+                        ErrorKind::InvalidName,
+                        span,
+                        format!("flag key \"{}\": {message}", k.escape_debug()),
+                        Some("a flag key is printed in logs and terminals: use letters, digits, `_`, `-` and `.`".into()),
+                    );
+                    None
+                }
+            },
             Some(Json {
                 value: JsonValue::String(_),
                 span,

@@ -412,3 +412,94 @@ fn a_utf16_file_is_named_as_such() {
     bytes.extend_from_slice(b"{\"flag_key\": \"f\", \"enabled\": true}");
     assert!(FlagSet::load(temp_file("bom8.json", &bytes)).is_ok());
 }
+
+// --- Names (defect 7) -------------------------------------------------------
+
+#[test]
+fn flag_keys_with_control_or_bidi_characters_or_surrounding_space_are_errors() {
+    let cases = [
+        (r"esc\u001b[2J", "\\u{1b}", 3),
+        (r"nul\u0000", "\\u{0}", 3),
+        (r"two\nlines", "\\u{a}", 3),
+        (r"bidi\u202egnp.exe", "\\u{202e}", 4),
+        (r"isolate\u2066x", "\\u{2066}", 7),
+        (" padded", "start with whitespace", 0),
+        ("padded ", "end with whitespace", 6),
+    ];
+    for (key, says, at) in cases {
+        let json = format!(r#"{{"flag_key": "{key}", "enabled": true}}"#);
+        let err = FlagSet::from_json(&json).unwrap_err();
+        let d = &err.diagnostics()[0];
+        assert_eq!(d.kind(), ErrorKind::InvalidName, "{key}");
+        assert!(d.message().contains(says), "{key}: {}", d.message());
+        // The marker is at the offending character, in the file.
+        let span = d.span().unwrap();
+        assert_eq!(span.start, json.find(key).unwrap() + at, "{key}");
+        // The message never holds the raw character.
+        assert!(
+            !d.message()
+                .chars()
+                .any(|c| c.is_control() || ('\u{202A}'..='\u{2069}').contains(&c)),
+            "{key}: {:?}",
+            d.message()
+        );
+        assert_eq!(d.path(), "flag > flag_key");
+    }
+    // Raw characters in YAML and TOML too.
+    let yaml = "flag_key: \"a\\e[2J\"\nenabled: true\n";
+    let err = FlagSet::from_text(yaml, Format::Yaml, &Limits::default()).unwrap_err();
+    assert_eq!(err.diagnostics()[0].kind(), ErrorKind::InvalidName);
+    let toml = "flag_key = \"a\\u202Eb\"\nenabled = true\n";
+    let err = FlagSet::from_text(toml, Format::Toml, &Limits::default()).unwrap_err();
+    assert_eq!(err.diagnostics()[0].kind(), ErrorKind::InvalidName);
+    // Inner spaces and non-Latin scripts alone are fine.
+    assert!(FlagSet::from_json(r#"{"flag_key": "new search ui", "enabled": true}"#).is_ok());
+    assert!(FlagSet::from_json(r#"{"flag_key": "новый_поиск", "enabled": true}"#).is_ok());
+}
+
+#[test]
+fn segment_names_with_control_characters_or_spaces_are_errors() {
+    for name in [r"esc\u001b", " s", "s ", r"s\u202e"] {
+        let json = format!(
+            r#"{{"segments": {{"{name}": "a"}}, "flags": [{{"flag_key": "f", "enabled": true}}]}}"#
+        );
+        let err = FlagSet::from_json(&json).unwrap_err();
+        assert_eq!(
+            err.diagnostics()[0].kind(),
+            ErrorKind::InvalidLiteral,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_key_mixing_latin_and_cyrillic_letters_is_warned_about() {
+    // The second `е` of "new_sеarch_ui" is Cyrillic (U+0435).
+    let text = r#"[{"flag_key": "new_search_ui", "enabled": true},
+ {"flag_key": "new_sеarch_ui", "enabled": true}]"#;
+    let report = CheckReport::from_json(text, &Limits::default());
+    assert!(report.flags().is_some());
+    let found = found(&report);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (kind, severity, path, at, message) = &found[0];
+    assert_eq!(
+        (*kind, *severity),
+        (ErrorKind::ConfusableKey, Severity::Warning)
+    );
+    assert_eq!(kind.code(), "W0011");
+    assert_eq!(kind.lint_name(), Some("confusable-key"));
+    assert_eq!(path, "flags[1] \"new_sеarch_ui\" > flag_key");
+    assert_eq!(*at, Some((2, 3)));
+    assert_eq!(
+        message,
+        "this flag key mixes Latin and Cyrillic letters (`е` is U+0435), so it may look like another key"
+    );
+    // Greek with Latin too; allowed per flag like every lint.
+    let greek = r#"{"flag_key": "αlpha", "enabled": true}"#;
+    let report = CheckReport::from_json(greek, &Limits::default());
+    assert_eq!(report.diagnostics()[0].kind(), ErrorKind::ConfusableKey);
+    let allowed = r#"{"flag_key": "αlpha", "enabled": true, "allow_lints": ["confusable-key"]}"#;
+    assert!(CheckReport::from_json(allowed, &Limits::default())
+        .diagnostics()
+        .is_empty());
+}
