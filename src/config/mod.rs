@@ -677,6 +677,7 @@ impl Loader<'_> {
             flag,
             requires,
             place: place.flag.clone(),
+            tests: self.flag_tests,
         })
     }
 

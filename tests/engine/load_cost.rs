@@ -503,3 +503,27 @@ fn a_key_mixing_latin_and_cyrillic_letters_is_warned_about() {
         .diagnostics()
         .is_empty());
 }
+
+#[test]
+fn the_tests_of_a_flag_count_its_prerequisites() {
+    // Two flags of 59,049 tests each fit alone; one requiring the other
+    // runs both.
+    let text = format!(
+        r#"{{"segments": {{{}}}, "flags": [{}, {}]}}"#,
+        tripling_segments(10),
+        flag_with_rules("base", &["@s10"]),
+        r#"{"flag_key": "top", "enabled": true, "requires": ["base"], "targeting_rules": {"allow_list": ["@s10 and b"]}}"#,
+    );
+    let found = on_stack_within(STACK, BOUND, move || {
+        found(&CheckReport::from_json(&text, &Limits::default()))
+    });
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (kind, _, path, at, message) = &found[0];
+    assert_eq!(*kind, ErrorKind::TooLong);
+    assert_eq!(path, "flags[1] \"top\" > requires[0]");
+    assert!(at.is_some());
+    assert_eq!(
+        message,
+        "with its prerequisites, one evaluation of this flag may run 118099 tests; at most 100000 are allowed"
+    );
+}
