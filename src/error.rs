@@ -409,7 +409,20 @@ impl Snippet {
         let prefix_len = text.chars().count();
         let mut shown = 0;
         let mut truncated = false;
-        for c in line_text.chars().skip(skip) {
+        // The first character shown, found by walking back from the marker
+        // (at most `CONTEXT_BEFORE` characters) rather than forward over
+        // the skipped ones: a file on one long line (minified JSON) would
+        // otherwise cost a pass over the line for every diagnostic.
+        let from = match (before - skip).checked_sub(1) {
+            Some(back) => source
+                .get(line_start..start)
+                .and_then(|head| head.char_indices().rev().nth(back))
+                .map_or(line_start, |(i, _)| line_start + i),
+            None => start,
+        };
+        let from = if skip == 0 { line_start } else { from };
+        let rest = line_text.get(from - line_start..).unwrap_or_default();
+        for c in rest.chars() {
             if shown == MAX_SHOWN {
                 truncated = true;
                 break;
