@@ -697,6 +697,10 @@ impl Loader<'_> {
         for item in items {
             match &item.value {
                 JsonValue::String(name) => match lint::by_name(name) {
+                    // Each kind once: the list is searched for every
+                    // finding, and a hostile one repeats a name a million
+                    // times.
+                    Some(kind) if kinds.contains(&kind) => {}
                     Some(kind) => kinds.push(kind),
                     None => {
                         let names = lint::LINTS.iter().map(|(_, n)| *n);

@@ -527,3 +527,18 @@ fn the_tests_of_a_flag_count_its_prerequisites() {
         "with its prerequisites, one evaluation of this flag may run 118099 tests; at most 100000 are allowed"
     );
 }
+
+#[test]
+fn a_long_allow_lints_list_costs_no_search_per_finding() {
+    let found = on_stack_within(STACK, BOUND, || {
+        let allowed = vec!["\"duplicate-rule\""; 200_000].join(",");
+        let rules = vec!["\"a\""; 50_000].join(",");
+        let text = format!(
+            r#"{{"flag_key": "f", "enabled": true, "allow_lints": [{allowed}, "W0003"],
+"targeting_rules": {{"allow_list": [{rules}, "a and not a"]}}}}"#
+        );
+        found(&CheckReport::from_json(&text, &Limits::default()))
+    });
+    // Both allowed: the 49,999 duplicates and the rule that never matches.
+    assert_eq!(found, Found::new());
+}
