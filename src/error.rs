@@ -191,6 +191,17 @@ pub enum ErrorKind {
     /// Lint: a declared segment that no rule or segment uses.
     #[error("unused segment")]
     UnusedSegment,
+    /// A config file that is not UTF-8 (invalid bytes, or UTF-16).
+    #[error("invalid encoding")]
+    InvalidEncoding,
+    /// A flag key with a control or bidi character, or with whitespace at
+    /// either end.
+    #[error("invalid name")]
+    InvalidName,
+    /// Lint: a flag key that mixes scripts (Latin with Cyrillic or Greek),
+    /// so it may look like another key.
+    #[error("confusable key")]
+    ConfusableKey,
 }
 
 impl ErrorKind {
@@ -249,6 +260,9 @@ impl ErrorKind {
             ErrorKind::UnknownSegment => "E0012",
             ErrorKind::DecreasingRollout => "W0009",
             ErrorKind::UnusedSegment => "W0010",
+            ErrorKind::InvalidEncoding => "E0114",
+            ErrorKind::InvalidName => "E0115",
+            ErrorKind::ConfusableKey => "W0011",
             ErrorKind::ShadowedRule => "W0001",
             ErrorKind::DuplicateRule => "W0002",
             ErrorKind::NeverMatches => "W0003",
@@ -312,6 +326,11 @@ pub(crate) const LINTS: &[Lint] = &[
     lint(
         ErrorKind::UnusedSegment,
         "unused-segment",
+        Severity::Warning,
+    ),
+    lint(
+        ErrorKind::ConfusableKey,
+        "confusable-key",
         Severity::Warning,
     ),
 ];
@@ -533,7 +552,20 @@ impl Snippet {
         // they add inside it.
         let marker_start = before - skip;
         let (mut widened_before, mut widened_inside, mut width) = (0, 0, prefix_len);
-        for (shown, c) in line_text.chars().skip(skip).enumerate() {
+        // The first character shown, found by walking back from the marker
+        // (at most `CONTEXT_BEFORE` characters) rather than forward over
+        // the skipped ones: a file on one long line (minified JSON) would
+        // otherwise cost a pass over the line for every diagnostic.
+        let from = match (before - skip).checked_sub(1) {
+            Some(back) => source
+                .get(line_start..start)
+                .and_then(|head| head.char_indices().rev().nth(back))
+                .map_or(line_start, |(i, _)| line_start + i),
+            None => start,
+        };
+        let from = if skip == 0 { line_start } else { from };
+        let rest = line_text.get(from - line_start..).unwrap_or_default();
+        for (shown, c) in rest.chars().enumerate() {
             if shown == MAX_SHOWN {
                 truncated = true;
                 break;

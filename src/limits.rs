@@ -40,12 +40,14 @@ pub struct Limits {
     /// of one evaluation whatever the context holds.
     pub max_regex_input_len: usize,
     /// The most tests one evaluation of a flag may run, all its rules
-    /// counted in full with the segments they use (default 100,000).
-    /// Exceeding it is a load error at the rule that goes past it.
+    /// counted in full with the segments they use, and its prerequisites'
+    /// tests with them (default 100,000). Exceeding it is a load error at
+    /// the rule (or the `requires` entry) that goes past it.
     pub max_tests_per_flag: usize,
-    /// The most tests evaluating every flag of one config file may run
-    /// (default 1,000,000): segments used by many flags count once per
-    /// use. Exceeding it is a load error at the rule that goes past it.
+    /// The most tests the rules of all the flags of one config file may
+    /// run together, each flag's own rules counted once (default
+    /// 1,000,000): segments used by many flags count once per use.
+    /// Exceeding it is a load error at the rule that goes past it.
     pub max_tests_per_file: usize,
 }
 

@@ -95,6 +95,7 @@ impl Loader<'_> {
             flag,
             requires: raw.requires,
             place: place.flag.clone(),
+            tests: self.flag_tests,
         })
     }
 
@@ -110,10 +111,26 @@ impl Loader<'_> {
             .find(|m| m.key == "flag_key")
             .map(|m| &m.value)
         {
-            Some(Node {
-                value: NodeKind::String(k),
-                ..
-            }) if !k.is_empty() => Some(k.as_str()),
+            Some(
+                value @ Node {
+                    value: NodeKind::String(k),
+                    ..
+                },
+            ) if !k.is_empty() => match lint::bad_name(k) {
+                None => Some(k.as_str()),
+                Some((at, message)) => {
+                    let span = self.file_span(value, Some(Span::new(at.start, at.end)));
+                    self.report(
+                        place,
+                        "flag_key",
+                        ErrorKind::InvalidName,
+                        span,
+                        format!("flag key \"{}\": {message}", k.escape_debug()),
+                        Some("a flag key is printed in logs and terminals: use letters, digits, `_`, `-` and `.`".into()),
+                    );
+                    None
+                }
+            },
             Some(Node {
                 value: NodeKind::String(_),
                 span,

@@ -16,6 +16,8 @@ pub(super) struct Pending {
     pub(super) requires: Vec<(String, Span)>,
     /// The flag's place (`flags[3]`), for diagnostics.
     pub(super) place: String,
+    /// How many tests one evaluation of the flag's own rules may run.
+    pub(super) tests: usize,
 }
 
 /// How long a chain of prerequisites may be: evaluation recurses along it.
@@ -195,7 +197,13 @@ impl Loader<'_> {
         if problems.is_empty() {
             let mut depth = vec![0usize; n];
             let mut cost = vec![0u64; n];
+            // Tests, its prerequisites' counted once per path as they are
+            // evaluated (bounded by `Limits::max_tests_per_flag`).
+            let mut tests = vec![0usize; n];
             for &i in &order {
+                tests[i] = parents[i]
+                    .iter()
+                    .fold(pending[i].tests, |acc, &k| acc.saturating_add(tests[k]));
                 depth[i] = 1 + parents[i].iter().map(|&k| depth[k]).max().unwrap_or(0);
                 cost[i] = parents[i]
                     .iter()
@@ -224,6 +232,18 @@ impl Loader<'_> {
                         "require fewer flags, or the ones they have in common directly".into(),
                     ));
                     cost[i] = 1;
+                } else if tests[i] > self.limits.max_tests_per_flag {
+                    problems.push((
+                        i,
+                        0,
+                        ErrorKind::TooLong,
+                        format!(
+                            "with its prerequisites, one evaluation of this flag may run {} tests; at most {} are allowed",
+                            tests[i], self.limits.max_tests_per_flag
+                        ),
+                        "require fewer or cheaper flags, or raise `Limits::max_tests_per_flag`".into(),
+                    ));
+                    tests[i] = 0;
                 }
             }
         }

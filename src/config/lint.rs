@@ -42,6 +42,17 @@ pub(crate) fn check(flag: &Flag) -> Vec<Finding> {
     let mut out = Vec::new();
     let allow = flag.allow_rules();
     let deny = flag.deny_rules();
+    if let Some((a, b, c)) = mixed_scripts(flag.key()) {
+        out.push(finding(
+            ErrorKind::ConfusableKey,
+            At::Field("flag_key"),
+            format!(
+                "this flag key mixes {a} and {b} letters (`{c}` is U+{:04X}), so it may look like another key",
+                u32::from(c)
+            ),
+            Some("write the key in one script".into()),
+        ));
+    }
     if flag.kill_switch() && flag.has_schedule() {
         out.push(finding(
             ErrorKind::DeadRollout,
@@ -305,6 +316,76 @@ fn complementary(xs: &[Expr]) -> Option<String> {
                 return Some(bare.to_string());
             }
         }
+    }
+    None
+}
+
+/// The script of a letter, for the letters that look alike across scripts.
+fn script(c: char) -> Option<&'static str> {
+    match c {
+        'a'..='z' | 'A'..='Z' | '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}' => Some("Latin"),
+        '\u{0370}'..='\u{03FF}' | '\u{1F00}'..='\u{1FFF}' => Some("Greek"),
+        '\u{0400}'..='\u{052F}' => Some("Cyrillic"),
+        _ => None,
+    }
+}
+
+/// Whether a key mixes the letters of two of Latin, Greek and Cyrillic:
+/// the first script, the second, and the first letter of the second.
+fn mixed_scripts(key: &str) -> Option<(&'static str, &'static str, char)> {
+    let mut first: Option<&'static str> = None;
+    for c in key.chars() {
+        let Some(s) = script(c) else { continue };
+        match first {
+            None => first = Some(s),
+            Some(f) if f != s => return Some((f, s, c)),
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// What is wrong with a flag key, if anything: a control character
+/// (including newlines, ESC and NUL), a bidi control (U+202A-U+202E,
+/// U+2066-U+2069, U+200E, U+200F, U+061C), or whitespace at either end. The
+/// byte range of the offending character in the key, and the message.
+pub(crate) fn bad_name(name: &str) -> Option<(std::ops::Range<usize>, String)> {
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}');
+    for (i, c) in name.char_indices() {
+        let range = i..i + c.len_utf8();
+        if c.is_control() {
+            return Some((
+                range,
+                format!(
+                    "a name cannot hold a control character ({})",
+                    c.escape_unicode()
+                ),
+            ));
+        }
+        if bidi(c) {
+            return Some((
+                range,
+                format!(
+                    "a name cannot hold a bidirectional text control ({})",
+                    c.escape_unicode()
+                ),
+            ));
+        }
+    }
+    let first = name.chars().next().filter(|c| c.is_whitespace());
+    let last = name.chars().next_back().filter(|c| c.is_whitespace());
+    if let Some(c) = first {
+        return Some((
+            0..c.len_utf8(),
+            "a name cannot start with whitespace".into(),
+        ));
+    }
+    if let Some(c) = last {
+        let end = name.len();
+        return Some((
+            end - c.len_utf8()..end,
+            "a name cannot end with whitespace".into(),
+        ));
     }
     None
 }

@@ -59,9 +59,11 @@ impl FlagSet {
     ) -> Result<FlagSet, ConfigError> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let text = crate::document::input::read_config_file(path, limits)
+        let bytes = crate::document::input::read_config_bytes(path, limits)
             .map_err(|e| ConfigError::io(name.clone(), &e))?;
-        super::load(&text, Format::from_path(path), limits)
+        let text =
+            super::decode(&bytes).map_err(|d| ConfigError::new(Some(name.clone()), vec![*d]))?;
+        super::load(text, Format::from_path(path), limits)
             .map_err(|d| ConfigError::new(Some(name), d))
     }
 }

@@ -47,6 +47,46 @@ const FLAG_FIELDS: &[&str] = &[
 ];
 const RULE_LISTS: &[&str] = &["allow_list", "deny_list"];
 
+/// A config file's bytes as text, or a diagnostic at the first byte that
+/// is not UTF-8 (its line and column counted in the valid text before it).
+/// A UTF-16 file (a byte-order mark `FF FE` or `FE FF`) is named as such.
+/// A UTF-8 byte-order mark is kept: the readers skip it.
+pub(crate) fn decode(bytes: &[u8]) -> Result<&str, Box<Diagnostic>> {
+    let err = match std::str::from_utf8(bytes) {
+        Ok(text) => return Ok(text),
+        Err(err) => err,
+    };
+    let at = err.valid_up_to();
+    // The text up to the bad byte is valid, so positions before it are
+    // the file's own; the rest is shown with replacement characters.
+    let shown = String::from_utf8_lossy(bytes);
+    let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
+    let (message, help) = if utf16 {
+        (
+            "this file is UTF-16 (it starts with a UTF-16 byte-order mark); configs are UTF-8"
+                .to_string(),
+            "save it as UTF-8",
+        )
+    } else {
+        let bad: Vec<String> = bytes
+            .get(at..at + err.error_len().unwrap_or(bytes.len() - at).min(4))
+            .unwrap_or_default()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        (
+            format!("invalid UTF-8: 0x{} at byte offset {at}", bad.join(" 0x")),
+            "configs are UTF-8: save the file as UTF-8, or remove the bad bytes",
+        )
+    };
+    // One replacement character stands for the bad bytes.
+    let span = Span::new(at, at + char::REPLACEMENT_CHARACTER.len_utf8());
+    Err(Box::new(
+        Diagnostic::new(ErrorKind::InvalidEncoding, message, Some(span), &shown)
+            .with_help(Some(help.to_string())),
+    ))
+}
+
 /// Loads a config, or returns every error found in it.
 pub(crate) fn load(src: &str, format: Format, limits: &Limits) -> Result<FlagSet, Vec<Diagnostic>> {
     match check(src, format, limits, None) {
@@ -394,6 +434,10 @@ impl Loader<'_> {
         for item in items {
             match &item.value {
                 NodeKind::String(name) => match ErrorKind::lint_by_name(name) {
+                    // Each kind once: the list is searched for every
+                    // finding, and a hostile one repeats a name a million
+                    // times.
+                    Some(kind) if kinds.contains(&kind) => {}
                     Some(kind) => kinds.push(kind),
                     None => {
                         let names = LINTS.iter().map(|l| l.name);
@@ -440,6 +484,27 @@ impl Loader<'_> {
     ) -> Option<u8> {
         match &member.value.value {
             NodeKind::Int(p) if (0..=100).contains(p) => u8::try_from(*p).ok(),
+            // A whole number written as a float (`20.0`), as many JSON
+            // writers print whole floats.
+            NodeKind::Float(f) if f.fract() == 0.0 && (0.0..=100.0).contains(f) => {
+                // Whole and within 0..=100: the cast is exact.
+                Some(*f as u8)
+            }
+            NodeKind::Float(f) if f.is_finite() && (0.0..=100.0).contains(f) => {
+                self.report(
+                    place,
+                    field,
+                    ErrorKind::OutOfRange,
+                    member.value.span,
+                    format!("{label} must be a whole number from 0 to 100, not {f}"),
+                    Some(format!(
+                        "percentages are whole: use {} or {}",
+                        f.floor(),
+                        f.ceil()
+                    )),
+                );
+                None
+            }
             NodeKind::Int(_) | NodeKind::Float(_) => {
                 self.report(
                     place,

@@ -17,6 +17,15 @@ pub(crate) fn read_config_file(path: &Path, limits: &crate::limits::Limits) -> i
     read_file_within(path, limits.max_config_bytes, "Limits::max_config_bytes")
 }
 
+/// Reads a config file whole, as bytes (to be decoded with their
+/// positions), within `Limits::max_config_bytes`.
+pub(crate) fn read_config_bytes(
+    path: &Path,
+    limits: &crate::limits::Limits,
+) -> io::Result<Vec<u8>> {
+    read_bytes_within(path, limits.max_config_bytes, "Limits::max_config_bytes")
+}
+
 /// Reads the regular file at `path` whole, as UTF-8, refusing it when it
 /// holds more than `max_bytes` bytes (`limit_name` names the limit in the
 /// message, such as `Limits::max_config_bytes`).
@@ -38,6 +47,21 @@ pub(crate) fn read_file_within(
     max_bytes: usize,
     limit_name: &str,
 ) -> io::Result<String> {
+    String::from_utf8(read_bytes_within(path, max_bytes, limit_name)?).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
+}
+
+/// Reads the regular file at `path` whole, as bytes, within `max_bytes`,
+/// with the checks and errors of [`read_file_within`] (all but UTF-8).
+pub(crate) fn read_bytes_within(
+    path: &Path,
+    max_bytes: usize,
+    limit_name: &str,
+) -> io::Result<Vec<u8>> {
     // Before opening: opening a FIFO for reading blocks until a writer
     // comes, and opening a device may have effects of its own.
     check_regular(&std::fs::metadata(path)?)?;
@@ -65,12 +89,7 @@ pub(crate) fn read_file_within(
             limit_name,
         ));
     }
-    String::from_utf8(bytes).map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            "stream did not contain valid UTF-8",
-        )
-    })
+    Ok(bytes)
 }
 
 /// The error for a file over the limit; `size` is its size in bytes

@@ -228,7 +228,7 @@ fn duplicate_flag_diagnostics_name_the_flag() {
 
 #[test]
 fn rollout_percentages_are_whole_numbers_from_0_to_100() {
-    for bad in ["101", "-1", "12.5", "1e2", "1000000000000000000000"] {
+    for bad in ["101", "-1", "12.5", "1e3", "1000000000000000000000"] {
         let json = format!(r#"{{"flag_key": "x", "enabled": true, "rollout_percentage": {bad}}}"#);
         let d = only(&json);
         assert_eq!(d.kind(), ErrorKind::OutOfRange, "{bad}");
@@ -242,6 +242,14 @@ fn rollout_percentages_are_whole_numbers_from_0_to_100() {
         assert_eq!(
             flags(&json).get("x").and_then(|f| f.rollout_percentage()),
             Some(ok)
+        );
+    }
+    // A whole number written as a float, as many JSON writers print it.
+    for (ok, want) in [("20.0", 20), ("1e2", 100), ("0.0", 0)] {
+        let json = format!(r#"{{"flag_key": "x", "enabled": true, "rollout_percentage": {ok}}}"#);
+        assert_eq!(
+            flags(&json).get("x").and_then(|f| f.rollout_percentage()),
+            Some(want)
         );
     }
 }

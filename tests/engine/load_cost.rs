@@ -313,3 +313,232 @@ fn a_regex_is_not_run_on_a_string_longer_than_the_bound() {
     assert!(on("b", &long));
     assert!(!on("b", &at_bound));
 }
+
+// --- Smaller (defect 8) -----------------------------------------------------
+
+#[test]
+fn a_whole_float_percentage_is_accepted_in_every_format_and_a_fraction_is_not() {
+    let cases = [
+        (
+            Format::Json,
+            r#"{"flag_key": "f", "enabled": true, "rollout_percentage": PCT}"#,
+        ),
+        (
+            Format::Yaml,
+            "flag_key: f\nenabled: true\nrollout_percentage: PCT\n",
+        ),
+        (
+            Format::Toml,
+            "flag_key = \"f\"\nenabled = true\nrollout_percentage = PCT\n",
+        ),
+    ];
+    for (format, template) in cases {
+        let whole = template.replace("PCT", "20.0");
+        let flags = FlagSet::from_text(&whole, format, &Limits::default())
+            .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+        assert_eq!(flags.get("f").unwrap().rollout_percentage(), Some(20));
+        let half = template.replace("PCT", "20.5");
+        let err = FlagSet::from_text(&half, format, &Limits::default()).unwrap_err();
+        let d = &err.diagnostics()[0];
+        assert_eq!(d.kind(), ErrorKind::OutOfRange, "{format:?}");
+        assert_eq!(
+            d.message(),
+            "rollout_percentage must be a whole number from 0 to 100, not 20.5"
+        );
+        assert_eq!(d.help(), Some("percentages are whole: use 20 or 21"));
+        assert_eq!(
+            d.line_column().map(|(l, _)| l),
+            Some(if format == Format::Json { 1 } else { 3 })
+        );
+        for out_of_range in ["100.5", "-1.0", "101.0"] {
+            let text = template.replace("PCT", out_of_range);
+            let err = FlagSet::from_text(&text, format, &Limits::default()).unwrap_err();
+            assert_eq!(err.diagnostics()[0].kind(), ErrorKind::OutOfRange);
+        }
+    }
+}
+
+/// Writes `bytes` to a new file in the temporary directory.
+fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("killswitch-load-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn invalid_utf8_is_a_located_error_not_an_io_error() {
+    let mut bytes = b"{\n  \"flag_key\": \"caf".to_vec();
+    bytes.push(0xE9); // Latin-1 `e` with an accent
+    bytes.extend_from_slice(b"\",\n  \"enabled\": true\n}\n");
+    let path = temp_file("latin1.json", &bytes);
+    let err = FlagSet::load(&path).unwrap_err();
+    assert!(!err.is_io());
+    let d = &err.diagnostics()[0];
+    assert_eq!(d.kind(), ErrorKind::InvalidEncoding);
+    assert_eq!(d.line_column(), Some((2, 19)));
+    assert_eq!(d.message(), "invalid UTF-8: 0xE9 at byte offset 20");
+    assert_eq!(
+        d.help(),
+        Some("configs are UTF-8: save the file as UTF-8, or remove the bad bytes")
+    );
+    // The whole error names the file and shows the line.
+    let shown = err.to_string();
+    assert!(shown.contains("latin1.json:2:19"), "{shown}");
+}
+
+#[test]
+fn a_utf16_file_is_named_as_such() {
+    for (name, bom) in [("le.json", [0xFF, 0xFE]), ("be.json", [0xFE, 0xFF])] {
+        let mut bytes = bom.to_vec();
+        for unit in "{\"flag_key\": \"f\", \"enabled\": true}".encode_utf16() {
+            let pair = if name == "le.json" {
+                unit.to_le_bytes()
+            } else {
+                unit.to_be_bytes()
+            };
+            bytes.extend_from_slice(&pair);
+        }
+        let err = FlagSet::load(temp_file(name, &bytes)).unwrap_err();
+        assert!(!err.is_io());
+        let d = &err.diagnostics()[0];
+        assert_eq!(d.kind(), ErrorKind::InvalidEncoding);
+        assert_eq!(d.line_column(), Some((1, 1)));
+        assert!(d.message().contains("UTF-16"), "{}", d.message());
+    }
+    // A UTF-8 byte-order mark is fine.
+    let mut bytes = vec![0xEF, 0xBB, 0xBF];
+    bytes.extend_from_slice(b"{\"flag_key\": \"f\", \"enabled\": true}");
+    assert!(FlagSet::load(temp_file("bom8.json", &bytes)).is_ok());
+}
+
+// --- Names (defect 7) -------------------------------------------------------
+
+#[test]
+fn flag_keys_with_control_or_bidi_characters_or_surrounding_space_are_errors() {
+    let cases = [
+        (r"esc\u001b[2J", "\\u{1b}", 3),
+        (r"nul\u0000", "\\u{0}", 3),
+        (r"two\nlines", "\\u{a}", 3),
+        (r"bidi\u202egnp.exe", "\\u{202e}", 4),
+        (r"isolate\u2066x", "\\u{2066}", 7),
+        (" padded", "start with whitespace", 0),
+        ("padded ", "end with whitespace", 6),
+    ];
+    for (key, says, at) in cases {
+        let json = format!(r#"{{"flag_key": "{key}", "enabled": true}}"#);
+        let err = FlagSet::from_json(&json).unwrap_err();
+        let d = &err.diagnostics()[0];
+        assert_eq!(d.kind(), ErrorKind::InvalidName, "{key}");
+        assert!(d.message().contains(says), "{key}: {}", d.message());
+        // The marker is at the offending character, in the file.
+        let span = d.span().unwrap();
+        assert_eq!(span.start, json.find(key).unwrap() + at, "{key}");
+        // The message never holds the raw character.
+        assert!(
+            !d.message()
+                .chars()
+                .any(|c| c.is_control() || ('\u{202A}'..='\u{2069}').contains(&c)),
+            "{key}: {:?}",
+            d.message()
+        );
+        assert_eq!(d.path(), "flag > flag_key");
+    }
+    // Raw characters in YAML and TOML too.
+    let yaml = "flag_key: \"a\\e[2J\"\nenabled: true\n";
+    let err = FlagSet::from_text(yaml, Format::Yaml, &Limits::default()).unwrap_err();
+    assert_eq!(err.diagnostics()[0].kind(), ErrorKind::InvalidName);
+    let toml = "flag_key = \"a\\u202Eb\"\nenabled = true\n";
+    let err = FlagSet::from_text(toml, Format::Toml, &Limits::default()).unwrap_err();
+    assert_eq!(err.diagnostics()[0].kind(), ErrorKind::InvalidName);
+    // Inner spaces and non-Latin scripts alone are fine.
+    assert!(FlagSet::from_json(r#"{"flag_key": "new search ui", "enabled": true}"#).is_ok());
+    assert!(FlagSet::from_json(r#"{"flag_key": "новый_поиск", "enabled": true}"#).is_ok());
+}
+
+#[test]
+fn segment_names_with_control_characters_or_spaces_are_errors() {
+    for name in [r"esc\u001b", " s", "s ", r"s\u202e"] {
+        let json = format!(
+            r#"{{"segments": {{"{name}": "a"}}, "flags": [{{"flag_key": "f", "enabled": true}}]}}"#
+        );
+        let err = FlagSet::from_json(&json).unwrap_err();
+        assert_eq!(
+            err.diagnostics()[0].kind(),
+            ErrorKind::InvalidLiteral,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_key_mixing_latin_and_cyrillic_letters_is_warned_about() {
+    // The second `е` of "new_sеarch_ui" is Cyrillic (U+0435).
+    let text = r#"[{"flag_key": "new_search_ui", "enabled": true},
+ {"flag_key": "new_sеarch_ui", "enabled": true}]"#;
+    let report = CheckReport::from_json(text, &Limits::default());
+    assert!(report.flags().is_some());
+    let found = found(&report);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (kind, severity, path, at, message) = &found[0];
+    assert_eq!(
+        (*kind, *severity),
+        (ErrorKind::ConfusableKey, Severity::Warning)
+    );
+    assert_eq!(kind.code(), "W0011");
+    assert_eq!(kind.lint_name(), Some("confusable-key"));
+    assert_eq!(path, "flags[1] \"new_sеarch_ui\" > flag_key");
+    assert_eq!(*at, Some((2, 3)));
+    assert_eq!(
+        message,
+        "this flag key mixes Latin and Cyrillic letters (`е` is U+0435), so it may look like another key"
+    );
+    // Greek with Latin too; allowed per flag like every lint.
+    let greek = r#"{"flag_key": "αlpha", "enabled": true}"#;
+    let report = CheckReport::from_json(greek, &Limits::default());
+    assert_eq!(report.diagnostics()[0].kind(), ErrorKind::ConfusableKey);
+    let allowed = r#"{"flag_key": "αlpha", "enabled": true, "allow_lints": ["confusable-key"]}"#;
+    assert!(CheckReport::from_json(allowed, &Limits::default())
+        .diagnostics()
+        .is_empty());
+}
+
+#[test]
+fn the_tests_of_a_flag_count_its_prerequisites() {
+    // Two flags of 59,049 tests each fit alone; one requiring the other
+    // runs both.
+    let text = format!(
+        r#"{{"segments": {{{}}}, "flags": [{}, {}]}}"#,
+        tripling_segments(10),
+        flag_with_rules("base", &["@s10"]),
+        r#"{"flag_key": "top", "enabled": true, "requires": ["base"], "targeting_rules": {"allow_list": ["@s10 and b"]}}"#,
+    );
+    let found = on_stack_within(STACK, BOUND, move || {
+        found(&CheckReport::from_json(&text, &Limits::default()))
+    });
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (kind, _, path, at, message) = &found[0];
+    assert_eq!(*kind, ErrorKind::TooLong);
+    assert_eq!(path, "flags[1] \"top\" > requires[0]");
+    assert!(at.is_some());
+    assert_eq!(
+        message,
+        "with its prerequisites, one evaluation of this flag may run 118099 tests; at most 100000 are allowed"
+    );
+}
+
+#[test]
+fn a_long_allow_lints_list_costs_no_search_per_finding() {
+    let found = on_stack_within(STACK, BOUND, || {
+        let allowed = vec!["\"duplicate-rule\""; 200_000].join(",");
+        let rules = vec!["\"a\""; 50_000].join(",");
+        let text = format!(
+            r#"{{"flag_key": "f", "enabled": true, "allow_lints": [{allowed}, "W0003"],
+"targeting_rules": {{"allow_list": [{rules}, "a and not a"]}}}}"#
+        );
+        found(&CheckReport::from_json(&text, &Limits::default()))
+    });
+    // Both allowed: the 49,999 duplicates and the rule that never matches.
+    assert_eq!(found, Found::new());
+}
