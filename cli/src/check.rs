@@ -80,11 +80,9 @@ pub(crate) fn run(args: &CheckArgs) -> u8 {
     for file in &args.files {
         // Bounded, and only a regular file: `/dev/zero` or a FIFO is
         // refused at once.
-        let read = killswitch::read_file(file, limits.max_config_bytes);
+        let read = CheckReport::from_file(file, &limits, schema.as_ref());
         let diagnostics: Vec<Diagnostic> = match read {
-            Ok(text) => {
-                let format = killswitch::Format::from_path(file);
-                let report = CheckReport::from_text(&text, format, &limits, schema.as_ref());
+            Ok(report) => {
                 flags += report.flags().map_or(0, FlagSet::len);
                 report.diagnostics().to_vec()
             }

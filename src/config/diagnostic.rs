@@ -226,6 +226,44 @@ impl CheckReport {
         CheckReport { flags, diagnostics }
     }
 
+    /// Reads a config file (within [`Limits::max_config_bytes`], a regular
+    /// file only) and checks it like [`CheckReport::from_text`], in the
+    /// [`Format`](crate::Format) its extension names. Bytes that are not
+    /// UTF-8 (a UTF-16 file, say) are a diagnostic at the first bad byte;
+    /// only a file that cannot be read at all is an error.
+    ///
+    /// [`Limits::max_config_bytes`]: crate::Limits::max_config_bytes
+    ///
+    /// ```
+    /// use killswitch::{CheckReport, ErrorKind, Limits};
+    /// let path = std::env::temp_dir().join("killswitch-doc-utf16.json");
+    /// std::fs::write(&path, b"\xff\xfe{\x00}\x00")?;
+    /// let report = CheckReport::from_file(&path, &Limits::default(), None)?;
+    /// assert_eq!(report.diagnostics()[0].kind(), ErrorKind::InvalidEncoding);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn from_file(
+        path: impl AsRef<std::path::Path>,
+        limits: &crate::limits::Limits,
+        schema: Option<&crate::config::schema::Schema>,
+    ) -> std::io::Result<CheckReport> {
+        let path = path.as_ref();
+        let bytes = crate::document::input::read_config_bytes(path, limits)?;
+        Ok(match crate::config::decode(&bytes) {
+            Ok(text) => CheckReport::from_text(
+                text,
+                crate::document::Format::from_path(path),
+                limits,
+                schema,
+            ),
+            Err(d) => CheckReport {
+                flags: None,
+                diagnostics: vec![*d],
+            },
+        })
+    }
+
     /// The flags, when the config has no error.
     pub fn flags(&self) -> Option<&crate::eval::flag_set::FlagSet> {
         self.flags.as_ref()

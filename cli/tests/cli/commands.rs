@@ -675,3 +675,28 @@ FAILED  no such reason either
         )
     );
 }
+
+/// A file that is not UTF-8 is a located error of the file (exit 1), not
+/// an I/O error: a UTF-16 file is named as such, a bad byte is placed.
+#[test]
+fn check_places_bytes_that_are_not_utf8() {
+    let dir = std::env::temp_dir().join(format!("killswitch-cli-{}-utf8", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let utf16 = dir.join("utf16.json");
+    std::fs::write(&utf16, b"\xff\xfe{\x00}\x00").unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, b"{\"flag_key\": \"a\xe9\", \"enabled\": true}").unwrap();
+
+    let out = killswitch(&["check", "--color", "never", utf16.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("error[E0114]: this file is UTF-16"), "{text}");
+    assert!(text.contains("utf16.json:1:1"), "{text}");
+
+    let out = killswitch(&["check", "--color", "never", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("error[E0114]: invalid UTF-8: 0xE9"), "{text}");
+    assert!(text.contains("bad.json:1:16"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
