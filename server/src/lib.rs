@@ -38,6 +38,9 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod metrics;
 mod ofrep;
 mod routes;
