@@ -44,8 +44,9 @@ fn reason_index(reason: Reason) -> usize {
 }
 
 /// The upper bounds of the latency histogram's buckets, in seconds.
-const LATENCY_BOUNDS: [f64; 12] = [
-    0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+const LATENCY_BOUNDS: [f64; 15] = [
+    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
+    0.05, 0.1, 0.25, 1.0,
 ];
 
 /// What a request was for, as the latency histogram labels it.
