@@ -833,3 +833,78 @@ fn shutdown_is_bounded() {
         started.elapsed()
     );
 }
+
+/// `secs` since the epoch as RFC 3339 UTC (days to civil date: Howard
+/// Hinnant's algorithm).
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[test]
+fn rfc3339_is_what_the_engine_reads() {
+    for secs in [0, 951_782_400, 1_700_000_000, 4_102_444_800] {
+        let parsed = killswitch::parse_time(&rfc3339(secs)).unwrap();
+        assert_eq!(parsed, std::time::UNIX_EPOCH + Duration::from_secs(secs));
+    }
+}
+
+#[test]
+fn the_bulk_etag_changes_when_the_clock_crosses_a_schedule_step() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let step = now + 2;
+    let flags = format!(
+        r#"[{{"flag_key": "ramp", "enabled": true, "rollout_percentage": 0,
+             "rollout_schedule": [{{"at": "{}", "percentage": 100}}]}}]"#,
+        rfc3339(step)
+    );
+    let store = Store::new(killswitch::FlagSet::from_json(&flags).unwrap());
+    let server = TestServer::start(store, |s| s);
+    let bulk = "/ofrep/v1/evaluate/flags";
+    let body = r#"{"context": {"targetingKey": "u1"}}"#;
+    let before = server.post(bulk, body);
+    assert_eq!(before.json()["flags"][0]["value"], json!(false));
+    let etag = before.header("etag").unwrap().to_string();
+    // Same version, same clock side of the step: 304.
+    let again = server.post_with(bulk, &[("If-None-Match", &etag)], body);
+    assert_eq!(again.status, 304);
+    // Once the clock is past the step, the answer and its tag change.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let reply = server.post_with(bulk, &[("If-None-Match", &etag)], body);
+        if reply.status == 200 {
+            break reply;
+        }
+        assert_eq!(reply.status, 304);
+        assert!(Instant::now() < deadline, "the step was never crossed");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let flag = &after.json()["flags"][0];
+    assert_eq!(flag["value"], json!(true));
+    assert_eq!(flag["metadata"]["schedule_step"], 0);
+    assert_eq!(flag["metadata"]["config_version"], 1);
+    let new_tag = after.header("etag").unwrap();
+    assert_ne!(new_tag, etag);
+    assert!(
+        new_tag.starts_with("\"1-"),
+        "same config version: {new_tag}"
+    );
+}
