@@ -58,6 +58,15 @@ impl Harness {
         }
     }
 
+    /// The fuzz target's input: `path NUL body`, or without a NUL a body
+    /// for `/ofrep/v1/evaluate/flags/killed`; see [`Harness::check`].
+    pub fn check_input(&self, data: &[u8]) {
+        match data.iter().position(|&b| b == 0) {
+            Some(nul) => self.check(&data[..nul], &data[nul + 1..]),
+            None => self.check(b"/ofrep/v1/evaluate/flags/killed", data),
+        }
+    }
+
     /// Sends `POST path` with `body` and checks the answer; panics when a
     /// promise is broken. A path that is no valid URI is skipped (hyper
     /// refuses it before the router).
@@ -167,6 +176,29 @@ mod tests {
         harness.check(b"/ofrep/v1/evaluate/flags/nope", b"{}");
         harness.check(b"/nope", b"{}");
         harness.check(&[b'a'; 5000], &[b'{'; 5000]);
+    }
+
+    /// The fuzz target's committed seeds and saved crashes pass.
+    #[test]
+    fn fuzz_seeds_and_regressions() {
+        let harness = Harness::new();
+        let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+        let mut inputs = 0;
+        for dir in [fuzz.join("seeds/serve"), fuzz.join("regressions")] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                let ours = dir.ends_with("seeds/serve") || name.starts_with("serve-");
+                if ours && path.is_file() {
+                    harness.check_input(&std::fs::read(&path).unwrap());
+                    inputs += 1;
+                }
+            }
+        }
+        assert!(inputs >= 3, "the seeds in fuzz/seeds/serve are missing");
     }
 
     proptest! {
