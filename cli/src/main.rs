@@ -8,6 +8,7 @@ mod cases;
 mod check;
 mod eval;
 mod output;
+mod serve;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -66,6 +67,10 @@ with --deny-warnings), 2 usage or I/O error."
     /// `ok` line if the file goes back to the config serving. Ctrl-C
     /// stops (exit 0).
     Watch(watch::WatchArgs),
+    /// Serve the flags of a config file over HTTP with OpenFeature's OFREP
+    /// (v1), following the file as `watch` does; one stderr line per
+    /// reload and per rejected reload. SIGTERM or Ctrl-C stops (exit 0).
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +84,7 @@ fn main() -> ExitCode {
             0
         }
         Command::Watch(args) => watch::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,133 @@
+//! `killswitch serve`: answer OpenFeature's OFREP over HTTP from a config
+//! file followed by the live store, as `watch` follows it.
+
+use crate::output::{INVALID, USAGE};
+use clap::Args;
+use killswitch::store::{FileSource, IfMissing, Store, StoreEvent};
+use killswitch_server::{Metrics, Server, Tokens, DEFAULT_LISTEN};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// The config file (JSON, YAML or TOML, by its extension) to serve and
+    /// follow.
+    #[arg(value_name = "FILE")]
+    file: String,
+    /// The address to listen on (loopback unless told otherwise).
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Start even when the file does not exist yet: /readyz answers 503
+    /// and every flag is unknown until it appears.
+    #[arg(long)]
+    allow_missing: bool,
+    /// Require `Authorization: Bearer <token>` on OFREP requests, with a
+    /// token of this file (one per line; blank lines and `#` comments
+    /// skipped).
+    #[arg(long, value_name = "PATH")]
+    token_file: Option<String>,
+    /// The largest request body accepted, in bytes; larger gets 413.
+    #[arg(long, value_name = "N", default_value_t = 64 * 1024)]
+    max_body_bytes: usize,
+    /// Also re-read the file this often, in milliseconds, in case a file
+    /// notification is missed (network file systems).
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    poll_ms: u64,
+}
+
+/// Serves until SIGTERM or Ctrl-C (exit 0).
+pub(crate) fn run(args: &ServeArgs) -> u8 {
+    let tokens = match &args.token_file {
+        None => None,
+        Some(path) => match Tokens::from_file(path) {
+            Ok(tokens) => Some(tokens),
+            Err(e) => {
+                eprintln!("error: cannot read the token file `{path}`: {e}");
+                return USAGE;
+            }
+        },
+    };
+    let metrics = Metrics::new();
+    let observer = metrics.clone();
+    let source = args.file.clone();
+    let if_missing = if args.allow_missing {
+        IfMissing::StartEmpty
+    } else {
+        IfMissing::Fail
+    };
+    let store = match Store::builder(FileSource::new(&args.file))
+        .poll_interval(Duration::from_millis(args.poll_ms.max(1)))
+        .if_missing(if_missing)
+        .thread_name("killswitch-serve-store")
+        .on_event(move |event: &StoreEvent| {
+            observer.observe(event);
+            eprintln!("{}", event_line(&source, event));
+        })
+        .start()
+    {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("{e}");
+            return if e.config_error().is_some() {
+                INVALID
+            } else {
+                USAGE
+            };
+        }
+    };
+    let status = store.status();
+    match &status.last_error {
+        Some(e) => eprintln!("serve: waiting for `{}`: {}", args.file, first_line(e)),
+        None => eprintln!(
+            "serve: loaded `{}`: version {}, {} flags",
+            args.file, status.version, status.flags
+        ),
+    }
+    let store = Arc::new(store);
+    let mut server = Server::new(Arc::clone(&store))
+        .metrics(metrics)
+        .max_body_bytes(args.max_body_bytes);
+    if let Some(tokens) = tokens {
+        server = server.tokens(tokens);
+    }
+    let result = server.run(args.listen, |addr| {
+        eprintln!("serve: listening on http://{addr} (OFREP at /ofrep/v1/evaluate/flags)");
+    });
+    store.shutdown();
+    match result {
+        Ok(()) => {
+            eprintln!("serve: stopped");
+            0
+        }
+        Err(e) => {
+            eprintln!("error: cannot serve on {}: {e}", args.listen);
+            USAGE
+        }
+    }
+}
+
+/// The log line of a store event: one line, whatever the error's length.
+fn event_line(source: &str, event: &StoreEvent) -> String {
+    match event {
+        StoreEvent::Reloaded { version, flags } => {
+            format!("serve: reloaded `{source}`: version {version}, {flags} flags")
+        }
+        StoreEvent::Rejected { version, error } => format!(
+            "serve: rejected a change of `{source}` (version {version} keeps serving): {}",
+            first_line(error)
+        ),
+        _ => format!("serve: {event:?}"),
+    }
+}
+
+/// The first line of an error's text, with a count of the rest.
+fn first_line(error: &impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next().unwrap_or_default().trim().to_string();
+    match lines.next_back() {
+        Some(last) if last.trim() != first => format!("{first} ... {}", last.trim()),
+        _ => first,
+    }
+}

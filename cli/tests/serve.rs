@@ -1,0 +1,230 @@
+//! `killswitch serve` end to end: the binary on a loopback port, a kill
+//! switch written to the file, a rejected write, the log lines, a token
+//! file, and exit 0 on SIGTERM.
+
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Kills the child if the test fails before it exits.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("killswitch-serve-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn replace(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn config(killed: bool) -> String {
+    format!(
+        r#"[{{"flag_key": "checkout_v2", "enabled": true, "kill_switch": {killed}, "rollout_percentage": 100}}]"#
+    )
+}
+
+/// Starts `killswitch serve` with `args` in `dir`; returns the child, the
+/// address it listens on, and its later stderr lines.
+fn spawn_serve(dir: &Path, args: &[&str]) -> (KillOnDrop, SocketAddr, mpsc::Receiver<String>) {
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_killswitch"))
+            .arg("serve")
+            .args(args)
+            .args(["--listen", "127.0.0.1:0", "--poll-ms", "200"])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let addr = loop {
+        let line = lines.recv_timeout(DEADLINE).expect("a log line");
+        if let Some(rest) = line.strip_prefix("serve: listening on http://") {
+            break rest.split(' ').next().unwrap().parse().unwrap();
+        }
+    };
+    (child, addr, lines)
+}
+
+/// POSTs `body` to `path`; returns the status and the body.
+fn post(addr: SocketAddr, path: &str, headers: &str, body: &str) -> (u16, serde_json::Value) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(start.elapsed() < DEADLINE, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn serve_follows_the_file_logs_reloads_and_exits_0_on_sigterm() {
+    let dir = temp_dir("follow");
+    let path = dir.join("flags.json");
+    replace(&path, &config(false));
+    let (mut child, addr, lines) = spawn_serve(&dir, &["flags.json"]);
+    let ask = || {
+        post(
+            addr,
+            "/ofrep/v1/evaluate/flags/checkout_v2",
+            "",
+            r#"{"context": {"targetingKey": "user_123"}}"#,
+        )
+    };
+    let (status, body) = ask();
+    assert_eq!(status, 200);
+    assert_eq!(body["value"], true);
+
+    replace(&path, &config(true));
+    let start = Instant::now();
+    loop {
+        let (status, body) = ask();
+        assert_eq!(status, 200);
+        if body["value"] == false {
+            assert_eq!(body["variant"], "off");
+            assert_eq!(body["reason"], "DISABLED");
+            break;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the kill switch was never served"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let line = lines.recv_timeout(DEADLINE).unwrap();
+    assert_eq!(line, "serve: reloaded `flags.json`: version 2, 1 flags");
+
+    // A broken write: one log line, and the killed version keeps serving.
+    replace(&path, r#"[{"flag_key": "checkout_v2""#);
+    let line = lines.recv_timeout(DEADLINE).unwrap();
+    assert!(
+        line.starts_with("serve: rejected a change of `flags.json` (version 2 keeps serving): "),
+        "{line}"
+    );
+    assert_eq!(ask().1["value"], false);
+
+    sigterm(&child.0);
+    let status = wait_exit(&mut child.0);
+    assert_eq!(status.code(), Some(0));
+    let rest: Vec<String> = lines.try_iter().collect();
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("serve: stopped"),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn serve_with_a_token_file_never_logs_tokens() {
+    let dir = temp_dir("tokens");
+    replace(&dir.join("flags.json"), &config(true));
+    std::fs::write(
+        dir.join("tokens"),
+        "# clients\nsecret-token-1\n\nsecret-token-2\n",
+    )
+    .unwrap();
+    let (mut child, addr, lines) = spawn_serve(&dir, &["flags.json", "--token-file", "tokens"]);
+    let path = "/ofrep/v1/evaluate/flags/checkout_v2";
+    let (status, body) = post(addr, path, "", "{}");
+    assert_eq!(status, 401);
+    assert_eq!(body["errorCode"], "GENERAL");
+    let (status, body) = post(addr, path, "Authorization: Bearer secret-token-2\r\n", "{}");
+    assert_eq!(status, 200);
+    assert_eq!(body["value"], false);
+    sigterm(&child.0);
+    assert_eq!(wait_exit(&mut child.0).code(), Some(0));
+    let log: Vec<String> = lines.try_iter().collect();
+    assert!(log.iter().all(|l| !l.contains("secret-token")), "{log:?}");
+}
+
+#[test]
+fn serve_refuses_a_missing_file_unless_allowed() {
+    let dir = temp_dir("missing");
+    let out = Command::new(env!("CARGO_BIN_EXE_killswitch"))
+        .args(["serve", "flags.json", "--listen", "127.0.0.1:0"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    let out = Command::new(env!("CARGO_BIN_EXE_killswitch"))
+        .args(["serve", "flags.json", "--token-file", "nope"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    // With --allow-missing it starts, unready, and serves once the file
+    // appears.
+    let (mut child, addr, lines) = spawn_serve(&dir, &["flags.json", "--allow-missing"]);
+    let (status, body) = post(addr, "/ofrep/v1/evaluate/flags/checkout_v2", "", "{}");
+    assert_eq!(status, 404);
+    assert_eq!(body["errorCode"], "FLAG_NOT_FOUND");
+    replace(&dir.join("flags.json"), &config(false));
+    assert_eq!(
+        lines.recv_timeout(DEADLINE).unwrap(),
+        "serve: reloaded `flags.json`: version 1, 1 flags"
+    );
+    let (status, body) = post(addr, "/ofrep/v1/evaluate/flags/checkout_v2", "", "{}");
+    assert_eq!((status, body["reason"].clone()), (200, "DEFAULT".into()));
+    sigterm(&child.0);
+    assert_eq!(wait_exit(&mut child.0).code(), Some(0));
+}

@@ -1,0 +1,127 @@
+//! Bearer tokens, checked in constant time.
+
+use sha2::{Digest, Sha256};
+use std::io;
+use std::path::Path;
+
+/// The bearer tokens a [`Server`](crate::Server) accepts.
+///
+/// Only their SHA-256 digests are kept. A presented token is hashed and
+/// compared with every digest without an early exit, so the time taken
+/// tells nothing about how much of a token was right, nor which one
+/// matched. `Debug` shows how many there are, never a token.
+///
+/// ```
+/// use killswitch_server::Tokens;
+/// let tokens = Tokens::new(["s3cret", "other"]);
+/// assert_eq!(tokens.len(), 2);
+/// assert!(!format!("{tokens:?}").contains("s3cret"));
+/// ```
+#[derive(Clone)]
+pub struct Tokens {
+    digests: Vec<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("count", &self.digests.len())
+            .finish()
+    }
+}
+
+impl Tokens {
+    /// The given tokens; empty ones are skipped.
+    pub fn new<I, S>(tokens: I) -> Tokens
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let digests = tokens
+            .into_iter()
+            .filter(|t| !t.as_ref().is_empty())
+            .map(|t| Sha256::digest(t.as_ref().as_bytes()).into())
+            .collect();
+        Tokens { digests }
+    }
+
+    /// Reads a token file: one token per line, surrounding whitespace
+    /// trimmed; blank lines and lines starting with `#` are skipped. A file
+    /// without any token is an error (it would lock every client out).
+    pub fn from_file(path: impl AsRef<Path>) -> io::Result<Tokens> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)?;
+        let tokens = Tokens::new(
+            text.lines()
+                .map(str::trim)
+                .filter(|line| !line.starts_with('#')),
+        );
+        if tokens.is_empty() {
+            let msg = format!("`{}` holds no token", path.display());
+            return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+        }
+        Ok(tokens)
+    }
+
+    /// How many tokens there are.
+    pub fn len(&self) -> usize {
+        self.digests.len()
+    }
+
+    /// Whether there are none (then no request is let in).
+    pub fn is_empty(&self) -> bool {
+        self.digests.is_empty()
+    }
+
+    /// Whether an `Authorization` header value carries one of the tokens
+    /// (`Bearer <token>`, the scheme's case ignored).
+    pub(crate) fn admits(&self, authorization: Option<&[u8]>) -> bool {
+        let Some(value) = authorization else {
+            return false;
+        };
+        let Some((scheme, token)) = split_scheme(value) else {
+            return false;
+        };
+        if !scheme.eq_ignore_ascii_case(b"bearer") {
+            return false;
+        }
+        let presented: [u8; 32] = Sha256::digest(token).into();
+        let mut found = 0u8;
+        for digest in &self.digests {
+            let diff = digest
+                .iter()
+                .zip(presented.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+            found |= u8::from(diff == 0);
+        }
+        std::hint::black_box(found) == 1
+    }
+}
+
+/// `scheme token` -> (`scheme`, `token`), spaces between them skipped.
+fn split_scheme(value: &[u8]) -> Option<(&[u8], &[u8])> {
+    let space = value.iter().position(|&b| b == b' ')?;
+    let (scheme, rest) = value.split_at(space);
+    let token = rest.trim_ascii_start();
+    (!token.is_empty()).then_some((scheme, token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_listed_bearer_token_is_admitted() {
+        let tokens = Tokens::new(["alpha", "beta", ""]);
+        assert_eq!(tokens.len(), 2);
+        assert!(tokens.admits(Some(b"Bearer alpha")));
+        assert!(tokens.admits(Some(b"bearer  beta")));
+        assert!(!tokens.admits(Some(b"Bearer alph")));
+        assert!(!tokens.admits(Some(b"Bearer alphaa")));
+        assert!(!tokens.admits(Some(b"Basic alpha")));
+        assert!(!tokens.admits(Some(b"alpha")));
+        assert!(!tokens.admits(Some(b"Bearer ")));
+        assert!(!tokens.admits(None));
+        assert!(!Tokens::new([""; 0]).admits(Some(b"Bearer x")));
+    }
+}

@@ -1,0 +1,336 @@
+//! OFREP v1's wire format: the request's context in, evaluations and
+//! errors out.
+//!
+//! A request body is `{"context": {...}}` (both the body and the context
+//! are optional). The context is parsed once, into a
+//! [`Context`](killswitch::Context) that borrows its strings from the
+//! body; `targetingKey` becomes the `user_id`.
+
+use axum::http::StatusCode;
+use killswitch::{Context, Decision, Flag, Reason, Value};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+/// OpenFeature's error codes, as OFREP sends them in `errorCode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorCode {
+    ParseError,
+    InvalidContext,
+    FlagNotFound,
+    General,
+}
+
+impl ErrorCode {
+    /// The code as it is sent.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ParseError => "PARSE_ERROR",
+            ErrorCode::InvalidContext => "INVALID_CONTEXT",
+            ErrorCode::FlagNotFound => "FLAG_NOT_FOUND",
+            ErrorCode::General => "GENERAL",
+        }
+    }
+}
+
+/// A request that gets an error answer: its status, code and details.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) status: StatusCode,
+    pub(crate) code: ErrorCode,
+    pub(crate) details: Cow<'static, str>,
+}
+
+impl Failure {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: ErrorCode,
+        details: impl Into<Cow<'static, str>>,
+    ) -> Failure {
+        Failure {
+            status,
+            code,
+            details: details.into(),
+        }
+    }
+
+    fn parse(details: impl Into<Cow<'static, str>>) -> Failure {
+        Failure::new(StatusCode::BAD_REQUEST, ErrorCode::ParseError, details)
+    }
+
+    fn context(details: impl Into<Cow<'static, str>>) -> Failure {
+        Failure::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidContext, details)
+    }
+}
+
+/// The body of an OFREP error answer. `key` is sent for single-flag
+/// requests; the bulk failure schema has none.
+#[derive(Serialize)]
+pub(crate) struct ErrorBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) key: Option<&'a str>,
+    #[serde(rename = "errorCode")]
+    pub(crate) error_code: &'static str,
+    #[serde(rename = "errorDetails")]
+    pub(crate) error_details: &'a str,
+}
+
+/// The request body, with the context left unparsed.
+#[derive(Deserialize)]
+struct Body<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    context: Option<&'a RawValue>,
+}
+
+/// `Some` for any value, `null` included (which is then an invalid
+/// context, not a missing one).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// Parses a request body into an evaluation context.
+///
+/// An empty body and a body without `context` give an empty context (the
+/// OpenAPI file makes both optional). Anything that is not a JSON object
+/// is a `PARSE_ERROR`; a `context` that is not an object, has a
+/// non-string `targetingKey` or `user_id`, or has both and they differ, is
+/// an `INVALID_CONTEXT`; so is a body nested deeper than `max_depth`
+/// (checked before parsing).
+pub(crate) fn parse_context(body: &[u8], max_depth: usize) -> Result<Context<'_>, Failure> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Context::new());
+    }
+    if nests_deeper_than(body, max_depth) {
+        return Err(Failure::context(format!(
+            "the request nests deeper than {max_depth} levels"
+        )));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|e| Failure::parse(format!("the request body is not UTF-8: {e}")))?;
+    // Serde would take a list for the struct too.
+    if !text.trim_start().starts_with('{') {
+        return Err(Failure::parse(
+            "the request body must be a JSON object like {\"context\": {...}}",
+        ));
+    }
+    let parsed: Body<'_> = serde_json::from_str(text).map_err(|e| {
+        Failure::parse(format!(
+            "the request body is not a JSON object like {{\"context\": {{...}}}}: {e}"
+        ))
+    })?;
+    let Some(raw) = parsed.context else {
+        return Ok(Context::new());
+    };
+    let mut ctx = Context::from_json(raw.get()).map_err(|e| {
+        let e = e.to_string();
+        let e = e.strip_prefix("invalid context: ").unwrap_or(&e);
+        Failure::context(format!(
+            "`context` must be a JSON object of attributes: {e}"
+        ))
+    })?;
+    let targeting_key = match ctx.get("targetingKey") {
+        None => None,
+        Some(Value::String(key)) => Some(key.clone()),
+        Some(_) => return Err(Failure::context("`targetingKey` must be a string")),
+    };
+    if let Some(key) = targeting_key {
+        if let Some(user_id) = ctx.user_id() {
+            if user_id != key {
+                return Err(Failure::context(
+                    "`targetingKey` and `user_id` are both given and differ; \
+                     send one of them (they name the same user id)",
+                ));
+            }
+        }
+        ctx.set("user_id", Value::String(key));
+    }
+    Ok(ctx)
+}
+
+/// Whether JSON text opens more than `max` objects or arrays inside each
+/// other (strings skipped): a linear scan, so that deep input is refused
+/// before the recursive parser sees it.
+fn nests_deeper_than(json: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The OpenFeature reason of a decision.
+///
+/// A kill switch and a disabled flag are `DISABLED`; allow and deny rules
+/// `TARGETING_MATCH`; in or out of the rollout `SPLIT`; no rollout and a
+/// context without a user id `DEFAULT`. A prerequisite that is off is
+/// `TARGETING_MATCH`: the other flag was evaluated for this context (its
+/// own rules and rollout decided), so the answer depends on who asks.
+pub(crate) fn openfeature_reason(reason: Reason) -> &'static str {
+    match reason {
+        Reason::KillSwitch | Reason::Disabled => "DISABLED",
+        Reason::AllowRule(_) | Reason::DenyRule(_) | Reason::PrerequisiteOff(_) => {
+            "TARGETING_MATCH"
+        }
+        Reason::InRollout | Reason::OutOfRollout => "SPLIT",
+        Reason::MissingUserId | Reason::NoRollout => "DEFAULT",
+        _ => "UNKNOWN",
+    }
+}
+
+/// One successful evaluation, as OFREP sends it (alone, or as an item of
+/// a bulk answer's `flags`).
+#[derive(Serialize)]
+pub(crate) struct Evaluation<'a> {
+    key: &'a str,
+    value: bool,
+    variant: &'static str,
+    reason: &'static str,
+    metadata: Metadata<'a>,
+}
+
+/// killswitch's own account of a decision, in the answer's `metadata`
+/// (OFREP allows booleans, strings and numbers there).
+#[derive(Serialize)]
+struct Metadata<'a> {
+    /// Our reason name (`kill_switch`, `allow_rule`, `in_rollout`, ...).
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prerequisite: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bucket: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    percentage: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule_step: Option<usize>,
+    config_version: u64,
+}
+
+impl<'a> Evaluation<'a> {
+    /// The answer for `decision` of `flag` at config `version`. Off is
+    /// always an explicit `false` with variant `off`, never an error.
+    pub(crate) fn new(flag: &'a Flag, decision: Decision, version: u64) -> Evaluation<'a> {
+        let prerequisite = decision
+            .reason
+            .prerequisite()
+            .and_then(|i| flag.prerequisites().get(i))
+            .map(|p| p.key());
+        Evaluation {
+            key: flag.key(),
+            value: decision.enabled,
+            variant: if decision.enabled { "on" } else { "off" },
+            reason: openfeature_reason(decision.reason),
+            metadata: Metadata {
+                reason: decision.reason.as_str(),
+                rule: decision.reason.rule(),
+                prerequisite,
+                bucket: decision.bucket,
+                percentage: decision.percentage,
+                schedule_step: decision.schedule_step,
+                config_version: version,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(body: &str) -> ErrorCode {
+        parse_context(body.as_bytes(), 8).unwrap_err().code
+    }
+
+    #[test]
+    fn targeting_key_is_the_user_id() {
+        let ctx =
+            parse_context(br#"{"context": {"targetingKey": "u1", "plan": "pro"}}"#, 8).unwrap();
+        assert_eq!(ctx.user_id(), Some("u1"));
+        let ctx = parse_context(br#"{"context": {"user_id": "u2"}}"#, 8).unwrap();
+        assert_eq!(ctx.user_id(), Some("u2"));
+        let same = br#"{"context": {"user_id": "u3", "targetingKey": "u3"}}"#;
+        assert_eq!(parse_context(same, 8).unwrap().user_id(), Some("u3"));
+    }
+
+    #[test]
+    fn empty_and_missing_contexts_are_empty() {
+        assert!(parse_context(b"", 8).unwrap().is_empty());
+        assert!(parse_context(b"  \n", 8).unwrap().is_empty());
+        assert!(parse_context(b"{}", 8).unwrap().is_empty());
+        assert!(parse_context(br#"{"other": [1]}"#, 8).unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_requests_get_the_right_code() {
+        assert_eq!(code("{"), ErrorCode::ParseError);
+        assert_eq!(code("[]"), ErrorCode::ParseError);
+        assert_eq!(code("\"context\""), ErrorCode::ParseError);
+        assert_eq!(code(r#"{"context": 1}"#), ErrorCode::InvalidContext);
+        assert_eq!(code(r#"{"context": null}"#), ErrorCode::InvalidContext);
+        assert_eq!(code(r#"{"context": []}"#), ErrorCode::InvalidContext);
+        assert_eq!(
+            code(r#"{"context": {"targetingKey": 7}}"#),
+            ErrorCode::InvalidContext
+        );
+        assert_eq!(
+            code(r#"{"context": {"user_id": true}}"#),
+            ErrorCode::InvalidContext
+        );
+        assert_eq!(
+            code(r#"{"context": {"targetingKey": "a", "user_id": "b"}}"#),
+            ErrorCode::InvalidContext
+        );
+        let deep = format!(
+            "{{\"context\": {{\"a\": {}1{}}}}}",
+            "[".repeat(8),
+            "]".repeat(8)
+        );
+        assert_eq!(code(&deep), ErrorCode::InvalidContext);
+    }
+
+    #[test]
+    fn the_depth_scan_skips_strings() {
+        assert!(!nests_deeper_than(br#"{"a": "[[[[[[[[[[\"[[[["}"#, 2));
+        assert!(nests_deeper_than(br#"{"a": [[1]]}"#, 2));
+        assert!(!nests_deeper_than(br#"{"a": [1], "b": {"c": 2}}"#, 2));
+    }
+
+    #[test]
+    fn every_reason_is_an_openfeature_name() {
+        let names = [
+            (Reason::KillSwitch, "DISABLED"),
+            (Reason::Disabled, "DISABLED"),
+            (Reason::AllowRule(0), "TARGETING_MATCH"),
+            (Reason::DenyRule(1), "TARGETING_MATCH"),
+            (Reason::PrerequisiteOff(0), "TARGETING_MATCH"),
+            (Reason::InRollout, "SPLIT"),
+            (Reason::OutOfRollout, "SPLIT"),
+            (Reason::MissingUserId, "DEFAULT"),
+            (Reason::NoRollout, "DEFAULT"),
+        ];
+        for (reason, name) in names {
+            assert_eq!(openfeature_reason(reason), name, "{reason}");
+        }
+    }
+}

@@ -1,0 +1,910 @@
+//! The service over real HTTP on a loopback port: every endpoint and
+//! error, the ETag cycle, live reload, auth, limits, slow clients and
+//! graceful shutdown. The client is a few lines over `TcpStream`, so that
+//! the bytes on the wire are what is checked.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use killswitch::store::{FileSource, IfMissing, Store, StoreEvent};
+use killswitch_server::{Metrics, Server, Tokens};
+use serde_json::{json, Value};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const FLAGS: &str = r#"[
+  {"flag_key": "killed", "enabled": true, "kill_switch": true, "rollout_percentage": 100},
+  {"flag_key": "disabled", "enabled": false, "rollout_percentage": 100},
+  {"flag_key": "everyone", "enabled": true, "rollout_percentage": 100},
+  {"flag_key": "nobody", "enabled": true, "rollout_percentage": 0},
+  {"flag_key": "no_rollout", "enabled": true},
+  {"flag_key": "staff", "enabled": true,
+   "targeting_rules": {"allow_list": ["email endsWith \"@internal.com\""],
+                       "deny_list": ["plan == \"free\""]},
+   "rollout_percentage": 100},
+  {"flag_key": "needs_killed", "enabled": true, "requires": ["killed"], "rollout_percentage": 100}
+]"#;
+
+/// A server on a loopback port, on its own runtime thread.
+struct TestServer {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<io::Result<()>>>,
+    store: Arc<Store>,
+}
+
+impl TestServer {
+    fn start(store: Store, configure: impl FnOnce(Server) -> Server) -> TestServer {
+        TestServer::start_with_metrics(store, Metrics::new(), configure)
+    }
+
+    fn start_with_metrics(
+        store: Store,
+        metrics: Metrics,
+        configure: impl FnOnce(Server) -> Server,
+    ) -> TestServer {
+        let store = Arc::new(store);
+        let server = configure(Server::new(Arc::clone(&store)).metrics(metrics));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let _ = addr_tx.send(listener.local_addr()?);
+                server
+                    .serve(listener, async {
+                        let _ = stopped.await;
+                    })
+                    .await
+            })
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the server did not start");
+        TestServer {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+            store,
+        }
+    }
+
+    fn post(&self, path: &str, body: &str) -> Reply {
+        send(self.addr, "POST", path, &[], body.as_bytes())
+    }
+
+    fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+        send(self.addr, "POST", path, headers, body.as_bytes())
+    }
+
+    fn get(&self, path: &str) -> Reply {
+        send(self.addr, "GET", path, &[], b"")
+    }
+
+    /// Asks the server to stop; returns the thread to join.
+    fn begin_shutdown(&mut self) -> JoinHandle<io::Result<()>> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.thread.take().expect("already shut down")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+}
+
+/// One request on a new connection (`Connection: close`), read to the end.
+fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+    {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).expect("write head");
+    // The server may answer (413) and close before reading a body.
+    let _ = stream.write_all(body);
+    read_reply(&mut stream)
+}
+
+fn read_reply(stream: &mut TcpStream) -> Reply {
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    parse_reply(&raw)
+}
+
+fn parse_reply(raw: &[u8]) -> Reply {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no complete answer: {text:?}"));
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+fn fixed_store() -> Store {
+    Store::new(killswitch::FlagSet::from_json(FLAGS).expect("valid flags"))
+}
+
+/// A fresh directory under the system's temporary one.
+fn temp_dir() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "killswitch-server-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Writes `text` to `path` atomically (a temporary file renamed over it).
+fn replace_file(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+fn eval(server: &TestServer, key: &str, context: Value) -> Reply {
+    server.post(
+        &format!("/ofrep/v1/evaluate/flags/{key}"),
+        &json!({ "context": context }).to_string(),
+    )
+}
+
+#[test]
+fn a_killed_flag_is_a_successful_false() {
+    let server = TestServer::start(fixed_store(), |s| s);
+    for key in ["killed", "disabled"] {
+        let reply = eval(&server, key, json!({"targetingKey": "u1"}));
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        let body = reply.json();
+        assert_eq!(body["key"], key);
+        assert_eq!(body["value"], json!(false));
+        assert_eq!(body["variant"], "off");
+        assert_eq!(body["reason"], "DISABLED");
+        assert!(body.get("errorCode").is_none());
+    }
+    let body = eval(&server, "killed", json!({})).json();
+    assert_eq!(
+        body["metadata"],
+        json!({"reason": "kill_switch", "config_version": 1})
+    );
+    // A flag whose prerequisite is killed is off too, with its name.
+    let body = eval(&server, "needs_killed", json!({"targetingKey": "u1"})).json();
+    assert_eq!(body["value"], json!(false));
+    assert_eq!(body["variant"], "off");
+    assert_eq!(body["reason"], "TARGETING_MATCH");
+    assert_eq!(body["metadata"]["reason"], "prerequisite_off");
+    assert_eq!(body["metadata"]["prerequisite"], "killed");
+}
+
+#[test]
+fn reasons_values_and_metadata() {
+    let server = TestServer::start(fixed_store(), |s| s);
+    let body = eval(&server, "everyone", json!({"targetingKey": "u1"})).json();
+    assert_eq!(
+        (
+            body["value"].clone(),
+            body["variant"].clone(),
+            body["reason"].clone()
+        ),
+        (json!(true), json!("on"), json!("SPLIT"))
+    );
+    assert_eq!(body["metadata"]["reason"], "in_rollout");
+    assert_eq!(body["metadata"]["percentage"], 100);
+    assert_eq!(
+        body["metadata"]["bucket"],
+        json!(killswitch::bucket("u1", "everyone"))
+    );
+    let body = eval(&server, "nobody", json!({"user_id": "u1"})).json();
+    assert_eq!(
+        (body["value"].clone(), body["reason"].clone()),
+        (json!(false), json!("SPLIT"))
+    );
+    assert_eq!(body["metadata"]["reason"], "out_of_rollout");
+    // No user id: evaluated, not an error; the rollout cannot admit it.
+    let body = eval(&server, "everyone", json!({"plan": "pro"})).json();
+    assert_eq!(
+        (body["value"].clone(), body["reason"].clone()),
+        (json!(false), json!("DEFAULT"))
+    );
+    assert_eq!(body["metadata"]["reason"], "missing_user_id");
+    let body = eval(&server, "no_rollout", json!({"targetingKey": "u1"})).json();
+    assert_eq!(
+        (body["value"].clone(), body["reason"].clone()),
+        (json!(false), json!("DEFAULT"))
+    );
+    // Allow and deny rules, with attributes from the context; allow rules
+    // apply without a user id.
+    let body = eval(&server, "staff", json!({"email": "ana@internal.com"})).json();
+    assert_eq!(
+        (body["value"].clone(), body["reason"].clone()),
+        (json!(true), json!("TARGETING_MATCH"))
+    );
+    assert_eq!(
+        body["metadata"],
+        json!({"reason": "allow_rule", "rule": 0, "config_version": 1})
+    );
+    let body = eval(
+        &server,
+        "staff",
+        json!({"targetingKey": "u1", "plan": "free"}),
+    )
+    .json();
+    assert_eq!(
+        (body["value"].clone(), body["variant"].clone()),
+        (json!(false), json!("off"))
+    );
+    assert_eq!(body["metadata"]["reason"], "deny_rule");
+    // No body at all, and no context: an empty context.
+    let reply = server.post("/ofrep/v1/evaluate/flags/killed", "");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let reply = server.post("/ofrep/v1/evaluate/flags/killed", "{}");
+    assert_eq!(reply.json()["value"], json!(false));
+}
+
+fn assert_error(reply: &Reply, status: u16, code: &str, key: Option<&str>) {
+    assert_eq!(reply.status, status, "{reply:?}");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/json"),
+        "{reply:?}"
+    );
+    let body = reply.json();
+    assert_eq!(body["errorCode"], code, "{reply:?}");
+    assert!(
+        body["errorDetails"].as_str().is_some_and(|d| !d.is_empty()),
+        "{reply:?}"
+    );
+    match key {
+        Some(key) => assert_eq!(body["key"], key, "{reply:?}"),
+        None => assert!(body.get("key").is_none(), "{reply:?}"),
+    }
+}
+
+#[test]
+fn errors_have_ofrep_bodies() {
+    let server = TestServer::start(fixed_store(), |s| s);
+    let single = "/ofrep/v1/evaluate/flags/everyone";
+    assert_error(
+        &eval(&server, "nope", json!({})),
+        404,
+        "FLAG_NOT_FOUND",
+        Some("nope"),
+    );
+    assert_error(
+        &server.post(single, "{"),
+        400,
+        "PARSE_ERROR",
+        Some("everyone"),
+    );
+    assert_error(
+        &server.post(single, "[1]"),
+        400,
+        "PARSE_ERROR",
+        Some("everyone"),
+    );
+    assert_error(
+        &server.post(single, "\u{1}"),
+        400,
+        "PARSE_ERROR",
+        Some("everyone"),
+    );
+    for context in [
+        r#"{"context": 5}"#,
+        r#"{"context": "u1"}"#,
+        r#"{"context": null}"#,
+        r#"{"context": {"targetingKey": 5}}"#,
+        r#"{"context": {"user_id": ["u1"]}}"#,
+        r#"{"context": {"targetingKey": "a", "user_id": "b"}}"#,
+    ] {
+        assert_error(
+            &server.post(single, context),
+            400,
+            "INVALID_CONTEXT",
+            Some("everyone"),
+        );
+    }
+    let deep = format!(
+        r#"{{"context": {{"a": {}1{}}}}}"#,
+        "[".repeat(40),
+        "]".repeat(40)
+    );
+    assert_error(
+        &server.post(single, &deep),
+        400,
+        "INVALID_CONTEXT",
+        Some("everyone"),
+    );
+    // The same on the bulk endpoint, whose failure schema has no key.
+    let bulk = "/ofrep/v1/evaluate/flags";
+    assert_error(&server.post(bulk, "{"), 400, "PARSE_ERROR", None);
+    assert_error(
+        &server.post(bulk, r#"{"context": []}"#),
+        400,
+        "INVALID_CONTEXT",
+        None,
+    );
+    // A wrong content type is no reason to refuse JSON.
+    let reply = server.post_with(single, &[("Content-Type", "text/plain")], "{}");
+    assert_eq!(reply.status, 200);
+    // Unknown paths and methods: OFREP-shaped too, never a bare 422/405.
+    assert_error(&server.get(single), 405, "GENERAL", None);
+    assert_error(&server.get("/nope"), 404, "GENERAL", None);
+    assert_error(
+        &server.post("/ofrep/v1/evaluate/flags/a/b", "{}"),
+        404,
+        "GENERAL",
+        None,
+    );
+    // A key that does not decode.
+    assert_error(
+        &server.post("/ofrep/v1/evaluate/flags/%FF", "{}"),
+        400,
+        "PARSE_ERROR",
+        None,
+    );
+}
+
+#[test]
+fn percent_encoded_keys_are_decoded() {
+    let flags = r#"{"flag_key": "a b/c", "enabled": true, "kill_switch": true}"#;
+    let store = Store::new(killswitch::FlagSet::from_json(flags).unwrap());
+    let server = TestServer::start(store, |s| s);
+    let reply = server.post("/ofrep/v1/evaluate/flags/a%20b%2Fc", "{}");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["key"], "a b/c");
+}
+
+#[test]
+fn bulk_answers_every_flag_with_an_etag_cycle() {
+    let dir = temp_dir();
+    let path = dir.join("flags.json");
+    std::fs::write(&path, FLAGS).unwrap();
+    let store = Store::builder(FileSource::new(&path))
+        .poll_interval(Duration::from_millis(50))
+        .start()
+        .unwrap();
+    let server = TestServer::start(store, |s| s);
+    let bulk = "/ofrep/v1/evaluate/flags";
+    let body = r#"{"context": {"targetingKey": "u1"}}"#;
+    let first = server.post(bulk, body);
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(first.header("content-type"), Some("application/json"));
+    let answer = first.json();
+    let flags = answer["flags"].as_array().unwrap();
+    let keys: Vec<&str> = flags.iter().map(|f| f["key"].as_str().unwrap()).collect();
+    assert_eq!(
+        keys,
+        [
+            "killed",
+            "disabled",
+            "everyone",
+            "nobody",
+            "no_rollout",
+            "staff",
+            "needs_killed"
+        ]
+    );
+    assert_eq!(flags[0]["value"], json!(false));
+    assert_eq!(flags[0]["reason"], "DISABLED");
+    assert_eq!(flags[2]["value"], json!(true));
+    let etag = first.header("etag").unwrap().to_string();
+    assert!(etag.starts_with("\"1-"), "{etag}");
+
+    // The same question with its ETag: 304, no body.
+    let again = server.post_with(bulk, &[("If-None-Match", &etag)], body);
+    assert_eq!(again.status, 304, "{again:?}");
+    assert_eq!(again.body, "");
+    assert_eq!(again.header("etag"), Some(etag.as_str()));
+    // Another context answers differently: 200 with another tag.
+    let other = server.post_with(
+        bulk,
+        &[("If-None-Match", &etag)],
+        r#"{"context": {"targetingKey": "u1", "plan": "free"}}"#,
+    );
+    assert_eq!(other.status, 200);
+    assert_ne!(other.header("etag"), Some(etag.as_str()));
+
+    // A new config version: the old tag no longer matches.
+    replace_file(
+        &path,
+        &FLAGS.replace("\"kill_switch\": true", "\"kill_switch\": false"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let changed = loop {
+        let reply = server.post_with(bulk, &[("If-None-Match", &etag)], body);
+        if reply.status == 200 {
+            break reply;
+        }
+        assert_eq!(reply.status, 304);
+        assert!(Instant::now() < deadline, "the reload was never seen");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(changed.header("etag").unwrap().starts_with("\"2-"));
+    assert_eq!(changed.json()["flags"][0]["value"], json!(true));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_kill_switch_written_to_the_file_is_seen_by_the_next_requests() {
+    let dir = temp_dir();
+    let path = dir.join("flags.json");
+    let on = r#"[{"flag_key": "checkout", "enabled": true, "rollout_percentage": 100}]"#;
+    let killed = r#"[{"flag_key": "checkout", "enabled": true, "kill_switch": true, "rollout_percentage": 100}]"#;
+    std::fs::write(&path, on).unwrap();
+    let metrics = Metrics::new();
+    let observer = metrics.clone();
+    let store = Store::builder(FileSource::new(&path))
+        .poll_interval(Duration::from_millis(500))
+        .on_event(move |e: &StoreEvent| observer.observe(e))
+        .start()
+        .unwrap();
+    let server = TestServer::start_with_metrics(store, metrics, |s| s);
+    let ask = || eval(&server, "checkout", json!({"targetingKey": "u1"})).json();
+    assert_eq!(ask()["value"], json!(true));
+
+    replace_file(&path, killed);
+    let written = Instant::now();
+    let deadline = written + Duration::from_secs(10);
+    loop {
+        let body = ask();
+        if body["value"] == json!(false) {
+            assert_eq!(body["reason"], "DISABLED");
+            assert_eq!(body["metadata"]["config_version"], 2);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the kill switch was never seen");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    eprintln!("kill switch seen after {:?}", written.elapsed());
+    // Once seen, every later request sees it.
+    for _ in 0..20 {
+        assert_eq!(ask()["value"], json!(false));
+    }
+
+    // A broken write is rejected: the killed version keeps serving.
+    std::fs::write(&path, "[{\"flag_key\": \"checkout\", ").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.store.status().last_error.is_none() {
+        assert!(Instant::now() < deadline, "the broken write was never read");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let body = ask();
+    assert_eq!(body["value"], json!(false));
+    assert_eq!(body["metadata"]["config_version"], 2);
+    let text = server.get("/metrics").body;
+    assert!(text.contains("killswitch_config_version 2\n"), "{text}");
+    assert!(text.contains("killswitch_reloads_total 1\n"), "{text}");
+    assert!(
+        text.contains("killswitch_rejected_reloads_total 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("killswitch_config_error 1\n"), "{text}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn probes_and_metrics() {
+    let dir = temp_dir();
+    let path = dir.join("flags.json");
+    let store = Store::builder(FileSource::new(&path))
+        .poll_interval(Duration::from_millis(20))
+        .if_missing(IfMissing::StartEmpty)
+        .start()
+        .unwrap();
+    let server = TestServer::start(store, |s| s);
+    assert_eq!(server.get("/healthz").status, 200);
+    let ready = server.get("/readyz");
+    assert_eq!(ready.status, 503, "{ready:?}");
+    assert_eq!(ready.json()["version"], 0);
+    // Before any config, every flag is unknown; bulk is empty.
+    assert_error(
+        &eval(&server, "killed", json!({})),
+        404,
+        "FLAG_NOT_FOUND",
+        Some("killed"),
+    );
+    assert_eq!(
+        server.post("/ofrep/v1/evaluate/flags", "{}").json(),
+        json!({"flags": []})
+    );
+
+    replace_file(&path, FLAGS);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.get("/readyz").status != 200 {
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    eval(&server, "killed", json!({}));
+    eval(&server, "killed", json!({}));
+    eval(&server, "everyone", json!({"targetingKey": "u"}));
+    server.post("/ofrep/v1/evaluate/flags", "{}");
+    let metrics = server.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    assert!(metrics
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = metrics.body;
+    for line in [
+        "killswitch_config_version 1\n",
+        "killswitch_config_flags 7\n",
+        "killswitch_evaluations_total{flag=\"killed\",reason=\"kill_switch\"} 3\n",
+        "killswitch_evaluations_total{flag=\"everyone\",reason=\"in_rollout\"} 1\n",
+        "killswitch_evaluations_total{flag=\"everyone\",reason=\"missing_user_id\"} 1\n",
+        "killswitch_errors_total{code=\"FLAG_NOT_FOUND\"} 1\n",
+        "killswitch_request_duration_seconds_count{endpoint=\"single\"} 4\n",
+        "killswitch_request_duration_seconds_count{endpoint=\"bulk\"} 2\n",
+        "# TYPE killswitch_request_duration_seconds histogram\n",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn tokens_guard_ofrep_requests() {
+    let server = TestServer::start(fixed_store(), |s| {
+        s.tokens(Tokens::new(["s3cret", "other"]))
+    });
+    let path = "/ofrep/v1/evaluate/flags/killed";
+    for headers in [
+        &[][..],
+        &[("Authorization", "Bearer wrong")][..],
+        &[("Authorization", "Bearer s3cre")][..],
+        &[("Authorization", "Basic s3cret")][..],
+        &[("Authorization", "s3cret")][..],
+    ] {
+        let reply = server.post_with(path, headers, "{}");
+        assert_error(&reply, 401, "GENERAL", Some("killed"));
+        assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+        assert!(!reply.body.contains("s3cret"));
+        let reply = server.post_with("/ofrep/v1/evaluate/flags", headers, "{}");
+        assert_eq!(reply.status, 401);
+    }
+    for token in ["Bearer s3cret", "Bearer other", "bearer s3cret"] {
+        let reply = server.post_with(path, &[("Authorization", token)], "{}");
+        assert_eq!(reply.status, 200, "{token}: {reply:?}");
+    }
+    // The probes stay open.
+    assert_eq!(server.get("/healthz").status, 200);
+    assert_eq!(server.get("/readyz").status, 200);
+    assert!(server
+        .get("/metrics")
+        .body
+        .contains("killswitch_errors_total{code=\"UNAUTHORIZED\"} 10\n"));
+}
+
+#[test]
+fn bodies_over_the_limit_get_413_unread() {
+    let server = TestServer::start(fixed_store(), |s| s.max_body_bytes(1024));
+    let path = "/ofrep/v1/evaluate/flags/killed";
+    let padding = "x".repeat(2000);
+    let big = format!(r#"{{"context": {{"pad": "{padding}"}}}}"#);
+    let reply = server.post(path, &big);
+    assert_error(&reply, 413, "GENERAL", Some("killed"));
+    assert_eq!(reply.header("connection"), Some("close"));
+    // Declared small, sent large (chunked): refused as soon as it grows.
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let _ = stream.write_all(format!("{:x}\r\n{big}\r\n0\r\n\r\n", big.len()).as_bytes());
+    assert_error(&read_reply(&mut stream), 413, "GENERAL", Some("killed"));
+    // Declared huge, nothing sent: refused at once, without waiting.
+    let started = Instant::now();
+    let reply = server.post_with(path, &[("Content-Length", "1000000000")], "");
+    assert_error(&reply, 413, "GENERAL", Some("killed"));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Up to the limit is fine.
+    let fits = format!(r#"{{"context": {{"pad": "{}"}}}}"#, "x".repeat(1000));
+    assert!(fits.len() <= 1024);
+    assert_eq!(server.post(path, &fits).status, 200);
+    // Oversized heads get 431.
+    let long = "y".repeat(32 * 1024);
+    let reply = server.post_with(path, &[("X-Long", &long)], "{}");
+    assert_eq!(reply.status, 431, "{reply:?}");
+}
+
+#[test]
+fn slow_clients_are_dropped() {
+    let server = TestServer::start(fixed_store(), |s| {
+        s.header_read_timeout(Duration::from_millis(300))
+            .body_read_timeout(Duration::from_millis(300))
+    });
+    // A head trickled a byte at a time: the connection is closed once the
+    // header timeout runs out, whatever it has sent by then.
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let head = b"POST /ofrep/v1/evaluate/flags/killed HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+    let mut closed = false;
+    for byte in head {
+        if stream.write_all(&[*byte]).is_err() {
+            closed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        if started.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+    }
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    assert!(closed || started.elapsed() < Duration::from_secs(5));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A body that never arrives: 408 after the body timeout.
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    stream
+        .write_all(b"POST /ofrep/v1/evaluate/flags/killed HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{\"con")
+        .unwrap();
+    let reply = read_reply(&mut stream);
+    assert_error(&reply, 408, "GENERAL", Some("killed"));
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // An idle keep-alive connection is closed too.
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 16];
+    let n = stream.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Meanwhile other clients are served.
+    assert_eq!(server.get("/healthz").status, 200);
+}
+
+#[test]
+fn connections_over_the_bound_wait_their_turn() {
+    let server = TestServer::start(fixed_store(), |s| {
+        s.max_connections(1)
+            .header_read_timeout(Duration::from_millis(500))
+    });
+    // One idle connection holds the only slot...
+    let idle = TcpStream::connect(server.addr).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    // ...so the next request is answered only once it has timed out.
+    let started = Instant::now();
+    let reply = server.get("/healthz");
+    assert_eq!(reply.status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(idle);
+}
+
+#[test]
+fn shutdown_finishes_requests_in_flight() {
+    let mut server =
+        TestServer::start(fixed_store(), |s| s.shutdown_grace(Duration::from_secs(10)));
+    // A request whose body is half sent is in flight...
+    let mut in_flight = TcpStream::connect(server.addr).unwrap();
+    in_flight
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let body = br#"{"context": {"targetingKey": "u1"}}"#;
+    let head = format!(
+        "POST /ofrep/v1/evaluate/flags/killed HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    in_flight.write_all(head.as_bytes()).unwrap();
+    in_flight.write_all(&body[..10]).unwrap();
+    // ...and an idle keep-alive connection is open.
+    let mut idle = TcpStream::connect(server.addr).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let thread = server.begin_shutdown();
+    std::thread::sleep(Duration::from_millis(200));
+    // New connections are refused once the listener is closed.
+    assert!(
+        TcpStream::connect(server.addr).is_err() || {
+            // Or accepted by the kernel but never served.
+            let mut s = TcpStream::connect(server.addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+            let mut buf = [0u8; 1];
+            !matches!(s.read(&mut buf), Ok(1))
+        }
+    );
+    // The idle connection is closed.
+    let mut buf = [0u8; 1];
+    assert_eq!(idle.read(&mut buf).unwrap_or(0), 0);
+    // The request in flight completes and is answered.
+    assert!(!thread.is_finished());
+    in_flight.write_all(&body[10..]).unwrap();
+    let mut raw = Vec::new();
+    let _ = in_flight.read_to_end(&mut raw);
+    let reply = parse_reply(&raw);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["value"], json!(false));
+    let result = thread.join().unwrap();
+    assert!(result.is_ok());
+}
+
+#[test]
+fn shutdown_is_bounded() {
+    let mut server = TestServer::start(fixed_store(), |s| {
+        s.shutdown_grace(Duration::from_millis(300))
+            .body_read_timeout(Duration::from_secs(60))
+    });
+    let mut stuck = TcpStream::connect(server.addr).unwrap();
+    stuck
+        .write_all(b"POST /ofrep/v1/evaluate/flags/killed HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let thread = server.begin_shutdown();
+    assert!(thread.join().unwrap().is_ok());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// `secs` since the epoch as RFC 3339 UTC (days to civil date: Howard
+/// Hinnant's algorithm).
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[test]
+fn rfc3339_is_what_the_engine_reads() {
+    for secs in [0, 951_782_400, 1_700_000_000, 4_102_444_800] {
+        let parsed = killswitch::parse_time(&rfc3339(secs)).unwrap();
+        assert_eq!(parsed, std::time::UNIX_EPOCH + Duration::from_secs(secs));
+    }
+}
+
+#[test]
+fn the_bulk_etag_changes_when_the_clock_crosses_a_schedule_step() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let step = now + 2;
+    let flags = format!(
+        r#"[{{"flag_key": "ramp", "enabled": true, "rollout_percentage": 0,
+             "rollout_schedule": [{{"at": "{}", "percentage": 100}}]}}]"#,
+        rfc3339(step)
+    );
+    let store = Store::new(killswitch::FlagSet::from_json(&flags).unwrap());
+    let server = TestServer::start(store, |s| s);
+    let bulk = "/ofrep/v1/evaluate/flags";
+    let body = r#"{"context": {"targetingKey": "u1"}}"#;
+    let before = server.post(bulk, body);
+    assert_eq!(before.json()["flags"][0]["value"], json!(false));
+    let etag = before.header("etag").unwrap().to_string();
+    // Same version, same clock side of the step: 304.
+    let again = server.post_with(bulk, &[("If-None-Match", &etag)], body);
+    assert_eq!(again.status, 304);
+    // Once the clock is past the step, the answer and its tag change.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let reply = server.post_with(bulk, &[("If-None-Match", &etag)], body);
+        if reply.status == 200 {
+            break reply;
+        }
+        assert_eq!(reply.status, 304);
+        assert!(Instant::now() < deadline, "the step was never crossed");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let flag = &after.json()["flags"][0];
+    assert_eq!(flag["value"], json!(true));
+    assert_eq!(flag["metadata"]["schedule_step"], 0);
+    assert_eq!(flag["metadata"]["config_version"], 1);
+    let new_tag = after.header("etag").unwrap();
+    assert_ne!(new_tag, etag);
+    assert!(
+        new_tag.starts_with("\"1-"),
+        "same config version: {new_tag}"
+    );
+}
