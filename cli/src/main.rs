@@ -6,6 +6,7 @@
 
 mod cases;
 mod check;
+mod diff;
 mod eval;
 mod output;
 mod watch;
@@ -65,6 +66,10 @@ with --deny-warnings), 2 usage or I/O error."
     /// change is rejected (the previous version keeps serving). Ctrl-C
     /// stops (exit 0).
     Watch(watch::WatchArgs),
+    /// Compare two configs (files or `git:REV:PATH`): what changed in each
+    /// flag's definition, and which contexts the change turns on and off,
+    /// with the step that now decides.
+    Diff(diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
             0
         }
         Command::Watch(args) => watch::run(&args),
+        Command::Diff(args) => diff::run(&args),
     };
     ExitCode::from(code)
 }
