@@ -270,7 +270,7 @@ pub(crate) fn run(args: &DiffArgs) -> u8 {
             effects: Vec::new(),
             prerequisites,
         });
-        pairs.push(Pair { old: o, new: n });
+        pairs.push(Pair::new(o, n));
     }
     let population = match (&args.contexts, args.sample) {
         (Some(path), _) => Some(Population::Lines(path)),

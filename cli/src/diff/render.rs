@@ -21,7 +21,7 @@ pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -162,7 +162,7 @@ fn human_groups(out: &mut String, f: &FlagReport, label: &str, groups: &[Group])
         let examples: Vec<&str> = g.examples.iter().map(|(_, id)| id.as_str()).collect();
         let _ = writeln!(
             out,
-            "      {:>9}  now {:<28} e.g. {}",
+            "      {:>9}  now {:<32} e.g. {}",
             thousands(g.count),
             f.step(g.reason),
             examples.join(", ")
@@ -420,7 +420,13 @@ fn github(report: &Report<'_>) -> String {
                 }
             }
         }
-        let title = format!("killswitch diff: {} {}", f.key, status_text(f));
+        let status = match f.status {
+            Status::Added => "added",
+            Status::Removed => "removed",
+            Status::Changed => "changed",
+            Status::Affected => "affected",
+        };
+        let title = format!("killswitch diff: {} {status}", f.key);
         let _ = writeln!(
             out,
             "::{level} title={}::{}",
