@@ -117,6 +117,8 @@ fn own_changes(
         let list = |k: Vec<String>| (!k.is_empty()).then(|| k.join(", "));
         out.push(Change::new("requires", list(old_keys), list(new_keys)));
     }
+    // Variants (issue 12): compare each flag's variants here, by name, as
+    // `variants.NAME` changes, like the rules below.
     rule_changes("allow_list", old.allow_rules(), new.allow_rules(), out);
     rule_changes("deny_list", old.deny_rules(), new.deny_rules(), out);
     if old.has_schedule() != new.has_schedule() {

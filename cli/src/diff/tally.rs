@@ -65,6 +65,11 @@ pub(crate) struct Group {
 }
 
 /// The decisions of one flag at one time.
+///
+/// Variants (issue 12): when a decision carries a variant, a third list
+/// goes beside these two, `variant_changes: Vec<(from, to, Group)>`, filled
+/// in [`Job::evaluate`] where `old.0 == new.0` is tested now, and rendered
+/// as "variant A -> B".
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Cell {
     pub(crate) on_old: u64,

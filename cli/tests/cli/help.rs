@@ -33,6 +33,7 @@ fn every_subcommand_has_its_own_help_line() {
             "Print the rollout bucket (0-99) of a user for a flag",
         ),
         ("watch", "Load a config file and follow its changes"),
+        ("diff", "Compare two configs"),
         ("help", "Print this message"),
     ];
     let described = described_commands();
@@ -58,6 +59,7 @@ fn every_subcommand_help_shows_its_own_description() {
         ("test", "Run expected outcomes"),
         ("bucket", "Print the rollout bucket"),
         ("watch", "Load a config file and follow its changes"),
+        ("diff", "Compare two configs"),
     ] {
         let out = killswitch(&[name, "--help"]);
         assert!(out.status.success(), "`{name} --help` succeeds");
