@@ -550,3 +550,76 @@ fn git_revisions_are_read_with_git_show() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("git:REV:PATH"), "{}", stderr(&out));
 }
+
+#[test]
+fn without_contexts_only_definitions_are_compared() {
+    let old = r#"{"flags": [
+        {"flag_key": "a", "enabled": true, "targeting_rules": {"allow_list": ["x", "y"]}},
+        {"flag_key": "b", "enabled": true, "requires": ["a"]},
+        {"flag_key": "c", "enabled": true, "bucket_by": "account.id", "rollout_percentage": 5}]}"#;
+    let new = r#"{"flags": [
+        {"flag_key": "a", "enabled": false, "targeting_rules": {"allow_list": ["x", "z", "y"]}},
+        {"flag_key": "b", "enabled": true},
+        {"flag_key": "c", "enabled": true, "rollout_percentage": 5}]}"#;
+    let dir = TempDir::new("diff-definitions");
+    let (o, n) = pair(&dir, old, new);
+    let report = diff_json(&[&o, &n, "--fail-on-change"], 1);
+    assert_eq!(report["contexts"], Value::Null);
+    assert_eq!(report["decisions_changed"], Value::Null);
+    assert_eq!(
+        flag(&report, "a")["definition"],
+        serde_json::json!([
+            {"what": "enabled", "old": "true", "new": "false"},
+            {"what": "allow_list[1]", "old": null, "new": "z"}])
+    );
+    assert_eq!(
+        flag(&report, "b")["definition"],
+        serde_json::json!([{"what": "requires", "old": "a", "new": null}])
+    );
+    assert_eq!(
+        flag(&report, "c")["definition"],
+        serde_json::json!([{"what": "bucket_by", "old": "account.id", "new": "user_id"}])
+    );
+    let out = killswitch(&["diff", &o, &n]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("a: changed\n  enabled: true -> false\n  allow_list[1]: added: z\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).ends_with("\n3 flags of 3 compared\n"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Only the flags asked for.
+    let report = diff_json(&[&o, &n, "--flag", "c"], 0);
+    assert_eq!(report["flags_compared"], 1);
+    assert_eq!(report["flags"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn contexts_are_read_from_standard_input() {
+    use std::io::Write;
+    let dir = TempDir::new("diff-stdin");
+    let (old, new) = pair(&dir, ROLLOUT_10, ROLLOUT_30);
+    let ids = sample_users(1000);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_killswitch"))
+        .args(["diff", &old, &new, "--contexts", "-", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for id in &ids {
+        writeln!(stdin, "{{\"user_id\": \"{id}\"}}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    // The same users as `--sample 1000`, so the same count.
+    assert_eq!(report["contexts"]["evaluated"], 1000);
+    assert_eq!(report["decisions_changed"], 197);
+}
