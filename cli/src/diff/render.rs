@@ -33,12 +33,23 @@ fn plural(n: u64, word: &str) -> String {
     format!("{} {word}{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
-/// `what: old -> new`, `what: added \`new\``, `what: removed \`old\``.
+/// `what: old -> new`, `what: added: new`, `what: removed: old`.
 fn change_text(c: &Change) -> String {
     match (&c.old, &c.new) {
         (Some(o), Some(n)) => format!("{}: {o} -> {n}", c.what),
         (None, Some(n)) => format!("{}: added: {n}", c.what),
         (Some(o), None) => format!("{}: removed: {o}", c.what),
+        (None, None) => c.what.clone(),
+    }
+}
+
+/// The same in Markdown: the texts as code, the arrow as an arrow.
+fn change_markdown(c: &Change) -> String {
+    let code = |s: &str| format!("`{}`", s.replace('`', "'"));
+    match (&c.old, &c.new) {
+        (Some(o), Some(n)) => format!("{}: {} → {}", c.what, code(o), code(n)),
+        (None, Some(n)) => format!("{}: added {}", c.what, code(n)),
+        (Some(o), None) => format!("{}: removed {}", c.what, code(o)),
         (None, None) => c.what.clone(),
     }
 }
@@ -287,14 +298,16 @@ fn cell_text(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-/// A short summary of a flag's changes, for a table cell or annotation.
-fn changes_summary(f: &FlagReport) -> String {
-    let mut parts: Vec<String> = f.definition.iter().map(change_text).collect();
-    parts.extend(
-        f.through
-            .iter()
-            .map(|c| format!("through {}", change_text(c))),
-    );
+/// A short summary of a flag's changes, for a table cell (`markdown`) or
+/// an annotation.
+fn changes_summary(f: &FlagReport, markdown: bool) -> String {
+    let text = if markdown {
+        change_markdown
+    } else {
+        change_text
+    };
+    let mut parts: Vec<String> = f.definition.iter().map(text).collect();
+    parts.extend(f.through.iter().map(|c| format!("through {}", text(c))));
     if parts.is_empty() {
         parts.push(status_text(f).to_string());
     }
@@ -320,7 +333,12 @@ fn markdown(report: &Report<'_>) -> String {
     if report.population.is_none() {
         out.push_str("| flag | change |\n|---|---|\n");
         for f in &report.flags {
-            let _ = writeln!(out, "| `{}` | {} |", f.key, cell_text(&changes_summary(f)));
+            let _ = writeln!(
+                out,
+                "| `{}` | {} |",
+                f.key,
+                cell_text(&changes_summary(f, true))
+            );
         }
     } else {
         if many_times {
@@ -349,7 +367,7 @@ fn markdown(report: &Report<'_>) -> String {
                     out,
                     "| `{}` |{at} {} | {} → {} | {} | {} |",
                     f.key,
-                    cell_text(&changes_summary(f)),
+                    cell_text(&changes_summary(f, true)),
                     thousands(cell.on_old),
                     thousands(cell.on_new),
                     cell_text(&flips(&cell.on_to_off)),
@@ -386,7 +404,7 @@ fn github(report: &Report<'_>) -> String {
     for f in &report.flags {
         let changed = f.decisions_changed();
         let level = if changed > 0 { "warning" } else { "notice" };
-        let mut message = changes_summary(f);
+        let mut message = changes_summary(f, false);
         if report.population.is_some() {
             for (t, cell) in report.times.iter().zip(&f.effects) {
                 let at = if t.is_some() {

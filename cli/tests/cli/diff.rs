@@ -483,7 +483,7 @@ fn markdown_and_github_summarise_each_flag() {
     );
     assert!(
         text.contains(
-            "| `search_v2` | rollout_percentage: 10 -> 30 | 95 → 292 | 0 | 197 (in_rollout: 197) |"
+            "| `search_v2` | rollout_percentage: `10` → `30` | 95 → 292 | 0 | 197 (in_rollout: 197) |"
         ),
         "{text}"
     );
