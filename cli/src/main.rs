@@ -6,6 +6,7 @@
 
 mod cases;
 mod check;
+mod diff;
 mod eval;
 mod output;
 mod serve;
@@ -25,6 +26,8 @@ Examples:
   killswitch watch flags.json --context @user.json
   killswitch eval rollout_plan.json --flag new_checkout --sample 10000 --now 2026-12-02T09:00:00Z
   killswitch bucket user_123 new_search_ui
+  killswitch diff git:origin/main:flags.json flags.json --contexts users.jsonl
+  killswitch serve flags.json --listen 127.0.0.1:8016
 
 Exit codes: 0 success, 1 invalid input (config, context or unknown flag), 2 usage or I/O error.";
 
@@ -71,6 +74,10 @@ with --deny-warnings), 2 usage or I/O error."
     /// (v1), following the file as `watch` does; one stderr line per
     /// reload and per rejected reload. SIGTERM or Ctrl-C stops (exit 0).
     Serve(serve::ServeArgs),
+    /// Compare two configs (files or `git:REV:PATH`): what changed in each
+    /// flag's definition, and which contexts the change turns on and off,
+    /// with the step that now decides.
+    Diff(diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +92,7 @@ fn main() -> ExitCode {
         }
         Command::Watch(args) => watch::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Diff(args) => diff::run(&args),
     };
     ExitCode::from(code)
 }

@@ -89,6 +89,41 @@ impl Rule {
     pub fn expr(&self) -> &Expr {
         &self.expr
     }
+
+    /// The named segments the rule uses, directly or through other
+    /// segments, each once, in the order first met: each name with the
+    /// syntax tree of its definition. Tools that compare two configs use
+    /// it to see that a rule's text is the same but a segment it uses is
+    /// not.
+    ///
+    /// ```
+    /// use killswitch::FlagSet;
+    /// let flags = FlagSet::from_json(r#"{
+    ///     "segments": {"staff": "email endsWith \"@internal.com\"", "beta_staff": "@staff and beta"},
+    ///     "flags": [{"flag_key": "f", "enabled": true,
+    ///                "targeting_rules": {"allow_list": ["@beta_staff"]}}]
+    /// }"#)?;
+    /// let rule = &flags.get("f").unwrap().allow_rules()[0];
+    /// let used: Vec<(&str, String)> =
+    ///     rule.segments().into_iter().map(|(name, expr)| (name, expr.to_string())).collect();
+    /// assert_eq!(used, [("beta_staff", "@staff and beta".to_string()),
+    ///                   ("staff", r#"email endsWith "@internal.com""#.to_string())]);
+    /// # Ok::<(), killswitch::ConfigError>(())
+    /// ```
+    pub fn segments(&self) -> Vec<(&str, &Expr)> {
+        // Segments nest at most `MAX_SEGMENT_DEPTH` deep and are shared, so
+        // the walk visits each once.
+        let mut seen: Vec<&Segment> = Vec::new();
+        let mut stack: Vec<&Segment> = self.segments.iter().rev().map(|s| &**s).collect();
+        while let Some(segment) = stack.pop() {
+            if seen.iter().any(|s| std::ptr::eq(*s, segment)) {
+                continue;
+            }
+            seen.push(segment);
+            stack.extend(segment.uses.iter().rev().map(|s| &**s));
+        }
+        seen.into_iter().map(|s| (&*s.name, &s.expr)).collect()
+    }
 }
 
 impl Rule {

@@ -34,6 +34,7 @@ fn every_subcommand_has_its_own_help_line() {
         ),
         ("watch", "Load a config file and follow its changes"),
         ("serve", "Serve the flags of a config file over HTTP"),
+        ("diff", "Compare two configs"),
         ("help", "Print this message"),
     ];
     let described = described_commands();
@@ -60,6 +61,7 @@ fn every_subcommand_help_shows_its_own_description() {
         ("bucket", "Print the rollout bucket"),
         ("watch", "Load a config file and follow its changes"),
         ("serve", "Serve the flags of a config file over HTTP"),
+        ("diff", "Compare two configs"),
     ] {
         let out = killswitch(&[name, "--help"]);
         assert!(out.status.success(), "`{name} --help` succeeds");
