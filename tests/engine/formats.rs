@@ -5,7 +5,7 @@ use killswitch::{
     CheckReport, ConfigError, Context, Diagnostic, ErrorKind, FlagSet, Format, Limits, Reason,
 };
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn load(text: &str, format: Format) -> FlagSet {
     FlagSet::from_text(text, format, &Limits::default())
@@ -403,11 +403,11 @@ fn check_reports_cover_every_format() {
 
 // --- Hostile input ----------------------------------------------------------
 
-/// Runs `f` on a small stack and checks that it ends within a generous
-/// bound (a hang or a quadratic blow-up, not a benchmark).
+/// Runs the load on a small stack; the harness fails the test if it does
+/// not end within a generous bound (a hang or a quadratic blow-up, not a
+/// benchmark: no timed assertion).
 fn fails_fast(name: &str, text: String, format: Format, want: ErrorKind) {
-    let started = Instant::now();
-    let kinds = crate::on_stack(256 * 1024, move || {
+    let kinds = crate::on_stack_within(256 * 1024, Duration::from_secs(120), move || {
         let e = FlagSet::from_text(&text, format, &Limits::default()).unwrap_err();
         e.diagnostics()
             .iter()
@@ -415,11 +415,6 @@ fn fails_fast(name: &str, text: String, format: Format, want: ErrorKind) {
             .collect::<Vec<_>>()
     });
     assert!(kinds.contains(&want), "{name}: {kinds:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{name} took {:?}",
-        started.elapsed()
-    );
 }
 
 #[test]
