@@ -12,7 +12,9 @@ use std::io::{self, Read};
 use std::path::Path;
 
 /// Reads a config file whole, as UTF-8, within
-/// [`Limits::max_config_bytes`](crate::limits::Limits::max_config_bytes).
+/// [`Limits::max_config_bytes`](crate::limits::Limits::max_config_bytes)
+/// (for the store's file source).
+#[cfg(feature = "store")]
 pub(crate) fn read_config_file(path: &Path, limits: &crate::limits::Limits) -> io::Result<String> {
     read_file_within(path, limits.max_config_bytes, "Limits::max_config_bytes")
 }
