@@ -324,8 +324,7 @@ impl Loader<'_> {
             },
             Err(()) => (
                 "a weight has at most two decimals".to_string(),
-                "weights are counted in hundredths of a percent: write 33.33, not 33.333"
-                    .to_string(),
+                "weights are counted in hundredths of a percent, such as 33.33 or 0.05".to_string(),
             ),
         };
         self.report(
