@@ -9,6 +9,7 @@ mod commands;
 mod help;
 mod hostile;
 mod snapshots;
+mod variants;
 mod watch;
 
 use std::path::{Path, PathBuf};
