@@ -12,12 +12,12 @@
 ///
 /// ```
 /// use killswitch::{Context, FlagSet};
-/// let flags = FlagSet::from_json(r#"{
+/// let flags = FlagSet::from_json(r##"{
 ///     "flag_key": "checkout_button", "enabled": true, "rollout_percentage": 100,
 ///     "variants": {"blue": "#1f6feb", "big": {"size": 10, "colour": "red"}, "grey": "#8c959f"},
 ///     "off_variant": "grey",
 ///     "split": [{"variant": "blue", "weight": 50}, {"variant": "big", "weight": 50}]
-/// }"#)?;
+/// }"##)?;
 /// let flag = flags.get("checkout_button").unwrap();
 /// let decision = flag.evaluate(&Context::new().with("user_id", "user_123"));
 /// let served = flag.variant(decision.variant.unwrap()).unwrap();
