@@ -269,7 +269,11 @@ fn evaluating_variant_flags_never_allocates() {
         .with("user_id", "u3")
         .with("segment", "legacy");
     let users: Vec<String> = (0..16).map(|i| format!("user-{i}")).collect();
-    let plain: Vec<Context<'_>> = users.iter().map(|u| Context::for_user(u)).collect();
+    let plain: Vec<Context<'_>> = users
+        .iter()
+        .map(String::as_str)
+        .map(Context::for_user)
+        .collect();
     let flag = flags.get("checkout_button").unwrap();
     let (served, n) = allocations_in(|| {
         let mut served = [0usize; 3];
