@@ -208,6 +208,20 @@ impl Loader<'_> {
             );
             return None;
         }
+        if items.len() > MAX_VARIANTS {
+            self.report(
+                place,
+                "split",
+                ErrorKind::TooLong,
+                member.key_span,
+                format!(
+                    "the split has {} entries; a flag has at most {MAX_VARIANTS} variants",
+                    items.len()
+                ),
+                None,
+            );
+            return None;
+        }
         let mut ok = true;
         let mut arms = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
@@ -544,6 +558,19 @@ impl Loader<'_> {
     ) -> Option<u16> {
         if let Some(i) = names.get(named.name.as_str()) {
             return Some(*i);
+        }
+        // Past the diagnostics shown, skip the suggestion: a hostile file
+        // names thousands of unknown variants.
+        if self.diagnostics.len() >= super::MAX_DIAGNOSTICS {
+            self.report(
+                place,
+                field,
+                ErrorKind::UnknownVariant,
+                named.span,
+                String::new(),
+                None,
+            );
+            return None;
         }
         let help = closest(&named.name, declared.iter().map(|v| v.name.as_str())).map_or_else(
             || {

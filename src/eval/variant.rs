@@ -134,13 +134,13 @@ pub(crate) const SPLIT_BUCKETS: u16 = 10_000;
 
 impl Variants {
     /// The variant a split serves at `bucket` (0..10 000): the first arm
-    /// whose cumulative upper bound is greater than the bucket.
+    /// whose cumulative upper bound is greater than the bucket, found by
+    /// binary search (the bounds never decrease; an arm of weight 0 has its
+    /// predecessor's bound and is never chosen).
     #[inline]
     pub(crate) fn split_at(arms: &[Arm], bucket: u16) -> u16 {
-        arms.iter()
-            .find(|arm| bucket < arm.upper)
-            .or(arms.last())
-            .map_or(0, |arm| arm.variant)
+        let at = arms.partition_point(|arm| arm.upper <= bucket);
+        arms.get(at).or(arms.last()).map_or(0, |arm| arm.variant)
     }
 
     /// Whether serving an on decision needs the split bucket (for a
@@ -149,5 +149,41 @@ impl Variants {
     pub(crate) fn needs_split(&self, rule: Option<usize>) -> bool {
         let pinned = rule.and_then(|i| self.pins.get(i).copied().flatten());
         pinned.is_none() && matches!(self.serve, Serve::Split(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_split_serves_the_first_arm_whose_bound_is_above_the_bucket() {
+        // a 0 %, b 33.33 %, c 0 %, d 66.67 %
+        let arms = [
+            Arm {
+                variant: 0,
+                upper: 0,
+            },
+            Arm {
+                variant: 1,
+                upper: 3333,
+            },
+            Arm {
+                variant: 2,
+                upper: 3333,
+            },
+            Arm {
+                variant: 3,
+                upper: 10_000,
+            },
+        ];
+        assert_eq!(Variants::split_at(&arms, 0), 1);
+        assert_eq!(Variants::split_at(&arms, 3332), 1);
+        assert_eq!(Variants::split_at(&arms, 3333), 3);
+        assert_eq!(Variants::split_at(&arms, 9999), 3);
+        let linear = |b: u16| arms.iter().find(|a| b < a.upper).map(|a| a.variant);
+        for b in 0..10_000 {
+            assert_eq!(Some(Variants::split_at(&arms, b)), linear(b));
+        }
     }
 }

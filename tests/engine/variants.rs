@@ -400,3 +400,55 @@ fn explain_names_the_split_bucket_and_the_variant() {
         "{text}"
     );
 }
+
+/// Hostile variant fields fail fast: too many variants, a split longer
+/// than any flag can have, and a thousand unknown names among a thousand
+/// variants (their suggestions stop with the diagnostics shown).
+#[test]
+fn hostile_variants_fail_fast() {
+    use killswitch::ErrorKind;
+    let kinds = |config: String| {
+        crate::on_stack_within(256 * 1024, std::time::Duration::from_secs(30), move || {
+            FlagSet::from_json(&config)
+                .unwrap_err()
+                .diagnostics()
+                .iter()
+                .map(killswitch::Diagnostic::kind)
+                .collect::<Vec<_>>()
+        })
+    };
+    let variants = |n: usize| {
+        (0..n)
+            .map(|i| format!(r#""v{i}": {i}"#))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let too_many = format!(
+        r#"{{"flag_key": "f", "enabled": true, "variants": {{{}}}, "off_variant": "v0", "on_variant": "v1"}}"#,
+        variants(1001)
+    );
+    assert!(kinds(too_many).contains(&ErrorKind::TooLong));
+    let long_split: Vec<String> = (0..100_000)
+        .map(|i| format!(r#"{{"variant": "x{i}", "weight": 0}}"#))
+        .collect();
+    let long = format!(
+        r#"{{"flag_key": "f", "enabled": true, "variants": {{"a": 1}}, "off_variant": "a", "split": [{}]}}"#,
+        long_split.join(",")
+    );
+    assert_eq!(kinds(long), [ErrorKind::TooLong]);
+    let unknown: Vec<String> = (0..1000)
+        .map(|i| format!(r#"{{"variant": "vv{i}x", "weight": 0.1}}"#))
+        .collect();
+    let config = format!(
+        r#"{{"flag_key": "f", "enabled": true, "variants": {{{}}}, "off_variant": "v0", "split": [{}]}}"#,
+        variants(1000),
+        unknown.join(",")
+    );
+    let found = kinds(config);
+    assert!(
+        found
+            .iter()
+            .all(|k| matches!(k, ErrorKind::UnknownVariant | ErrorKind::TooManyDiagnostics)),
+        "{found:?}"
+    );
+}
