@@ -1,7 +1,7 @@
 //! Benchmarks of the hot path, each compared with the floor: one SHA-256
 //! over `user_id ++ flag_key`, which every rollout decision must compute.
 //!
-//! Ids: `floor/sha256`, `evaluate/{allow,deny,rollout_in,rollout_out}`,
+//! Ids: `floor/sha256`, `evaluate/{allow,deny,rollout_in,rollout_out,split}`,
 //! `context/build_evaluate`, `compile/spec_rule`, `compile/example_config`,
 //! `check/10k_flags`.
 
@@ -106,6 +106,32 @@ fn benches(c: &mut Criterion) {
             b.iter(|| flags.evaluate(black_box("new_search_ui"), black_box(&ctx)))
         });
     }
+
+    // The spec flag with three variants and a weighted split: the same
+    // user and context as `evaluate/rollout_in`, so the difference is what
+    // serving a variant costs (the split bucket comes from the same digest).
+    let split =
+        match FlagSet::from_json(&include_str!("../tests/fixtures/spec_flag.json").replacen(
+            "\"enabled\"",
+            r#""variants": {"a": "A", "b": {"size": 10}, "off": null}, "off_variant": "off",
+               "split": [{"variant": "a", "weight": 33.33}, {"variant": "b", "weight": 66.67}],
+               "enabled""#,
+            1,
+        )) {
+            Ok(flags) => flags,
+            Err(e) => panic!("{e}"),
+        };
+    let ctx = Context::new()
+        .with("user_id", user_in.as_str())
+        .with("email", "user@example.com")
+        .with("segment", "beta")
+        .with("is_internal", false);
+    let d = split.evaluate("new_search_ui", &ctx);
+    assert_eq!(d.reason, Reason::InRollout, "evaluate/split");
+    assert!(d.split_bucket.is_some(), "evaluate/split");
+    c.bench_function("evaluate/split", |b| {
+        b.iter(|| split.evaluate(black_box("new_search_ui"), black_box(&ctx)))
+    });
 
     // Rollout plans: a scheduled flag read at a given time (a ramp in
     // progress), and a flag whose prerequisite is itself in a rollout, so

@@ -202,6 +202,31 @@ pub enum ErrorKind {
     /// so it may look like another key.
     #[error("confusable key")]
     ConfusableKey,
+    /// A variant name (`off_variant`, `on_variant`, a split entry, a pinned
+    /// variant) that the flag's `variants` do not declare.
+    #[error("unknown variant")]
+    UnknownVariant,
+    /// A split weight that is negative, over 100 or has more than two
+    /// decimals, or split weights that do not sum to exactly 100.
+    #[error("invalid weight")]
+    InvalidWeight,
+    /// The same variant twice in one split.
+    #[error("duplicate variant")]
+    DuplicateVariant,
+    /// Fields that exclude each other (`on_variant` and `split`), or that
+    /// need one the flag lacks (`off_variant` without `variants`), or a
+    /// pinned variant on a deny-list entry.
+    #[error("conflicting fields")]
+    ConflictingFields,
+    /// Lint: a variant that no path can serve.
+    #[error("unserved variant")]
+    UnservedVariant,
+    /// Lint: a split that gives one variant all its weight.
+    #[error("single-variant split")]
+    SingleVariantSplit,
+    /// Lint: a flag whose variants all hold the same value.
+    #[error("same variant values")]
+    SameVariantValues,
 }
 
 impl ErrorKind {
@@ -263,6 +288,13 @@ impl ErrorKind {
             ErrorKind::InvalidEncoding => "E0114",
             ErrorKind::InvalidName => "E0115",
             ErrorKind::ConfusableKey => "W0011",
+            ErrorKind::UnknownVariant => "E0116",
+            ErrorKind::InvalidWeight => "E0117",
+            ErrorKind::DuplicateVariant => "E0118",
+            ErrorKind::ConflictingFields => "E0119",
+            ErrorKind::UnservedVariant => "W0012",
+            ErrorKind::SingleVariantSplit => "W0013",
+            ErrorKind::SameVariantValues => "W0014",
             ErrorKind::ShadowedRule => "W0001",
             ErrorKind::DuplicateRule => "W0002",
             ErrorKind::NeverMatches => "W0003",
@@ -331,6 +363,21 @@ pub(crate) const LINTS: &[Lint] = &[
     lint(
         ErrorKind::ConfusableKey,
         "confusable-key",
+        Severity::Warning,
+    ),
+    lint(
+        ErrorKind::UnservedVariant,
+        "unserved-variant",
+        Severity::Warning,
+    ),
+    lint(
+        ErrorKind::SingleVariantSplit,
+        "single-variant-split",
+        Severity::Warning,
+    ),
+    lint(
+        ErrorKind::SameVariantValues,
+        "same-variant-values",
         Severity::Warning,
     ),
 ];

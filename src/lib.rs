@@ -16,6 +16,12 @@
 //! percentage over time with a `rollout_schedule` of steps and ramps, read
 //! against the system clock or a time you give ([`Flag::evaluate_at`]).
 //!
+//! A flag may also serve [`Variant`]s (any JSON value): its `off_variant`
+//! whenever it is off, and when on the variant an allow rule pins, its
+//! `on_variant`, or the one a weighted `split` gives the user
+//! ([`Decision::variant`], [`Flag::variant`]); the split bucket comes from
+//! the same SHA-256 as the rollout bucket.
+//!
 //! ```
 //! use killswitch::{Context, FlagSet, Reason};
 //!
@@ -75,6 +81,7 @@ pub use eval::explain::Explanation;
 pub use eval::flag::Flag;
 pub use eval::flag_set::FlagSet;
 pub use eval::rule::Rule;
+pub use eval::variant::Variant;
 pub use limits::Limits;
 pub use value::{Context, Number, Value};
 

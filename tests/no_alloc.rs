@@ -243,3 +243,56 @@ fn schedules_and_prerequisites_never_allocate() {
     assert!((35..75).contains(&enabled[2]), "{enabled:?}");
     assert_eq!(enabled[3], 100);
 }
+
+/// A flag with variants: a weighted split, a pinned allow rule, an allow
+/// rule the split serves, and a deny rule.
+const VARIANT_CONFIG: &str = r##"{
+    "flag_key": "checkout_button", "enabled": true, "rollout_percentage": 60,
+    "variants": {"blue": "#1f6feb", "green": {"colour": "#2da44e", "size": 10}, "grey": null},
+    "off_variant": "grey",
+    "split": [{"variant": "blue", "weight": 33.33}, {"variant": "green", "weight": 66.67}],
+    "targeting_rules": {
+        "allow_list": [{"rule": "email endsWith \"@internal.com\"", "variant": "green"}, "beta"],
+        "deny_list": ["segment == \"legacy\""]
+    }
+}"##;
+
+#[test]
+fn evaluating_variant_flags_never_allocates() {
+    let flags = FlagSet::from_json(VARIANT_CONFIG).unwrap_or_else(|e| panic!("{e}"));
+    let staff = Context::new()
+        .with("user_id", "u1")
+        .with("email", "ana@internal.com");
+    let beta = Context::new().with("user_id", "u2").with("beta", true);
+    let anonymous_beta = Context::new().with("beta", true);
+    let legacy = Context::new()
+        .with("user_id", "u3")
+        .with("segment", "legacy");
+    let users: Vec<String> = (0..16).map(|i| format!("user-{i}")).collect();
+    let plain: Vec<Context<'_>> = users
+        .iter()
+        .map(String::as_str)
+        .map(Context::for_user)
+        .collect();
+    let flag = flags.get("checkout_button").unwrap();
+    let (served, n) = allocations_in(|| {
+        let mut served = [0usize; 3];
+        for i in 0..1_000 {
+            let ctx = match i % 5 {
+                0 => &staff,
+                1 => &beta,
+                2 => &anonymous_beta,
+                3 => &legacy,
+                _ => &plain[i % plain.len()],
+            };
+            let d = black_box(flag).evaluate(black_box(ctx));
+            let value = flag.variant(d.variant.unwrap_or(0)).map(|v| v.json());
+            black_box(value);
+            served[usize::from(d.variant.unwrap_or(0))] += 1;
+        }
+        served
+    });
+    assert_eq!(n, 0, "1,000 evaluations allocated {n} times");
+    assert_eq!(served.iter().sum::<usize>(), 1_000);
+    assert!(served.iter().all(|s| *s > 0), "{served:?}");
+}

@@ -13,7 +13,8 @@ A cases file is a JSON array of cases:
    \"expect\": true}
 `expect` is true/false (enabled), a reason name (\"deny_rule\"), or an object
 with any of \"enabled\", \"reason\", \"rule\", \"prerequisite\", \"bucket\",
-\"percentage\", \"schedule_step\". A case may set \"now\" (RFC 3339) to
+\"percentage\", \"schedule_step\", \"split_bucket\", \"variant\" (its name, or
+\"on\"/\"off\") and \"value\" (the variant's JSON value). A case may set \"now\" (RFC 3339) to
 evaluate rollout schedules as at that time.
 
 Exit codes: 0 all cases pass, 1 a case fails or is malformed, 2 usage or I/O error.";
@@ -133,7 +134,9 @@ fn run_case(set: &FlagSet, case: &serde_json::Value) -> Result<(), String> {
             for (k, v) in fields {
                 match k.as_str() {
                     "enabled" | "reason" | "rule" | "bucket" | "prerequisite" | "percentage"
-                    | "schedule_step" => wanted.push((k.as_str(), v.clone())),
+                    | "schedule_step" | "split_bucket" | "variant" | "value" => {
+                        wanted.push((k.as_str(), v.clone()))
+                    }
                     other => {
                         return Err(format!(
                             "        unknown field \"{}\" in \"expect\"",

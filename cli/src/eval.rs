@@ -28,7 +28,8 @@ pub(crate) struct EvalArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "sample")]
     contexts: Option<String>,
     /// Evaluate N synthetic users (`{"user_id": "user-0"}` ...) and print,
-    /// per flag, how many are on: the share a rollout admits.
+    /// per flag, how many are on: the share a rollout admits (and, for a
+    /// flag with variants, how many got each variant).
     #[arg(
         long,
         value_name = "N",
@@ -315,6 +316,19 @@ struct SampleLine<'a> {
     percentage: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     schedule_step: Option<usize>,
+    /// For a flag with variants: how many users got each, in the order
+    /// the config declares them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variants: Option<VariantCounts<'a>>,
+}
+
+/// Per-variant counts, written as a JSON object in declaration order.
+struct VariantCounts<'a>(Vec<(&'a str, u32)>);
+
+impl Serialize for VariantCounts<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (*k, *v)))
+    }
 }
 
 /// Evaluates `n` synthetic users (`user-0` ...) for each flag.
@@ -327,11 +341,20 @@ fn write_sample(
 ) -> io::Result<()> {
     let ids: Vec<String> = (0..n).map(|i| format!("user-{i}")).collect();
     for key in keys {
+        let flag = set.get(key);
+        let mut counts = vec![0u32; flag.map_or(0, |f| f.variants().len())];
         let mut on = 0u32;
         for id in &ids {
             let ctx = Context::new().with("user_id", id.as_str());
-            on += u32::from(set.evaluate_at(key, &ctx, now).enabled);
+            let d = set.evaluate_at(key, &ctx, now);
+            on += u32::from(d.enabled);
+            if let Some(n) = d.variant.and_then(|i| counts.get_mut(usize::from(i))) {
+                *n += 1;
+            }
         }
+        let variants = flag
+            .filter(|f| !f.variants().is_empty())
+            .map(|f| VariantCounts(f.variants().iter().map(|v| v.name()).zip(counts).collect()));
         let rollout = set.get(key).and_then(|f| f.percentage_at(now));
         let line = SampleLine {
             flag: key,
@@ -340,6 +363,7 @@ fn write_sample(
             share: f64::from(on) / f64::from(n),
             percentage: rollout.map(|(p, _)| p),
             schedule_step: rollout.and_then(|(_, step)| step),
+            variants,
         };
         write_json_line(out, &line)?;
     }

@@ -91,6 +91,13 @@ pub(crate) struct DecisionFields {
     percentage: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     schedule_step: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    split_bucket: Option<u16>,
+    /// The variant served: its name, or `on`/`off` for a boolean flag.
+    variant: String,
+    /// The variant's value as JSON, as the config writes it (`true` or
+    /// `false` for a boolean flag).
+    value: Box<serde_json::value::RawValue>,
 }
 
 impl DecisionFields {
@@ -101,7 +108,11 @@ impl DecisionFields {
             .prerequisite()
             .and_then(|i| flag?.prerequisites().get(i))
             .map(|p| p.key().to_string());
+        let (variant, value) = served(d, flag);
         DecisionFields {
+            split_bucket: d.split_bucket,
+            variant,
+            value,
             enabled: d.enabled,
             reason: d.reason.as_str(),
             rule: d.reason.rule(),
@@ -111,6 +122,24 @@ impl DecisionFields {
             schedule_step: d.schedule_step,
         }
     }
+}
+
+/// The variant a decision serves and its value as raw JSON: the flag's
+/// variant, or `on`/`off` and `true`/`false` for a boolean flag (and an
+/// unknown one).
+pub(crate) fn served(
+    d: Decision,
+    flag: Option<&Flag>,
+) -> (String, Box<serde_json::value::RawValue>) {
+    let variant = d.variant.and_then(|i| flag?.variant(i));
+    let (name, json) = match variant {
+        Some(v) => (v.name(), v.json()),
+        None if d.enabled => ("on", "true"),
+        None => ("off", "false"),
+    };
+    // The library writes valid JSON; `null` otherwise.
+    let value = serde_json::value::RawValue::from_string(json.to_string()).unwrap_or_default();
+    (name.to_string(), value)
 }
 
 /// Inline text, or the contents of the file after `@` (a regular file of

@@ -572,6 +572,7 @@ pub fn check_evaluate(data: &[u8]) {
         if let Some(b) = first.bucket {
             assert!(b < 100, "bucket {b} of flag {:?}", flag.key());
         }
+        check_variant(flag, first);
         check_order(flag, &ctx, now, first);
     }
     // Config rejects empty keys, so this one is never a flag.
@@ -580,6 +581,32 @@ pub fn check_evaluate(data: &[u8]) {
         (unknown.enabled, unknown.reason),
         (false, Reason::UnknownFlag)
     );
+}
+
+/// What a decision serves: a variant of the flag for a flag with
+/// variants (its off variant whenever off), none for a boolean flag; a
+/// split bucket below 10 000, only when on.
+fn check_variant(flag: &Flag, d: Decision) {
+    match d.variant {
+        None => assert!(
+            flag.variants().is_empty(),
+            "no variant for {:?}",
+            flag.key()
+        ),
+        Some(i) => {
+            assert!(flag.variant(i).is_some(), "variant {i} of {:?}", flag.key());
+            if !d.enabled {
+                assert_eq!(Some(i), flag.off_variant(), "off serves off_variant");
+            }
+        }
+    }
+    if let Some(b) = d.split_bucket {
+        assert!(
+            b < 10_000 && d.enabled,
+            "split bucket {b} of {:?}",
+            flag.key()
+        );
+    }
 }
 
 /// The README's evaluation table, step by step.

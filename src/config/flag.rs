@@ -4,6 +4,7 @@
 
 use super::link::Pending;
 use super::lint::{self, At};
+use super::variants::{self, RawVariants};
 use super::{Loader, Place, FLAG_FIELDS, RULE_LISTS};
 use crate::document::{Format, Member, Node, NodeKind};
 use crate::error::{ErrorKind, Span};
@@ -27,6 +28,11 @@ struct RawFlag<'j> {
     /// The schedule and the span of each entry.
     schedule: Option<(Schedule, Vec<Span>)>,
     requires: Vec<(String, Span)>,
+    /// `variants`, `off_variant`, `on_variant`, `split` and the pins.
+    variants: RawVariants,
+    /// Whether the variant fields read were valid (so that they can be
+    /// checked together even when another field was not).
+    variants_ok: bool,
     /// Whether every field read was valid.
     ok: bool,
 }
@@ -57,7 +63,17 @@ impl Loader<'_> {
         };
         let key = self.flag_key(&place, json, members);
         place.key = key;
-        let raw = self.flag_fields(&place, key, json, members);
+        let mut raw = self.flag_fields(&place, key, json, members);
+        // The variants are checked together whenever their own fields are
+        // valid, so that their problems show beside the others.
+        let allow_count = raw.allow.len();
+        let kept: Vec<bool> = raw.allow.iter().map(|(r, _)| r.is_some()).collect();
+        let raw_variants = std::mem::take(&mut raw.variants);
+        let built = if raw.variants_ok {
+            self.build_variants(&place, raw_variants, allow_count)
+        } else {
+            Err(())
+        };
         let RawFlag {
             key: Some(key),
             enabled: Some(enabled),
@@ -79,7 +95,19 @@ impl Loader<'_> {
                 .map(|(_, spans)| spans.clone())
                 .unwrap_or_default(),
         };
+        let mut compiled_variants = built.ok()?;
+        if let Some(v) = &mut compiled_variants {
+            // Aligned with the allow rules that compiled.
+            v.pins = v
+                .pins
+                .iter()
+                .zip(&kept)
+                .filter(|(_, k)| **k)
+                .map(|(p, _)| *p)
+                .collect();
+        }
         let flag = Flag {
+            variants: compiled_variants,
             key: key.into(),
             enabled,
             kill_switch,
@@ -190,6 +218,8 @@ impl Loader<'_> {
             allowed_lints: Vec::new(),
             schedule: None,
             requires: Vec::new(),
+            variants: RawVariants::default(),
+            variants_ok: true,
             ok: key.is_some(),
         };
         for member in members {
@@ -218,6 +248,34 @@ impl Loader<'_> {
                     },
                 },
                 "targeting_rules" => raw.ok &= self.targeting_rules(place, member, &mut raw),
+                "variants" => match self.variants_field(place, member) {
+                    Some(v) => raw.variants.variants = Some(v),
+                    None => {
+                        raw.ok = false;
+                        raw.variants_ok = false;
+                    }
+                },
+                "off_variant" => match self.variant_ref(place, "off_variant", &member.value) {
+                    Some(n) => raw.variants.off = Some(n),
+                    None => {
+                        raw.ok = false;
+                        raw.variants_ok = false;
+                    }
+                },
+                "on_variant" => match self.variant_ref(place, "on_variant", &member.value) {
+                    Some(n) => raw.variants.on = Some(n),
+                    None => {
+                        raw.ok = false;
+                        raw.variants_ok = false;
+                    }
+                },
+                "split" => match self.split_field(place, member) {
+                    Some(s) => raw.variants.split = Some(s),
+                    None => {
+                        raw.ok = false;
+                        raw.variants_ok = false;
+                    }
+                },
                 other => {
                     raw.ok = false;
                     let help = closest(other, FLAG_FIELDS.iter().copied()).map_or_else(
@@ -287,8 +345,14 @@ impl Loader<'_> {
                 let mut ok = true;
                 for list in lists {
                     match list.key.as_str() {
-                        "allow_list" => raw.allow = self.rules(place, list),
-                        "deny_list" => raw.deny = self.rules(place, list),
+                        "allow_list" => {
+                            raw.allow = self.rules(place, list);
+                            raw.variants.allow_pins = self.pins(place, list, false);
+                        }
+                        "deny_list" => {
+                            raw.deny = self.rules(place, list);
+                            self.pins(place, list, true);
+                        }
                         other => {
                             ok = false;
                             let help = closest(other, RULE_LISTS.iter().copied()).map_or_else(
@@ -329,6 +393,25 @@ impl Loader<'_> {
         }
     }
 
+    /// The variant each entry of a rule list pins (see
+    /// [`Loader::pin`]), by entry.
+    fn pins(
+        &mut self,
+        place: &Place<'_>,
+        list: &Member,
+        deny: bool,
+    ) -> Vec<Option<variants::Named>> {
+        let NodeKind::Array(items) = &list.value.value else {
+            return Vec::new();
+        };
+        let field = format!("targeting_rules.{}", list.key);
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| self.pin(place, &format!("{field}[{i}]"), deny, item))
+            .collect()
+    }
+
     /// Reports the flag's lints, except those its `allow_lints` allows.
     fn lint_flag(
         &mut self,
@@ -337,7 +420,7 @@ impl Loader<'_> {
         spans: &Spans<'_>,
         allowed: &[ErrorKind],
     ) {
-        for found in lint::check(flag) {
+        for found in lint::check(flag).into_iter().chain(variants::lint(flag)) {
             if allowed.contains(&found.kind) {
                 continue;
             }

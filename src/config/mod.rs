@@ -12,6 +12,7 @@ mod flag;
 mod link;
 mod schedule;
 mod segments;
+mod variants;
 
 use link::Pending;
 use segments::references;
@@ -44,6 +45,10 @@ const FLAG_FIELDS: &[&str] = &[
     "bucket_by",
     "rollout_schedule",
     "requires",
+    "variants",
+    "off_variant",
+    "on_variant",
+    "split",
 ];
 const RULE_LISTS: &[&str] = &["allow_list", "deny_list"];
 
@@ -586,6 +591,8 @@ impl Loader<'_> {
     }
 
     fn rule(&mut self, place: &Place<'_>, field: &str, item: &Node) -> Option<Rule> {
+        let unpinned = self.unpinned(place, field, item)?;
+        let item = unpinned.as_ref();
         let expr = self.rule_expr(place, field, item)?;
         references(&expr, &mut |name, _| {
             self.referenced.insert(name.to_string());
@@ -613,6 +620,50 @@ impl Loader<'_> {
         errors
             .is_empty()
             .then(|| Rule::from_parts(expr, source, compiled))
+    }
+
+    /// A list entry without the variant it may pin: the `rule` of
+    /// `{"rule": ..., "variant": ...}`, or a structured rule without its
+    /// `variant` field; the entry itself otherwise. `None` when the
+    /// `{"rule"}` form has another field (reported).
+    fn unpinned<'n>(
+        &mut self,
+        place: &Place<'_>,
+        field: &str,
+        item: &'n Node,
+    ) -> Option<std::borrow::Cow<'n, Node>> {
+        let NodeKind::Object(members) = &item.value else {
+            return Some(std::borrow::Cow::Borrowed(item));
+        };
+        if let Some(rule) = members.iter().find(|m| m.key == "rule") {
+            let mut ok = true;
+            for m in members {
+                if m.key != "rule" && m.key != "variant" {
+                    ok = false;
+                    self.report(
+                        place,
+                        &format!("{field}.{}", m.key),
+                        ErrorKind::UnknownField,
+                        m.key_span,
+                        format!("unknown field \"{}\" beside \"rule\"", m.key),
+                        Some("an entry is {\"rule\": \"...\", \"variant\": \"...\"}, or a structured rule with a \"variant\" field".into()),
+                    );
+                }
+            }
+            return ok.then_some(std::borrow::Cow::Borrowed(&rule.value));
+        }
+        if !members.iter().any(|m| m.key == "variant") {
+            return Some(std::borrow::Cow::Borrowed(item));
+        }
+        let kept = members
+            .iter()
+            .filter(|m| m.key != "variant")
+            .cloned()
+            .collect();
+        Some(std::borrow::Cow::Owned(Node {
+            value: NodeKind::Object(kept),
+            span: item.span,
+        }))
     }
 
     /// Parses a rule written as text or in the structured form into its

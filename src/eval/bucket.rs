@@ -24,3 +24,20 @@ pub fn bucket(user_id: &str, flag_key: &str) -> u8 {
     // A value below 100 always fits.
     (head % 100) as u8
 }
+
+/// Both buckets of a user for a flag from one SHA-256 of
+/// `user_id ++ flag_key`: the rollout bucket (bytes 0..4, big-endian,
+/// modulo 100, exactly [`bucket`]) and the split bucket (bytes 4..8,
+/// big-endian, modulo 10 000), which picks a variant of a weighted split.
+/// The two read different bytes of the digest, so they are independent.
+#[inline]
+pub(crate) fn buckets(user_id: &str, flag_key: &str) -> (u8, u16) {
+    let digest = Sha256::new()
+        .chain_update(user_id.as_bytes())
+        .chain_update(flag_key.as_bytes())
+        .finalize();
+    let head = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    let next = u32::from_be_bytes([digest[4], digest[5], digest[6], digest[7]]);
+    // Below 100 and below 10 000: both fit.
+    ((head % 100) as u8, (next % 10_000) as u16)
+}

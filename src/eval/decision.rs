@@ -94,6 +94,15 @@ pub struct Decision {
     /// The index of the `rollout_schedule` entry that set
     /// [`Decision::percentage`]; `None` when `rollout_percentage` set it.
     pub schedule_step: Option<usize>,
+    /// For a flag with variants, the variant served: an index into
+    /// [`Flag::variants`](crate::Flag::variants) (its value is
+    /// [`Flag::variant`](crate::Flag::variant)). `None` for a boolean flag
+    /// and for an unknown one.
+    pub variant: Option<u16>,
+    /// The user's split bucket (0..=9999), whenever a `split` chose the
+    /// variant: bytes 4..8 of the same SHA-256 whose bytes 0..4 give
+    /// [`Decision::bucket`], big-endian, modulo 10 000.
+    pub split_bucket: Option<u16>,
 }
 
 impl Decision {
@@ -104,6 +113,8 @@ impl Decision {
             bucket: None,
             percentage: None,
             schedule_step: None,
+            variant: None,
+            split_bucket: None,
         }
     }
 }

@@ -9,6 +9,7 @@ use super::decision::{Decision, Reason};
 use super::flag::{Flag, RuleList, Tracer};
 use super::rule::Rule;
 use super::schedule::Now;
+use super::variant::Serve;
 use crate::plan::{Observer, Program, Segment};
 use crate::syntax::ast::{Expr, ExprKind, Path};
 use crate::value::{Context, Value};
@@ -31,7 +32,7 @@ pub struct Explanation {
 #[derive(Debug, Clone, Serialize)]
 pub struct ExplainStep {
     /// `kill_switch`, `enabled`, `requires[0]`, `allow_list[0]`, `deny_list[1]`,
-    /// `rollout`.
+    /// `rollout`, and `variant` for a flag with variants (what it serves).
     pub step: String,
     /// What the step found (`off`, `matched`, `no match`, `bucket 45 >= 20`).
     pub outcome: String,
@@ -94,7 +95,40 @@ impl Flag {
         if let Some(outcome) = self.rollout_outcome(&decision) {
             steps.push(step("rollout", outcome, true, None));
         }
+        if let Some(outcome) = self.variant_outcome(&decision) {
+            steps.push(step("variant", outcome, false, None));
+        }
         Explanation { decision, steps }
+    }
+
+    /// Which variant a decision serves and why, for a flag with variants.
+    fn variant_outcome(&self, decision: &Decision) -> Option<String> {
+        let variants = self.variants.as_ref()?;
+        let index = decision.variant?;
+        let name = self.variant(index).map_or("?", |v| v.name());
+        let why = if !decision.enabled {
+            "off_variant: the flag is off".to_string()
+        } else if let Some(i) = decision
+            .reason
+            .rule()
+            .filter(|i| variants.pins.get(*i).copied().flatten().is_some())
+        {
+            format!("pinned by allow_list[{i}]")
+        } else {
+            match (&variants.serve, decision.split_bucket) {
+                (Serve::On(_), _) => "on_variant".to_string(),
+                (Serve::Split(arms), Some(b)) => {
+                    let at = arms.iter().position(|a| b < a.upper).unwrap_or(0);
+                    let upper = arms.get(at).map_or(0, |a| a.upper);
+                    format!("split bucket {b} < {upper}: split[{at}]")
+                }
+                (Serve::Split(_), None) => format!(
+                    "the split's first variant: no string {} to bucket",
+                    self.bucket_by()
+                ),
+            }
+        };
+        Some(format!("{name} ({why})"))
     }
 
     /// What the rollout step found, when the evaluation reached it.

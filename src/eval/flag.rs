@@ -1,9 +1,10 @@
 //! One compiled flag and the fixed evaluation order.
 
-use super::bucket::bucket;
+use super::bucket::{bucket, buckets};
 use super::decision::{Decision, Reason};
 use super::rule::Rule;
 use super::schedule::{Now, Schedule};
+use super::variant::{Serve, Variant, Variants};
 use crate::value::{Context, Value};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -66,6 +67,8 @@ pub struct Flag {
     pub(crate) requires: Box<[Arc<Flag>]>,
     /// The rollout percentage over time.
     pub(crate) schedule: Option<Schedule>,
+    /// The variants a multivariate flag serves; `None` for a boolean flag.
+    pub(crate) variants: Option<Variants>,
 }
 
 impl Flag {
@@ -111,12 +114,37 @@ impl Flag {
     /// The evaluation order, written once: [`Flag::evaluate`] runs it with
     /// [`NoTrace`] (every hook an empty inline function), explanations with
     /// a tracer that records each step.
+    ///
+    /// The boolean decision comes first and alone decides on or off; a
+    /// flag with variants then serves one: the off variant when off, else
+    /// the variant the deciding allow rule pins, else `on_variant`, else
+    /// the split's. The split bucket comes from the same SHA-256 as the
+    /// rollout bucket, so an evaluation hashes at most once.
     #[inline]
     pub(crate) fn decide_traced<T: Tracer>(
         &self,
         ctx: &Context<'_>,
         now: &Now,
         tracer: &mut T,
+    ) -> Decision {
+        let mut split_bucket = None;
+        let mut decision = self.decide_boolean(ctx, now, tracer, &mut split_bucket);
+        if let Some(variants) = &self.variants {
+            self.serve(variants, &mut decision, split_bucket, ctx);
+        }
+        decision
+    }
+
+    /// The boolean decision: the evaluation order itself. When the rollout
+    /// step hashes and the flag's split will need it, the split bucket of
+    /// the same digest is left in `split_bucket`.
+    #[inline]
+    fn decide_boolean<T: Tracer>(
+        &self,
+        ctx: &Context<'_>,
+        now: &Now,
+        tracer: &mut T,
+        split_bucket: &mut Option<u16>,
     ) -> Decision {
         tracer.kill_switch(self.kill_switch);
         if self.kill_switch {
@@ -155,7 +183,14 @@ impl Flag {
         let Some(bucket_key) = self.bucket_key(ctx) else {
             return decision;
         };
-        let b = bucket(bucket_key, &self.key);
+        let b = match &self.variants {
+            Some(v) if v.needs_split(None) => {
+                let (b, split) = buckets(bucket_key, &self.key);
+                *split_bucket = Some(split);
+                b
+            }
+            _ => bucket(bucket_key, &self.key),
+        };
         decision.enabled = b < percentage;
         decision.reason = if decision.enabled {
             Reason::InRollout
@@ -164,6 +199,43 @@ impl Flag {
         };
         decision.bucket = Some(b);
         decision
+    }
+
+    /// Sets the variant a decision serves: the off variant when off; when
+    /// on, the deciding allow rule's pinned variant, else `on_variant`,
+    /// else the split's variant at the user's split bucket (the split's
+    /// first variant for a context with no bucketing key).
+    #[inline]
+    fn serve(
+        &self,
+        variants: &Variants,
+        decision: &mut Decision,
+        split_bucket: Option<u16>,
+        ctx: &Context<'_>,
+    ) {
+        if !decision.enabled {
+            decision.variant = Some(variants.off);
+            return;
+        }
+        let rule = decision.reason.rule();
+        if let Some(pinned) = rule.and_then(|i| variants.pins.get(i).copied().flatten()) {
+            decision.variant = Some(pinned);
+            return;
+        }
+        match &variants.serve {
+            Serve::On(v) => decision.variant = Some(*v),
+            Serve::Split(arms) => {
+                // On by an allow rule, nothing was hashed yet: hash now,
+                // once.
+                let bucket =
+                    split_bucket.or_else(|| self.bucket_key(ctx).map(|k| buckets(k, &self.key).1));
+                decision.split_bucket = bucket;
+                decision.variant = Some(match bucket {
+                    Some(b) => Variants::split_at(arms, b),
+                    None => arms.first().map_or(variants.off, |arm| arm.variant),
+                });
+            }
+        }
     }
 
     /// The rollout percentage in force and the schedule entry that set it.
@@ -239,5 +311,22 @@ impl Flag {
     /// Whether the flag has a `rollout_schedule`.
     pub fn has_schedule(&self) -> bool {
         self.schedule.is_some()
+    }
+
+    /// The flag's variants, in the order of the config; empty for a
+    /// boolean flag.
+    pub fn variants(&self) -> &[Variant] {
+        self.variants.as_ref().map_or(&[], |v| &v.all)
+    }
+
+    /// The variant at `index` (a [`Decision::variant`]).
+    pub fn variant(&self, index: u16) -> Option<&Variant> {
+        self.variants().get(usize::from(index))
+    }
+
+    /// The index of the variant served whenever the flag is off (its
+    /// `off_variant`); `None` for a boolean flag.
+    pub fn off_variant(&self) -> Option<u16> {
+        self.variants.as_ref().map(|v| v.off)
     }
 }

@@ -10,3 +10,4 @@ pub(crate) mod flag;
 pub(crate) mod flag_set;
 pub(crate) mod rule;
 pub(crate) mod schedule;
+pub(crate) mod variant;

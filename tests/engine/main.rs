@@ -20,6 +20,7 @@ mod properties;
 mod spec;
 #[cfg(feature = "store")]
 mod store;
+mod variants;
 
 use killswitch::{Context, FlagSet, Rule};
 

@@ -8,10 +8,10 @@ fn eval_prints_one_line_per_flag() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        r#"{"flag":"new_search_ui","user_id":"user_123","enabled":false,"reason":"out_of_rollout","bucket":45,"percentage":20}
-{"flag":"checkout_v2","user_id":"user_123","enabled":true,"reason":"allow_rule","rule":0}
-{"flag":"legacy_reports","user_id":"user_123","enabled":false,"reason":"kill_switch"}
-{"flag":"dark_mode","user_id":"user_123","enabled":false,"reason":"disabled"}
+        r#"{"flag":"new_search_ui","user_id":"user_123","enabled":false,"reason":"out_of_rollout","bucket":45,"percentage":20,"variant":"off","value":false}
+{"flag":"checkout_v2","user_id":"user_123","enabled":true,"reason":"allow_rule","rule":0,"variant":"on","value":true}
+{"flag":"legacy_reports","user_id":"user_123","enabled":false,"reason":"kill_switch","variant":"off","value":false}
+{"flag":"dark_mode","user_id":"user_123","enabled":false,"reason":"disabled","variant":"off","value":false}
 "#
     );
 }
@@ -34,7 +34,7 @@ fn eval_one_flag_from_a_context_file() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "{\"flag\":\"new_search_ui\",\"user_id\":\"bo\",\"enabled\":false,\"reason\":\"deny_rule\",\"rule\":0}\n"
+        "{\"flag\":\"new_search_ui\",\"user_id\":\"bo\",\"enabled\":false,\"reason\":\"deny_rule\",\"rule\":0,\"variant\":\"off\",\"value\":false}\n"
     );
 }
 
@@ -60,8 +60,8 @@ fn eval_streams_contexts_and_skips_bad_lines() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stdout(&out),
-        "{\"flag\":\"new_search_ui\",\"user_id\":\"ana\",\"enabled\":true,\"reason\":\"allow_rule\",\"rule\":0}\n\
-         {\"flag\":\"new_search_ui\",\"user_id\":null,\"enabled\":false,\"reason\":\"missing_user_id\",\"percentage\":20}\n"
+        "{\"flag\":\"new_search_ui\",\"user_id\":\"ana\",\"enabled\":true,\"reason\":\"allow_rule\",\"rule\":0,\"variant\":\"on\",\"value\":true}\n\
+         {\"flag\":\"new_search_ui\",\"user_id\":null,\"enabled\":false,\"reason\":\"missing_user_id\",\"percentage\":20,\"variant\":\"off\",\"value\":false}\n"
     );
     let err = stderr(&out);
     assert!(err.contains(&format!("{path}:2: invalid context")), "{err}");
@@ -87,7 +87,7 @@ fn eval_unknown_flag_is_reported() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stdout(&out),
-        "{\"flag\":\"new_search\",\"user_id\":\"user_123\",\"enabled\":false,\"reason\":\"unknown_flag\"}\n"
+        "{\"flag\":\"new_search\",\"user_id\":\"user_123\",\"enabled\":false,\"reason\":\"unknown_flag\",\"variant\":\"off\",\"value\":false}\n"
     );
     assert_eq!(
         stderr(&out),
@@ -326,7 +326,7 @@ fn test_explains_a_failing_case() {
         enabled: expected true, got false
         flag:     new_search_ui
         context:  {"segment":"legacy","user_id":"bo"}
-        decision: {"enabled":false,"reason":"deny_rule","rule":0}
+        decision: {"enabled":false,"reason":"deny_rule","rule":0,"value":false,"variant":"off"}
 FAILED  case 1
         unknown field "colour" in "expect"
 
@@ -350,7 +350,7 @@ fn eval_explains_decisions() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         stdout(&out),
-        r#"{"flag":"new_search_ui","user_id":"bo","enabled":false,"reason":"deny_rule","rule":0}
+        r#"{"flag":"new_search_ui","user_id":"bo","enabled":false,"reason":"deny_rule","rule":0,"variant":"off","value":false}
   kill_switch: off
   enabled: on
   allow_list[0]: no match
@@ -555,7 +555,7 @@ fn test_cases_may_fix_the_time() {
     let text = stdout(&out);
     assert!(text.contains("ok      staff from launch\n"), "{text}");
     assert!(
-        text.contains(r#"decision: {"enabled":false,"prerequisite":"new_checkout","reason":"prerequisite_off"}"#),
+        text.contains(r#"decision: {"enabled":false,"prerequisite":"new_checkout","reason":"prerequisite_off","value":false,"variant":"off"}"#),
         "{text}"
     );
     assert!(text.ends_with("\n3 passed, 1 failed\n"), "{text}");

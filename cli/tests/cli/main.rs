@@ -10,6 +10,7 @@ mod diff;
 mod help;
 mod hostile;
 mod snapshots;
+mod variants;
 mod watch;
 
 use std::path::{Path, PathBuf};

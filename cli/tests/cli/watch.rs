@@ -75,14 +75,14 @@ fn watch_prints_each_version_and_rejections_and_exits_0_on_ctrl_c() {
     let next = || lines.recv_timeout(DEADLINE).expect("a line of output");
     let bucket = killswitch::bucket("user_123", "checkout_v2");
     let enabled = format!(
-        r#"{{"version":{{}},"flag":"checkout_v2","enabled":true,"reason":"in_rollout","bucket":{bucket},"percentage":100}}"#
+        r#"{{"version":{{}},"flag":"checkout_v2","enabled":true,"reason":"in_rollout","bucket":{bucket},"percentage":100,"variant":"on","value":true}}"#
     );
 
     assert_eq!(next(), enabled.replace("{}", "1"));
     replace(&path, &config(true));
     assert_eq!(
         next(),
-        r#"{"version":2,"flag":"checkout_v2","enabled":false,"reason":"kill_switch"}"#
+        r#"{"version":2,"flag":"checkout_v2","enabled":false,"reason":"kill_switch","variant":"off","value":false}"#
     );
     replace(&path, r#"{"flags": [{"flag_key": "checkout_v2""#);
     let error: serde_json::Value = serde_json::from_str(&next()).unwrap();
@@ -214,7 +214,7 @@ fn watch_warns_about_an_unknown_flag() {
     let line = lines.recv_timeout(DEADLINE).expect("a line of output");
     assert_eq!(
         line,
-        r#"{"version":1,"flag":"checkout-v2","enabled":false,"reason":"unknown_flag"}"#
+        r#"{"version":1,"flag":"checkout-v2","enabled":false,"reason":"unknown_flag","variant":"off","value":false}"#
     );
 }
 

@@ -13,3 +13,4 @@ mod interpreter;
 mod flags;
 mod language;
 mod rollout;
+mod variants;
