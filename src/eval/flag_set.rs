@@ -2,6 +2,7 @@
 
 use super::decision::{Decision, Reason};
 use super::flag::Flag;
+use super::schedule::Now;
 use crate::value::{key_eq, word_at, Context};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -69,6 +70,67 @@ impl FlagSet {
             Some(flag) => flag.evaluate_at(ctx, now),
             None => Decision::new(false, Reason::UnknownFlag),
         }
+    }
+
+    /// Evaluates every flag for one context, in file order, appending
+    /// `(flag, decision)` to `out` (which is not cleared first): what a
+    /// bulk endpoint or a client-side bootstrap needs. The system clock is
+    /// read at most once, so every scheduled flag sees the same time.
+    ///
+    /// Reusing `out` across calls (clear it, keep its capacity) makes this
+    /// allocation-free: evaluation itself never allocates.
+    ///
+    /// ```
+    /// use killswitch::{Context, FlagSet, Reason};
+    /// let flags = FlagSet::from_json(r#"[
+    ///     {"flag_key": "a", "enabled": true, "rollout_percentage": 100},
+    ///     {"flag_key": "b", "enabled": false}
+    /// ]"#)?;
+    /// let user = Context::for_user("user_123");
+    /// let mut out = Vec::with_capacity(flags.len());
+    /// flags.evaluate_all_into(&user, &mut out);
+    /// let summary: Vec<(&str, bool)> = out.iter().map(|(f, d)| (f.key(), d.enabled)).collect();
+    /// assert_eq!(summary, [("a", true), ("b", false)]);
+    /// assert_eq!(out[1].1.reason, Reason::Disabled);
+    /// # Ok::<(), killswitch::ConfigError>(())
+    /// ```
+    pub fn evaluate_all_into<'f>(&'f self, ctx: &Context<'_>, out: &mut Vec<(&'f Flag, Decision)>) {
+        self.evaluate_all_with(ctx, &Now::system(), out);
+    }
+
+    /// Evaluates every flag as at time `now` (see
+    /// [`FlagSet::evaluate_all_into`] and [`Flag::evaluate_at`]).
+    ///
+    /// ```
+    /// use killswitch::{Context, FlagSet};
+    /// use std::time::UNIX_EPOCH;
+    /// let flags = FlagSet::from_json(r#"{"flag_key": "a", "enabled": true, "rollout_percentage": 100}"#)?;
+    /// let mut out = Vec::new();
+    /// flags.evaluate_all_at_into(&Context::for_user("u1"), UNIX_EPOCH, &mut out);
+    /// assert!(out[0].1.enabled);
+    /// # Ok::<(), killswitch::ConfigError>(())
+    /// ```
+    pub fn evaluate_all_at_into<'f>(
+        &'f self,
+        ctx: &Context<'_>,
+        now: SystemTime,
+        out: &mut Vec<(&'f Flag, Decision)>,
+    ) {
+        self.evaluate_all_with(ctx, &Now::at(now), out);
+    }
+
+    fn evaluate_all_with<'f>(
+        &'f self,
+        ctx: &Context<'_>,
+        now: &Now,
+        out: &mut Vec<(&'f Flag, Decision)>,
+    ) {
+        out.reserve(self.flags.len());
+        out.extend(
+            self.flags
+                .iter()
+                .map(|flag| (&**flag, flag.decide(ctx, now))),
+        );
     }
 
     /// The flags, in file order.
