@@ -306,7 +306,9 @@ impl<'a> Context<'a> {
                 self.spill_inline();
             } else {
                 if let Some(slot) = self.values.get_mut(i) {
-                    *slot = value;
+                    // Inline values own nothing: forgetting the old one
+                    // skips a call to its drop glue.
+                    std::mem::forget(std::mem::replace(slot, value));
                 }
                 return;
             }
@@ -328,7 +330,8 @@ impl<'a> Context<'a> {
                 }
                 if let (Some(k), Some(v)) = (self.keys.get_mut(len), self.values.get_mut(len)) {
                     *k = name;
-                    *v = value;
+                    // The slot holds `Null`: nothing to drop.
+                    std::mem::forget(std::mem::replace(v, value));
                 }
                 self.len += 1;
             }
