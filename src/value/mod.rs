@@ -335,7 +335,13 @@ impl<'a> Context<'a> {
                 }
                 self.len += 1;
             }
-            key => self.spill.push((key, value)),
+            key => {
+                // One allocation for the common sizes, not one per doubling.
+                if self.spill.capacity() == 0 {
+                    self.spill.reserve(INLINE);
+                }
+                self.spill.push((key, value));
+            }
         }
     }
 
