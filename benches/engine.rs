@@ -4,6 +4,12 @@
 //! Ids: `floor/sha256`, `evaluate/{allow,deny,rollout_in,rollout_out,split}`,
 //! `context/build_evaluate`, `compile/spec_rule`, `compile/example_config`,
 //! `check/10k_flags`.
+//! Ids: `floor/sha256`, `evaluate/{allow,deny,rollout_in,rollout_out,split}`,
+//! `evaluate/{scheduled,prerequisite}`, `context/{build,set}_evaluate`,
+//! `lookup/{1,100,10k,100k}` (finding one of n flags keyed like
+//! `checkout_00042_enabled`), `evaluate_all/100` (every flag for one
+//! context into a reused buffer), `compile/{spec_rule,spec_config,example_config}`,
+//! `check/10k_flags`. `benches/README.md` has a table of one run.
 
 #![allow(clippy::panic, missing_docs)]
 
@@ -44,6 +50,33 @@ fn ten_thousand_flags() -> String {
         })
         .collect();
     format!("{{\"flags\": [{}]}}", flags.join(",\n"))
+}
+
+/// `n` flags keyed `checkout_00000_enabled`, `checkout_00001_enabled`, ...
+fn checkout_flags(n: usize) -> (FlagSet, Vec<String>) {
+    let keys: Vec<String> = (0..n).map(|i| format!("checkout_{i:05}_enabled")).collect();
+    let json: Vec<String> = keys
+        .iter()
+        .map(|k| format!(r#"{{"flag_key": "{k}", "enabled": true, "rollout_percentage": 50}}"#))
+        .collect();
+    match FlagSet::from_json(&format!("[{}]", json.join(","))) {
+        Ok(flags) => (flags, keys),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The specification's flag a hundred times under different keys: every
+/// flag runs its rule and (for a user who is neither staff nor legacy)
+/// hashes the user, the most expensive path.
+fn hundred_spec_flags() -> FlagSet {
+    let spec = include_str!("../tests/fixtures/spec_flag.json");
+    let flags: Vec<String> = (0..100)
+        .map(|i| spec.replace("new_search_ui", &format!("new_search_ui_{i:03}")))
+        .collect();
+    match FlagSet::from_json(&format!("[{}]", flags.join(","))) {
+        Ok(flags) => flags,
+        Err(e) => panic!("{e}"),
+    }
 }
 
 fn benches(c: &mut Criterion) {
@@ -186,6 +219,65 @@ fn benches(c: &mut Criterion) {
                 .set("is_internal", black_box(false));
             flags.evaluate("new_search_ui", &ctx)
         })
+    });
+
+    // Finding a flag by key among n flags whose keys share a long prefix
+    // and suffix: the cost must not grow with n. Each iteration looks up
+    // the next of 1,024 keys (spread over the set), so the bench does not
+    // measure one cached key.
+    for (id, n) in [
+        ("lookup/1", 1),
+        ("lookup/100", 100),
+        ("lookup/10k", 10_000),
+        ("lookup/100k", 100_000),
+    ] {
+        let (set, keys) = checkout_flags(n);
+        // The probed keys lie side by side in one buffer, as a caller's
+        // keys (literals) do: the bench measures the index, not misses on
+        // 1,024 scattered strings of its own.
+        let spread: Vec<&str> = (0..1024).map(|i| keys[(i * 7919) % n].as_str()).collect();
+        let buffer = spread.concat();
+        let mut rest = buffer.as_str();
+        let probes: Vec<&str> = spread
+            .iter()
+            .map(|k| {
+                let (key, tail) = rest.split_at(k.len());
+                rest = tail;
+                key
+            })
+            .collect();
+        assert!(probes.iter().all(|k| set.get(k).is_some()));
+        let mut at = 0usize;
+        c.bench_function(id, |b| {
+            b.iter(|| {
+                at = (at + 1) & 1023;
+                set.get(black_box(probes[at])).is_some()
+            })
+        });
+    }
+
+    // Every flag for one context, into a buffer the caller reuses.
+    let hundred = hundred_spec_flags();
+    let ctx = Context::new()
+        .with("user_id", user_out.as_str())
+        .with("email", "user@example.com")
+        .with("segment", "beta")
+        .with("is_internal", false);
+    let mut out = Vec::with_capacity(hundred.len());
+    hundred.evaluate_all_into(&ctx, &mut out);
+    assert_eq!(out.len(), 100);
+    assert!(out.iter().all(|(_, d)| d.bucket.is_some()));
+    c.bench_function("evaluate_all/100", |b| {
+        b.iter(|| {
+            out.clear();
+            hundred.evaluate_all_into(black_box(&ctx), &mut out);
+            out.len()
+        })
+    });
+
+    let spec_config = include_str!("../tests/fixtures/spec_flag.json");
+    c.bench_function("compile/spec_config", |b| {
+        b.iter(|| FlagSet::from_json(black_box(spec_config)).is_ok())
     });
 
     c.bench_function("compile/spec_rule", |b| {

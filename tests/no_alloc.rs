@@ -1,5 +1,6 @@
-//! Proves that evaluating compiled flags allocates nothing, and neither does
-//! building a context of up to eight borrowed attributes.
+//! Proves that evaluating compiled flags allocates nothing, neither does
+//! building a context of up to eight borrowed attributes, nor evaluating
+//! every flag into a buffer that has the capacity.
 //!
 //! This binary installs a counting `#[global_allocator]`, so it must stay
 //! apart from the other tests.
@@ -295,4 +296,63 @@ fn evaluating_variant_flags_never_allocates() {
     assert_eq!(n, 0, "1,000 evaluations allocated {n} times");
     assert_eq!(served.iter().sum::<usize>(), 1_000);
     assert!(served.iter().all(|s| *s > 0), "{served:?}");
+}
+
+#[test]
+fn building_a_context_and_evaluating_never_allocates() {
+    let flags = FlagSet::from_json(CONFIG).unwrap_or_else(|e| panic!("{e}"));
+    let user_id = String::from("user_123");
+    let email = String::from("user@example.com");
+    // Warm up (the regex caches of "everything").
+    let warm = Context::for_user(user_id.as_str()).with("email", email.as_str());
+    black_box(flags.evaluate("everything", &warm));
+    let (reasons, n) = allocations_in(|| {
+        let built = Context::new()
+            .with("user_id", black_box(user_id.as_str()))
+            .with("email", black_box(email.as_str()))
+            .with("segment", black_box("beta"))
+            .with("is_internal", black_box(false));
+        let mut set = Context::new();
+        set.set("user_id", black_box(user_id.as_str()))
+            .set("email", black_box(email.as_str()))
+            .set("segment", black_box("beta"))
+            .set("is_internal", black_box(false));
+        [
+            flags.evaluate("new_search_ui", &built).reason,
+            flags.evaluate("everything", &set).reason,
+        ]
+    });
+    assert_eq!(n, 0, "building and evaluating allocated {n} times");
+    assert_eq!(reasons, [Reason::OutOfRollout, Reason::OutOfRollout]);
+}
+
+#[test]
+fn evaluating_every_flag_into_a_buffer_with_capacity_never_allocates() {
+    let flags = FlagSet::from_json(CONFIG).unwrap_or_else(|e| panic!("{e}"));
+    let staff = Context::new()
+        .with("user_id", "user_123")
+        .with("email", "ana@internal.com")
+        .with("segment", "beta");
+    let mut out = Vec::with_capacity(flags.len());
+    // Warm up (regex caches), and check the answers.
+    flags.evaluate_all_into(&staff, &mut out);
+    let keys: Vec<(&str, Reason)> = out.iter().map(|(f, d)| (f.key(), d.reason)).collect();
+    assert_eq!(
+        keys,
+        [
+            ("new_search_ui", Reason::AllowRule(0)),
+            ("everything", Reason::DenyRule(0))
+        ]
+    );
+    let (total, n) = allocations_in(|| {
+        let mut total = 0;
+        for _ in 0..100 {
+            out.clear();
+            black_box(&flags).evaluate_all_into(black_box(&staff), &mut out);
+            total += out.len();
+        }
+        total
+    });
+    assert_eq!(n, 0, "100 bulk evaluations allocated {n} times");
+    assert_eq!(total, 200);
 }

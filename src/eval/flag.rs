@@ -107,7 +107,7 @@ impl Flag {
         self.decide(ctx, &Now::at(now))
     }
 
-    fn decide(&self, ctx: &Context<'_>, now: &Now) -> Decision {
+    pub(crate) fn decide(&self, ctx: &Context<'_>, now: &Now) -> Decision {
         self.decide_traced(ctx, now, &mut NoTrace)
     }
 

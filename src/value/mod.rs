@@ -1,7 +1,8 @@
 //! Contexts and the values of their attributes.
 //!
 //! A [`Context`] is built per request, so building one is part of the hot
-//! path: up to eight attributes live inline (no heap allocation), strings
+//! path: up to eight attributes with borrowed names and scalar or borrowed
+//! string values live inline (no heap allocation, nothing to drop), strings
 //! are borrowed where the caller can lend them, and deserializing from JSON
 //! text borrows every string that has no escapes.
 
@@ -13,6 +14,7 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, Seq
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 /// A JSON number: whole numbers are kept exact, and comparisons between
 /// whole and fractional numbers are exact too (`1 == 1.0`).
@@ -201,9 +203,19 @@ type Entry<'a> = (Cow<'a, str>, Value<'a>);
 
 /// How many attributes a context holds without allocating.
 const INLINE: usize = 8;
-/// An unused inline slot. Slots are options, so that dropping a context
-/// runs the drop glue only for the attributes it holds.
-const EMPTY: Option<Entry<'static>> = None;
+/// An unused inline value.
+const NULL: Value<'static> = Value::Null;
+/// `Context::user_slot` when `user_id` is not an inline attribute.
+const NO_SLOT: u8 = u8::MAX;
+
+/// Whether dropping the value frees memory.
+#[inline(always)]
+fn owns_heap(value: &Value<'_>) -> bool {
+    matches!(
+        value,
+        Value::String(Cow::Owned(_)) | Value::List(_) | Value::Object(_)
+    )
+}
 
 /// The attributes of one evaluation: `user_id` (the bucketing key) and any
 /// others, of any JSON type.
@@ -226,9 +238,24 @@ const EMPTY: Option<Entry<'static>> = None;
 /// ```
 #[derive(Clone)]
 pub struct Context<'a> {
-    /// The first `len` are `Some`.
-    inline: [Option<Entry<'a>>; INLINE],
-    len: usize,
+    /// The names of the inline attributes: the first `len` are in use.
+    /// Only borrowed names live here, so comparing one is a length and a
+    /// few words, with no `Cow` to look through.
+    keys: [&'a str; INLINE],
+    /// Their values; unused slots hold `Null`. Only values that own no
+    /// memory (scalars and borrowed strings) are stored here, so there is
+    /// nothing to drop, and `ManuallyDrop` spares a context of borrowed
+    /// attributes (what a service builds per request) the drop glue.
+    /// (A `Drop` impl instead would make the borrow checker stricter for
+    /// callers: a temporary context could no longer borrow a local.)
+    values: ManuallyDrop<[Value<'a>; INLINE]>,
+    len: u8,
+    /// The inline slot holding `user_id`, or `NO_SLOT`: the bucketing key
+    /// is read without a search.
+    user_slot: u8,
+    /// The attributes after the eighth, and every attribute from the first
+    /// owned name or owning value on (which has allocated already), in
+    /// insertion order: inline attributes were all inserted before these.
     spill: Vec<Entry<'a>>,
 }
 
@@ -240,11 +267,13 @@ impl Default for Context<'_> {
 
 impl<'a> Context<'a> {
     /// An empty context.
-    #[inline]
+    #[inline(always)]
     pub fn new() -> Context<'a> {
         Context {
-            inline: [EMPTY; INLINE],
+            keys: [""; INLINE],
+            values: ManuallyDrop::new([NULL; INLINE]),
             len: 0,
+            user_slot: NO_SLOT,
             spill: Vec::new(),
         }
     }
@@ -263,63 +292,125 @@ impl<'a> Context<'a> {
     /// without building objects.
     #[inline(always)]
     pub fn set(&mut self, key: impl Into<Cow<'a, str>>, value: impl Into<Value<'a>>) -> &mut Self {
-        let key = key.into();
-        let value = value.into();
-        let len = self.len.min(INLINE);
-        let existing = self.inline[..len]
-            .iter_mut()
-            .flatten()
-            .chain(self.spill.iter_mut())
-            .find(|(k, _)| key_eq(k.as_bytes(), key.as_bytes()));
-        if let Some(slot) = existing {
-            slot.1 = value;
-            return self;
-        }
-        if let Some(slot) = self.inline.get_mut(self.len) {
-            // The slot is `None` and owns nothing: forgetting it skips the
-            // drop glue.
-            std::mem::forget(slot.replace((key, value)));
-            self.len += 1;
-        } else {
-            self.spill.push((key, value));
-        }
+        self.insert(key.into(), value.into());
         self
+    }
+
+    #[inline(always)]
+    fn insert(&mut self, key: Cow<'a, str>, value: Value<'a>) {
+        let len = usize::from(self.len);
+        if let Some(i) = self.position(&key) {
+            if owns_heap(&value) {
+                // Owning values live in the spill: move everything there,
+                // in order, then replace it there.
+                self.spill_inline();
+            } else {
+                if let Some(slot) = self.values.get_mut(i) {
+                    // Inline values own nothing: forgetting the old one
+                    // skips a call to its drop glue.
+                    std::mem::forget(std::mem::replace(slot, value));
+                }
+                return;
+            }
+        }
+        if !self.spill.is_empty() {
+            if let Some(slot) = self
+                .spill
+                .iter_mut()
+                .find(|(k, _)| key_eq(k.as_bytes(), key.as_bytes()))
+            {
+                slot.1 = value;
+                return;
+            }
+        }
+        match key {
+            Cow::Borrowed(name) if len < INLINE && self.spill.is_empty() && !owns_heap(&value) => {
+                if key_eq(name.as_bytes(), b"user_id") {
+                    self.user_slot = self.len;
+                }
+                if let (Some(k), Some(v)) = (self.keys.get_mut(len), self.values.get_mut(len)) {
+                    *k = name;
+                    // The slot holds `Null`: nothing to drop.
+                    std::mem::forget(std::mem::replace(v, value));
+                }
+                self.len += 1;
+            }
+            key => {
+                // One allocation for the common sizes, not one per doubling.
+                if self.spill.capacity() == 0 {
+                    self.spill.reserve(INLINE);
+                }
+                self.spill.push((key, value));
+            }
+        }
+    }
+
+    /// Moves the inline attributes to the front of the spill, keeping the
+    /// insertion order.
+    #[cold]
+    fn spill_inline(&mut self) {
+        let len = usize::from(self.len);
+        let values = std::mem::replace(&mut *self.values, [NULL; INLINE]);
+        let mut spill: Vec<Entry<'a>> = self
+            .keys
+            .iter()
+            .map(|k| Cow::Borrowed(*k))
+            .zip(values)
+            .take(len)
+            .collect();
+        spill.append(&mut self.spill);
+        self.spill = spill;
+        self.len = 0;
+        self.user_slot = NO_SLOT;
+    }
+
+    /// The inline slot of a key.
+    #[inline(always)]
+    fn position(&self, key: &str) -> Option<usize> {
+        let len = usize::from(self.len).min(INLINE);
+        self.keys[..len]
+            .iter()
+            .position(|k| key_eq(k.as_bytes(), key.as_bytes()))
     }
 
     /// Sets an attribute and returns the context, for building in one
     /// expression.
     #[inline(always)]
     pub fn with(mut self, key: impl Into<Cow<'a, str>>, value: impl Into<Value<'a>>) -> Self {
-        self.set(key, value);
+        self.insert(key.into(), value.into());
         self
     }
 
     /// The value of a top-level attribute.
     #[inline]
     pub fn get(&self, key: &str) -> Option<&Value<'a>> {
-        let key = key.as_bytes();
-        let found = self.inline[..self.len]
-            .iter()
-            .flatten()
-            .find(|(k, _)| key_eq(k.as_bytes(), key));
-        if let Some((_, v)) = found {
-            return Some(v);
+        if let Some(i) = self.position(key) {
+            return self.values.get(i);
+        }
+        if self.spill.is_empty() {
+            return None;
         }
         self.spill
             .iter()
-            .find(|(k, _)| key_eq(k.as_bytes(), key))
+            .find(|(k, _)| key_eq(k.as_bytes(), key.as_bytes()))
             .map(|(_, v)| v)
     }
 
     /// The bucketing key: the `user_id` attribute when it is a string.
     #[inline]
     pub fn user_id(&self) -> Option<&str> {
+        if let Some(v) = self.values.get(usize::from(self.user_slot)) {
+            return v.as_str();
+        }
+        if self.spill.is_empty() {
+            return None;
+        }
         self.get("user_id").and_then(Value::as_str)
     }
 
     /// How many top-level attributes there are.
     pub fn len(&self) -> usize {
-        self.len + self.spill.len()
+        usize::from(self.len) + self.spill.len()
     }
 
     /// Whether there are no attributes.
@@ -329,11 +420,12 @@ impl<'a> Context<'a> {
 
     /// The top-level attributes, in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value<'a>)> {
-        self.inline[..self.len]
+        self.keys
             .iter()
-            .flatten()
-            .chain(self.spill.iter())
-            .map(|(k, v)| (k.as_ref(), v))
+            .copied()
+            .zip(self.values.iter())
+            .take(usize::from(self.len))
+            .chain(self.spill.iter().map(|(k, v)| (k.as_ref(), v)))
     }
 
     /// Finds the value at a path: first a top-level key equal to the whole
@@ -377,9 +469,16 @@ impl<'a> Context<'a> {
     }
 
     /// The same context, owning all its strings.
-    pub fn into_owned(self) -> Context<'static> {
+    pub fn into_owned(mut self) -> Context<'static> {
+        let values = std::mem::replace(&mut *self.values, [NULL; INLINE]);
+        let spill = std::mem::take(&mut self.spill);
+        let inline = self
+            .keys
+            .into_iter()
+            .zip(values)
+            .take(usize::from(self.len));
         let mut owned = Context::new();
-        for (k, v) in self.inline.into_iter().flatten().chain(self.spill) {
+        for (k, v) in inline.map(|(k, v)| (Cow::Borrowed(k), v)).chain(spill) {
             owned.set(Cow::Owned(k.into_owned()), v.into_owned());
         }
         owned
@@ -559,6 +658,35 @@ mod tests {
         ctx.set("k19", "x");
         assert_eq!(ctx.len(), 20);
         assert_eq!(ctx.get("k19"), Some(&Value::from("x")));
+    }
+
+    /// Owned names and owning values go to the spill, and so does every
+    /// attribute after them, so the insertion order holds.
+    #[test]
+    fn owned_attributes_keep_the_insertion_order() {
+        let mut ctx = Context::new();
+        ctx.set("a", "x").set("user_id", "u1").set("b", 2);
+        ctx.set(String::from("c"), true).set("d", "y");
+        ctx.set("e", Value::from(vec!["l"])).set("f", 1.5);
+        // Replacing an inline value with an owned one.
+        ctx.set("user_id", String::from("u2"));
+        ctx.set("a", "z");
+        let keys: Vec<&str> = ctx.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "user_id", "b", "c", "d", "e", "f"]);
+        assert_eq!(ctx.user_id(), Some("u2"));
+        assert_eq!(ctx.get("a"), Some(&Value::from("z")));
+        assert_eq!(ctx.get("e"), Some(&Value::from(vec!["l"])));
+        assert_eq!(ctx.len(), 7);
+        let owned = ctx.clone().into_owned();
+        assert_eq!(owned, ctx);
+        assert_eq!(owned.user_id(), Some("u2"));
+
+        let mut inline = Context::for_user("u3");
+        inline.set("user_id", "u4").set("x", 1);
+        assert_eq!(inline.user_id(), Some("u4"));
+        inline.set("user_id", 7);
+        assert_eq!(inline.user_id(), None);
+        assert_eq!(Context::new().with("x", 1).user_id(), None);
     }
 
     #[test]

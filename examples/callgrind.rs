@@ -1,0 +1,112 @@
+//! Runs one hot path `n` times, for counting instructions per iteration
+//! with callgrind (machine noise does not move instruction counts):
+//!
+//! ```text
+//! cargo build --release --example callgrind
+//! valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+//!     target/release/examples/callgrind flag 10000
+//! ```
+//!
+//! Run it with `n` and with `0`: the difference divided by `n` is the cost
+//! of one iteration, setup excluded. Paths: `floor` (one SHA-256 over
+//! `user_123new_search_ui`), `flag` (the specification's flag on a
+//! prepared context, rollout path), `with` and `set` (building the
+//! four-attribute context and evaluating), `lookup` (one of 10,000 keys
+//! like `checkout_00042_enabled`), `all` (100 flags into a reused buffer),
+//! `compile` (`FlagSet::from_json` of the specification's flag).
+
+#![allow(clippy::panic)]
+
+use killswitch::{Context, FlagSet};
+use sha2::{Digest, Sha256};
+use std::hint::black_box;
+
+const SPEC: &str = include_str!("../tests/fixtures/spec_flag.json");
+
+fn load(json: &str) -> FlagSet {
+    FlagSet::from_json(json).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let path = args.get(1).map_or("flag", String::as_str);
+    let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let user = String::from("user_123");
+    let email = String::from("user@example.com");
+    let spec = load(SPEC);
+    let ctx = Context::new()
+        .with("user_id", user.as_str())
+        .with("email", email.as_str())
+        .with("segment", "beta")
+        .with("is_internal", false);
+    let mut sink = 0usize;
+    match path {
+        "floor" => {
+            for _ in 0..n {
+                let digest = Sha256::new()
+                    .chain_update(black_box(user.as_bytes()))
+                    .chain_update(black_box("new_search_ui".as_bytes()))
+                    .finalize();
+                sink += usize::from(digest[0]);
+            }
+        }
+        "flag" => {
+            for _ in 0..n {
+                let d = spec.evaluate(black_box("new_search_ui"), black_box(&ctx));
+                sink += usize::from(d.enabled);
+            }
+        }
+        "with" => {
+            for _ in 0..n {
+                let ctx = Context::new()
+                    .with("user_id", black_box(user.as_str()))
+                    .with("email", black_box(email.as_str()))
+                    .with("segment", black_box("beta"))
+                    .with("is_internal", black_box(false));
+                sink += usize::from(spec.evaluate("new_search_ui", &ctx).enabled);
+            }
+        }
+        "set" => {
+            for _ in 0..n {
+                let mut ctx = Context::new();
+                ctx.set("user_id", black_box(user.as_str()))
+                    .set("email", black_box(email.as_str()))
+                    .set("segment", black_box("beta"))
+                    .set("is_internal", black_box(false));
+                sink += usize::from(spec.evaluate("new_search_ui", &ctx).enabled);
+            }
+        }
+        "lookup" => {
+            let keys: Vec<String> = (0..10_000)
+                .map(|i| format!("checkout_{i:05}_enabled"))
+                .collect();
+            let json: Vec<String> = keys
+                .iter()
+                .map(|k| format!(r#"{{"flag_key": "{k}", "enabled": true}}"#))
+                .collect();
+            let set = load(&format!("[{}]", json.join(",")));
+            for i in 0..n {
+                sink += usize::from(set.get(black_box(&keys[(i * 7919) % 10_000])).is_some());
+            }
+        }
+        "all" => {
+            let flags: Vec<String> = (0..100)
+                .map(|i| SPEC.replace("new_search_ui", &format!("new_search_ui_{i:03}")))
+                .collect();
+            let set = load(&format!("[{}]", flags.join(",")));
+            let mut out = Vec::with_capacity(set.len());
+            for _ in 0..n {
+                out.clear();
+                set.evaluate_all_into(black_box(&ctx), &mut out);
+                sink += out.len();
+            }
+        }
+        "compile" => {
+            for _ in 0..n {
+                sink += usize::from(FlagSet::from_json(black_box(SPEC)).is_ok());
+            }
+        }
+        other => panic!("unknown path `{other}`"),
+    }
+    println!("{sink}");
+}
