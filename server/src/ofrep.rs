@@ -202,10 +202,27 @@ pub(crate) fn openfeature_reason(reason: Reason) -> &'static str {
 #[derive(Serialize)]
 pub(crate) struct Evaluation<'a> {
     key: &'a str,
-    value: bool,
-    variant: &'static str,
+    value: Served<'a>,
+    variant: &'a str,
     reason: &'static str,
     metadata: Metadata<'a>,
+}
+
+/// The value served: a boolean flag's `true`/`false`, or a variant's
+/// JSON value exactly as the config wrote it (an integer stays an integer,
+/// an object keeps its key order).
+enum Served<'a> {
+    Bool(bool),
+    Json(&'a RawValue),
+}
+
+impl Serialize for Served<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Served::Bool(b) => s.serialize_bool(*b),
+            Served::Json(raw) => raw.serialize(s),
+        }
+    }
 }
 
 /// killswitch's own account of a decision, in the answer's `metadata`
@@ -224,22 +241,40 @@ struct Metadata<'a> {
     percentage: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     schedule_step: Option<usize>,
+    /// The split bucket (0..=9999), when a weighted split chose the variant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    split_bucket: Option<u16>,
     config_version: u64,
 }
 
 impl<'a> Evaluation<'a> {
     /// The answer for `decision` of `flag` at config `version`. Off is
-    /// always an explicit `false` with variant `off`, never an error.
+    /// always an explicit value, never an error: `false` with variant
+    /// `off`, or a variant flag's `off_variant` and its value.
     pub(crate) fn new(flag: &'a Flag, decision: Decision, version: u64) -> Evaluation<'a> {
         let prerequisite = decision
             .reason
             .prerequisite()
             .and_then(|i| flag.prerequisites().get(i))
             .map(|p| p.key());
+        // A variant's value was written by the loader from a parsed
+        // document, so it is valid JSON; were it not, the boolean answer
+        // (still explicit, never an error) is given rather than none.
+        let variant = decision
+            .variant
+            .and_then(|i| flag.variant(i))
+            .and_then(|v| Some((v.name(), serde_json::from_str::<&RawValue>(v.json()).ok()?)));
+        let (value, variant) = match variant {
+            Some((name, raw)) => (Served::Json(raw), name),
+            None => (
+                Served::Bool(decision.enabled),
+                if decision.enabled { "on" } else { "off" },
+            ),
+        };
         Evaluation {
             key: flag.key(),
-            value: decision.enabled,
-            variant: if decision.enabled { "on" } else { "off" },
+            value,
+            variant,
             reason: openfeature_reason(decision.reason),
             metadata: Metadata {
                 reason: decision.reason.as_str(),
@@ -248,6 +283,7 @@ impl<'a> Evaluation<'a> {
                 bucket: decision.bucket,
                 percentage: decision.percentage,
                 schedule_step: decision.schedule_step,
+                split_bucket: decision.split_bucket,
                 config_version: version,
             },
         }

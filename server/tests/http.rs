@@ -908,3 +908,78 @@ fn the_bulk_etag_changes_when_the_clock_crosses_a_schedule_step() {
         "same config version: {new_tag}"
     );
 }
+
+/// Variant flags answer their variant's name and JSON value, typed as the
+/// config wrote it; killed or off, they answer `off_variant` with its value
+/// (never an error, never a boolean a typed SDK would reject and replace
+/// with the caller's default).
+#[test]
+fn variant_flags_answer_typed_values_and_their_off_variant() {
+    let config = r##"[
+        {"flag_key": "button", "enabled": true, "rollout_percentage": 100,
+         "variants": {"blue": "#1f6feb", "grey": "#8c959f"},
+         "off_variant": "grey", "on_variant": "blue"},
+        {"flag_key": "killed_button", "enabled": true, "kill_switch": true,
+         "variants": {"blue": "#1f6feb", "grey": "#8c959f"},
+         "off_variant": "grey", "on_variant": "blue"},
+        {"flag_key": "limits", "enabled": true,
+         "variants": {"small": {"max": 10, "burst": 2}, "none": 0},
+         "off_variant": "none", "on_variant": "small",
+         "targeting_rules": {"allow_list": ["plan == 'pro'"]}},
+        {"flag_key": "arm", "enabled": true, "rollout_percentage": 100,
+         "variants": {"a": 1, "b": 2}, "off_variant": "a",
+         "split": [{"variant": "a", "weight": 50}, {"variant": "b", "weight": 50}]}
+    ]"##;
+    let flags = killswitch::FlagSet::from_json(config).expect("valid flags");
+    let server = TestServer::start(Store::new(flags), |s| s);
+
+    let body = eval(&server, "button", json!({"targetingKey": "u1"})).json();
+    assert_eq!(
+        (&body["value"], &body["variant"]),
+        (&json!("#1f6feb"), &json!("blue"))
+    );
+    assert_eq!(body["reason"], "SPLIT");
+
+    let reply = eval(&server, "killed_button", json!({"targetingKey": "u1"}));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let body = reply.json();
+    assert_eq!(body["value"], json!("#8c959f"));
+    assert_eq!(body["variant"], "grey");
+    assert_eq!(body["reason"], "DISABLED");
+    assert!(body.get("errorCode").is_none());
+
+    // Integers stay integers and objects keep their key order, on the wire.
+    let reply = eval(
+        &server,
+        "limits",
+        json!({"targetingKey": "u1", "plan": "pro"}),
+    );
+    assert!(
+        reply.body.contains(r#""value":{"max":10,"burst":2}"#),
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.json()["variant"], "small");
+    let reply = eval(
+        &server,
+        "limits",
+        json!({"targetingKey": "u1", "plan": "free"}),
+    );
+    assert!(reply.body.contains(r#""value":0,"#), "{}", reply.body);
+    assert_eq!(reply.json()["variant"], "none");
+
+    // A split names its bucket in the metadata, and the variant it chose.
+    let body = eval(&server, "arm", json!({"targetingKey": "u1"})).json();
+    let split_bucket = body["metadata"]["split_bucket"]
+        .as_u64()
+        .expect("a split bucket");
+    let want = if split_bucket < 5000 {
+        ("a", 1)
+    } else {
+        ("b", 2)
+    };
+    assert_eq!(
+        (body["variant"].as_str(), body["value"].as_i64()),
+        (Some(want.0), Some(want.1))
+    );
+}

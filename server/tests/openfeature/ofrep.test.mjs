@@ -25,6 +25,14 @@ function flags(checkoutKilled) {
       flag_key: 'staff', enabled: true,
       targeting_rules: { allow_list: ['email endsWith "@internal.com"'], deny_list: [] },
     },
+    {
+      flag_key: 'button_colour', enabled: true, kill_switch: true, rollout_percentage: 100,
+      variants: { blue: '#1f6feb', grey: '#8c959f' }, off_variant: 'grey', on_variant: 'blue',
+    },
+    {
+      flag_key: 'page_size', enabled: true, rollout_percentage: 100,
+      variants: { small: 10, large: 50 }, off_variant: 'small', on_variant: 'large',
+    },
   ]);
 }
 
@@ -89,6 +97,20 @@ test('a killed flag with a caller default of true resolves to false', async () =
   assert.equal(details.flagMetadata.reason, 'kill_switch');
   // A disabled flag too, and without a targeting key.
   assert.equal(await client.getBooleanValue('disabled', true, {}), false);
+});
+
+test('a killed string variant flag serves its off_variant, not the caller default', async () => {
+  const ctx = { targetingKey: 'user-1' };
+  const details = await client.getStringDetails('button_colour', '#ff0000', ctx);
+  assert.equal(details.value, '#8c959f');
+  assert.equal(details.variant, 'grey');
+  assert.equal(details.reason, 'DISABLED');
+  assert.equal(details.errorCode, undefined);
+  // A number variant arrives as a number.
+  const size = await client.getNumberDetails('page_size', 1, ctx);
+  assert.equal(size.value, 50);
+  assert.equal(size.variant, 'large');
+  assert.equal(size.errorCode, undefined);
 });
 
 test('flags on, targeting rules and unknown flags', async () => {
