@@ -13,7 +13,9 @@
 //! prepared context, rollout path), `with` and `set` (building the
 //! four-attribute context and evaluating), `lookup` (one of 10,000 keys
 //! like `checkout_00042_enabled`), `all` (100 flags into a reused buffer),
-//! `compile` (`FlagSet::from_json` of the specification's flag).
+//! `compile` (`FlagSet::from_json` of the specification's flag),
+//! `rollout_in` and `split` (the specification's flag for a user its
+//! rollout admits, boolean or with a 50/50 split of two variants).
 
 #![allow(clippy::panic)]
 
@@ -104,6 +106,32 @@ fn main() {
         "compile" => {
             for _ in 0..n {
                 sink += usize::from(FlagSet::from_json(black_box(SPEC)).is_ok());
+            }
+        }
+        "rollout_in" | "split" => {
+            // The same flag, boolean or with a 50/50 split, for a user the
+            // 20 % rollout admits: the split's extra cost over the rollout.
+            let json = if path == "split" {
+                SPEC.replacen(
+                    "\"enabled\": true,",
+                    "\"enabled\": true, \"variants\": {\"a\": 1, \"b\": 2, \"off\": 0}, \
+                     \"off_variant\": \"off\", \"split\": [{\"variant\": \"a\", \"weight\": 50}, \
+                     {\"variant\": \"b\", \"weight\": 50}],",
+                    1,
+                )
+            } else {
+                SPEC.to_string()
+            };
+            let flags = load(&json);
+            // user_0's bucket for new_search_ui is 10: in the rollout.
+            let user0 = Context::new()
+                .with("user_id", "user_0")
+                .with("email", email.as_str())
+                .with("segment", "beta")
+                .with("is_internal", false);
+            for _ in 0..n {
+                let d = flags.evaluate(black_box("new_search_ui"), black_box(&user0));
+                sink += usize::from(d.enabled) + usize::from(d.variant.unwrap_or(0));
             }
         }
         other => panic!("unknown path `{other}`"),
