@@ -154,6 +154,10 @@ pub(crate) struct FlagReport {
     pub(crate) effects: Vec<Cell>,
     /// Names the prerequisite of a `prerequisite_off` reason under NEW.
     pub(crate) prerequisites: Vec<String>,
+    /// The names of the flag's variants in OLD and in NEW (empty for a
+    /// boolean flag), which a variant change's indices point into.
+    pub(crate) old_variants: Vec<String>,
+    pub(crate) new_variants: Vec<String>,
 }
 
 impl FlagReport {
@@ -171,6 +175,20 @@ impl FlagReport {
             Reason::UnknownFlag => "flag absent".to_string(),
             other => other.to_string(),
         }
+    }
+
+    /// A variant change's label: `variant blue -> green`.
+    pub(crate) fn variant_label(&self, from: u16, to: u16) -> String {
+        let name = |list: &[String], i: u16| {
+            list.get(usize::from(i))
+                .cloned()
+                .unwrap_or_else(|| format!("#{i}"))
+        };
+        format!(
+            "variant {} -> {}",
+            name(&self.old_variants, from),
+            name(&self.new_variants, to)
+        )
     }
 }
 
@@ -262,7 +280,13 @@ pub(crate) fn run(args: &DiffArgs) -> u8 {
                     .collect()
             })
             .unwrap_or_default();
+        let names = |f: Option<&killswitch::Flag>| -> Vec<String> {
+            f.map(|f| f.variants().iter().map(|v| v.name().to_string()).collect())
+                .unwrap_or_default()
+        };
         reports.push(FlagReport {
+            old_variants: names(o),
+            new_variants: names(n),
             key: (*key).to_string(),
             status,
             definition: own,

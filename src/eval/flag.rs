@@ -329,4 +329,42 @@ impl Flag {
     pub fn off_variant(&self) -> Option<u16> {
         self.variants.as_ref().map(|v| v.off)
     }
+
+    /// The index of the variant served whenever the flag is on and no
+    /// allow rule pins one (its `on_variant`); `None` for a flag with a
+    /// split, or a boolean flag.
+    pub fn on_variant(&self) -> Option<u16> {
+        match self.variants.as_ref().map(|v| &v.serve) {
+            Some(Serve::On(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The index of the variant allow rule `rule` pins (its `variant`);
+    /// `None` when it pins none, or for a boolean flag.
+    pub fn pinned_variant(&self, rule: usize) -> Option<u16> {
+        self.variants
+            .as_ref()
+            .and_then(|v| v.pins.get(rule).copied().flatten())
+    }
+
+    /// The flag's split, in the order of the config: each arm's variant
+    /// index and weight in basis points (1/100 of a percent; the weights
+    /// sum to 10 000). Empty for a flag with an `on_variant`, or a boolean
+    /// flag.
+    pub fn split(&self) -> Vec<(u16, u16)> {
+        match self.variants.as_ref().map(|v| &v.serve) {
+            Some(Serve::Split(arms)) => {
+                let mut below = 0;
+                arms.iter()
+                    .map(|arm| {
+                        let weight = arm.upper.saturating_sub(below);
+                        below = arm.upper;
+                        (arm.variant, weight)
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
 }

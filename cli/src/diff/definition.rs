@@ -117,8 +117,7 @@ fn own_changes(
         let list = |k: Vec<String>| (!k.is_empty()).then(|| k.join(", "));
         out.push(Change::new("requires", list(old_keys), list(new_keys)));
     }
-    // Variants (issue 12): compare each flag's variants here, by name, as
-    // `variants.NAME` changes, like the rules below.
+    variant_changes(old, new, out);
     rule_changes("allow_list", old.allow_rules(), new.allow_rules(), out);
     rule_changes("deny_list", old.deny_rules(), new.deny_rules(), out);
     if old.has_schedule() != new.has_schedule() {
@@ -140,6 +139,95 @@ fn own_changes(
                     b.map(|p| p.0.to_string()),
                 ));
             }
+        }
+    }
+}
+
+/// The name of a flag's variant at `index`.
+fn variant_name(flag: &Flag, index: Option<u16>) -> Option<String> {
+    index
+        .and_then(|i| flag.variant(i))
+        .map(|v| v.name().to_string())
+}
+
+/// Basis points as a percentage: `5000` as `50%`, `3333` as `33.33%`.
+fn percent(bp: u16) -> String {
+    if bp.is_multiple_of(100) {
+        format!("{}%", bp / 100)
+    } else {
+        format!("{}.{:02}%", bp / 100, bp % 100)
+    }
+}
+
+/// A flag's split as text (`blue 50%, green 50%`); `None` without one.
+fn split_text(flag: &Flag) -> Option<String> {
+    let split = flag.split();
+    (!split.is_empty()).then(|| {
+        split
+            .iter()
+            .map(|&(v, bp)| {
+                let name = variant_name(flag, Some(v)).unwrap_or_default();
+                format!("{name} {}", percent(bp))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+/// Variants compared by name (`variants.NAME`, as JSON text), then
+/// `off_variant`, `on_variant` and `split` by variant name.
+fn variant_changes(old: &Flag, new: &Flag, out: &mut Vec<Change>) {
+    let find = |f: &Flag, name: &str| {
+        f.variants()
+            .iter()
+            .find(|v| v.name() == name)
+            .map(|v| v.json().to_string())
+    };
+    for v in old.variants() {
+        let now = find(new, v.name());
+        if now.as_deref() != Some(v.json()) {
+            out.push(Change::new(
+                format!("variants.{}", v.name()),
+                Some(v.json().to_string()),
+                now,
+            ));
+        }
+    }
+    for v in new.variants() {
+        if find(old, v.name()).is_none() {
+            out.push(Change::new(
+                format!("variants.{}", v.name()),
+                None,
+                Some(v.json().to_string()),
+            ));
+        }
+    }
+    let (a, b) = (
+        variant_name(old, old.off_variant()),
+        variant_name(new, new.off_variant()),
+    );
+    if a != b {
+        out.push(Change::new("off_variant", a, b));
+    }
+    let (a, b) = (
+        variant_name(old, old.on_variant()),
+        variant_name(new, new.on_variant()),
+    );
+    if a != b {
+        out.push(Change::new("on_variant", a, b));
+    }
+    let (a, b) = (split_text(old), split_text(new));
+    if a != b {
+        out.push(Change::new("split", a, b));
+    }
+    let rules = old.allow_rules().len().max(new.allow_rules().len());
+    for i in 0..rules {
+        let (a, b) = (
+            variant_name(old, old.pinned_variant(i)),
+            variant_name(new, new.pinned_variant(i)),
+        );
+        if a != b {
+            out.push(Change::new(format!("allow_list[{i}] variant"), a, b));
         }
     }
 }

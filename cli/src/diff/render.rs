@@ -143,6 +143,9 @@ fn human(report: &Report<'_>) -> String {
             );
             human_groups(&mut out, f, "on -> off", &cell.on_to_off);
             human_groups(&mut out, f, "off -> on", &cell.off_to_on);
+            for vc in &cell.variant_changes {
+                human_groups(&mut out, f, &f.variant_label(vc.from, vc.to), &vc.groups);
+            }
         }
     }
     let changed = report.flags.len();
@@ -219,6 +222,18 @@ struct JsonEffect<'a> {
     on_new: u64,
     on_to_off: Vec<JsonGroup<'a>>,
     off_to_on: Vec<JsonGroup<'a>>,
+    /// Variant flags only (absent when empty): contexts whose served
+    /// variant changed while on/off did not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    variant_changes: Vec<JsonVariantChange<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonVariantChange<'a> {
+    from: &'a str,
+    to: &'a str,
+    count: u64,
+    groups: Vec<JsonGroup<'a>>,
 }
 
 #[derive(Serialize)]
@@ -283,6 +298,22 @@ fn json(report: &Report<'_>) -> String {
                         on_new: cell.on_new,
                         on_to_off: json_groups(f, &cell.on_to_off),
                         off_to_on: json_groups(f, &cell.off_to_on),
+                        variant_changes: cell
+                            .variant_changes
+                            .iter()
+                            .map(|vc| JsonVariantChange {
+                                from: f
+                                    .old_variants
+                                    .get(usize::from(vc.from))
+                                    .map_or("", String::as_str),
+                                to: f
+                                    .new_variants
+                                    .get(usize::from(vc.to))
+                                    .map_or("", String::as_str),
+                                count: vc.count(),
+                                groups: json_groups(f, &vc.groups),
+                            })
+                            .collect(),
                     })
                     .collect(),
             })
@@ -330,6 +361,11 @@ fn markdown(report: &Report<'_>) -> String {
         return out;
     }
     let many_times = report.times.iter().any(Option::is_some);
+    let variants = report
+        .flags
+        .iter()
+        .flat_map(|f| &f.effects)
+        .any(|c| !c.variant_changes.is_empty());
     if report.population.is_none() {
         out.push_str("| flag | change |\n|---|---|\n");
         for f in &report.flags {
@@ -342,12 +378,17 @@ fn markdown(report: &Report<'_>) -> String {
         }
     } else {
         if many_times {
-            out.push_str(
-                "| flag | at | change | on | on → off | off → on |\n|---|---|---|---|---|---|\n",
-            );
+            out.push_str("| flag | at | change | on | on → off | off → on |");
         } else {
-            out.push_str("| flag | change | on | on → off | off → on |\n|---|---|---|---|---|\n");
+            out.push_str("| flag | change | on | on → off | off → on |");
         }
+        if variants {
+            out.push_str(" variant changed |");
+        }
+        let columns = if many_times { 6 } else { 5 } + usize::from(variants);
+        out.push_str("\n|");
+        out.push_str(&"---|".repeat(columns));
+        out.push('\n');
         for f in &report.flags {
             for (t, cell) in report.times.iter().zip(&f.effects) {
                 let flips = |groups: &[Group]| {
@@ -363,7 +404,7 @@ fn markdown(report: &Report<'_>) -> String {
                 } else {
                     String::new()
                 };
-                let _ = writeln!(
+                let _ = write!(
                     out,
                     "| `{}` |{at} {} | {} → {} | {} | {} |",
                     f.key,
@@ -373,6 +414,15 @@ fn markdown(report: &Report<'_>) -> String {
                     cell_text(&flips(&cell.on_to_off)),
                     cell_text(&flips(&cell.off_to_on)),
                 );
+                if variants {
+                    let text = if cell.variant_changes.is_empty() {
+                        "0".to_string()
+                    } else {
+                        variant_summary(f, cell).replace(" -> ", " → ")
+                    };
+                    let _ = write!(out, " {} |", cell_text(&text));
+                }
+                out.push('\n');
             }
         }
     }
@@ -385,6 +435,22 @@ fn markdown(report: &Report<'_>) -> String {
         );
     }
     out
+}
+
+/// `variant a -> b 12 (rollout: 12), variant ...`.
+fn variant_summary(f: &FlagReport, cell: &Cell) -> String {
+    cell.variant_changes
+        .iter()
+        .map(|vc| {
+            format!(
+                "{} {} ({})",
+                f.variant_label(vc.from, vc.to),
+                thousands(vc.count()),
+                groups_text(f, &vc.groups)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn escape_data(s: &str) -> String {
@@ -425,6 +491,9 @@ fn github(report: &Report<'_>) -> String {
                             groups_text(f, groups)
                         ));
                     }
+                }
+                if !cell.variant_changes.is_empty() {
+                    flips.push(variant_summary(f, cell));
                 }
                 if flips.is_empty() {
                     let _ = write!(message, "\n{at}no decision changed");

@@ -9,7 +9,7 @@
 //! and invalid lines are kept by their position in the input, the lowest
 //! first, so the output does not depend on how work was shared.
 
-use killswitch::{Context, Flag, Reason};
+use killswitch::{Context, Flag, Reason, Variant};
 use std::fmt::Write as _;
 use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,24 +64,42 @@ pub(crate) struct Group {
     pub(crate) examples: Vec<(u64, String)>,
 }
 
+/// Contexts whose served variant changed from `from` (an index into OLD's
+/// variants) to `to` (into NEW's) while on/off did not, by step of NEW.
+#[derive(Debug, Clone)]
+pub(crate) struct VariantChange {
+    pub(crate) from: u16,
+    pub(crate) to: u16,
+    pub(crate) groups: Vec<Group>,
+}
+
+impl VariantChange {
+    pub(crate) fn count(&self) -> u64 {
+        self.groups.iter().map(|g| g.count).sum()
+    }
+}
+
 /// The decisions of one flag at one time.
-///
-/// Variants (issue 12): when a decision carries a variant, a third list
-/// goes beside these two, `variant_changes: Vec<(from, to, Group)>`, filled
-/// in [`Job::evaluate`] where `old.0 == new.0` is tested now, and rendered
-/// as "variant A -> B".
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Cell {
     pub(crate) on_old: u64,
     pub(crate) on_new: u64,
     pub(crate) on_to_off: Vec<Group>,
     pub(crate) off_to_on: Vec<Group>,
+    /// Variant flags only: served variant changed (by name), on/off not.
+    pub(crate) variant_changes: Vec<VariantChange>,
 }
 
 impl Cell {
     pub(crate) fn changed(&self) -> u64 {
         let sum = |g: &[Group]| g.iter().map(|g| g.count).sum::<u64>();
-        sum(&self.on_to_off) + sum(&self.off_to_on)
+        sum(&self.on_to_off)
+            + sum(&self.off_to_on)
+            + self
+                .variant_changes
+                .iter()
+                .map(VariantChange::count)
+                .sum::<u64>()
     }
 }
 
@@ -124,6 +142,16 @@ impl Tally {
             mine.on_new += theirs.on_new;
             merge_groups(&mut mine.on_to_off, theirs.on_to_off);
             merge_groups(&mut mine.off_to_on, theirs.off_to_on);
+            for vc in theirs.variant_changes {
+                match mine
+                    .variant_changes
+                    .iter_mut()
+                    .find(|m| m.from == vc.from && m.to == vc.to)
+                {
+                    Some(m) => merge_groups(&mut m.groups, vc.groups),
+                    None => mine.variant_changes.push(vc),
+                }
+            }
         }
     }
 }
@@ -157,10 +185,10 @@ impl Job<'_> {
         let n = self.pairs.len();
         for (ti, &t) in self.times.iter().enumerate() {
             for (pi, pair) in self.pairs.iter().enumerate() {
-                let old = pair.old.map_or((false, Reason::UnknownFlag), |f| {
+                let old = pair.old.map_or((false, Reason::UnknownFlag, None), |f| {
                     decide(f, pair.old_timed, ctx, t)
                 });
-                let new = pair.new.map_or((false, Reason::UnknownFlag), |f| {
+                let new = pair.new.map_or((false, Reason::UnknownFlag, None), |f| {
                     decide(f, pair.new_timed, ctx, t)
                 });
                 let Some(cell) = tally.cells.get_mut(ti * n + pi) else {
@@ -169,6 +197,29 @@ impl Job<'_> {
                 cell.on_old += u64::from(old.0);
                 cell.on_new += u64::from(new.0);
                 if old.0 == new.0 {
+                    if let (Some(a), Some(b), Some(of), Some(nf)) =
+                        (old.2, new.2, pair.old, pair.new)
+                    {
+                        if of.variant(a).map(Variant::name) != nf.variant(b).map(Variant::name) {
+                            let i = match cell
+                                .variant_changes
+                                .iter()
+                                .position(|v| v.from == a && v.to == b)
+                            {
+                                Some(i) => i,
+                                None => {
+                                    cell.variant_changes.push(VariantChange {
+                                        from: a,
+                                        to: b,
+                                        groups: Vec::new(),
+                                    });
+                                    cell.variant_changes.len() - 1
+                                }
+                            };
+                            let groups = &mut cell.variant_changes[i].groups;
+                            count(groups, new.1, ctx, pos, &label);
+                        }
+                    }
                     continue;
                 }
                 let groups = if old.0 {
@@ -176,30 +227,48 @@ impl Job<'_> {
                 } else {
                     &mut cell.off_to_on
                 };
-                let group = match groups.iter_mut().position(|g| g.reason == new.1) {
-                    Some(i) => &mut groups[i],
-                    None => {
-                        groups.push(Group {
-                            reason: new.1,
-                            count: 0,
-                            examples: Vec::new(),
-                        });
-                        let last = groups.len() - 1;
-                        &mut groups[last]
-                    }
-                };
-                group.count += 1;
-                if group.examples.len() < EXAMPLES {
-                    let id = ctx.user_id().map_or_else(&label, str::to_string);
-                    group.examples.push((pos, id));
-                }
+                count(groups, new.1, ctx, pos, &label);
             }
         }
     }
 }
 
+/// Counts one context in the group of `reason`, keeping it as an example
+/// while the group has fewer than [`EXAMPLES`].
 #[inline]
-fn decide(flag: &Flag, timed: bool, ctx: &Context<'_>, t: SystemTime) -> (bool, Reason) {
+fn count(
+    groups: &mut Vec<Group>,
+    reason: Reason,
+    ctx: &Context<'_>,
+    pos: u64,
+    label: &impl Fn() -> String,
+) {
+    let group = match groups.iter_mut().position(|g| g.reason == reason) {
+        Some(i) => &mut groups[i],
+        None => {
+            groups.push(Group {
+                reason,
+                count: 0,
+                examples: Vec::new(),
+            });
+            let last = groups.len() - 1;
+            &mut groups[last]
+        }
+    };
+    group.count += 1;
+    if group.examples.len() < EXAMPLES {
+        let id = ctx.user_id().map_or_else(label, str::to_string);
+        group.examples.push((pos, id));
+    }
+}
+
+#[inline]
+fn decide(
+    flag: &Flag,
+    timed: bool,
+    ctx: &Context<'_>,
+    t: SystemTime,
+) -> (bool, Reason, Option<u16>) {
     // `evaluate` reads no clock for a flag that meets no schedule, and
     // skips converting `t` (7 % of a run over unscheduled flags).
     let d = if timed {
@@ -207,7 +276,7 @@ fn decide(flag: &Flag, timed: bool, ctx: &Context<'_>, t: SystemTime) -> (bool, 
     } else {
         flag.evaluate(ctx)
     };
-    (d.enabled, d.reason)
+    (d.enabled, d.reason, d.variant)
 }
 
 /// Whether the flag or a prerequisite (recursively) has a schedule.

@@ -623,3 +623,199 @@ fn contexts_are_read_from_standard_input() {
     assert_eq!(report["contexts"]["evaluated"], 1000);
     assert_eq!(report["decisions_changed"], 197);
 }
+
+/// Served-variant changes counted by the library, on/off unchanged:
+/// `(from, to, step of NEW) -> count`.
+type VariantFlips = BTreeMap<(String, String, String), u64>;
+
+fn expected_variants(old: &str, new: &str, key: &str, contexts: &[Context<'_>]) -> VariantFlips {
+    let old = FlagSet::from_json(old).unwrap();
+    let new = FlagSet::from_json(new).unwrap();
+    let (of, nf) = (old.get(key).unwrap(), new.get(key).unwrap());
+    let mut flips = VariantFlips::new();
+    for ctx in contexts {
+        let (a, b) = (of.evaluate(ctx), nf.evaluate(ctx));
+        if a.enabled != b.enabled {
+            continue;
+        }
+        let from = of.variant(a.variant.unwrap()).unwrap().name().to_string();
+        let to = nf.variant(b.variant.unwrap()).unwrap().name().to_string();
+        if from == to {
+            continue;
+        }
+        let step = match b.reason.rule() {
+            Some(i) => format!("{} {i}", b.reason.as_str()),
+            None => b.reason.as_str().to_string(),
+        };
+        *flips.entry((from, to, step)).or_default() += 1;
+    }
+    flips
+}
+
+/// The same counts, read from the report's first effect of `key`.
+fn reported_variants(report: &Value, key: &str) -> VariantFlips {
+    let mut flips = VariantFlips::new();
+    let effect = &flag(report, key)["effects"][0];
+    let Some(changes) = effect.get("variant_changes") else {
+        return flips;
+    };
+    for vc in changes.as_array().unwrap() {
+        let (from, to) = (vc["from"].as_str().unwrap(), vc["to"].as_str().unwrap());
+        let mut total = 0;
+        for g in vc["groups"].as_array().unwrap() {
+            let step = match g.get("rule") {
+                Some(i) => format!("{} {i}", g["reason"].as_str().unwrap()),
+                None => g["reason"].as_str().unwrap().to_string(),
+            };
+            let count = g["count"].as_u64().unwrap();
+            total += count;
+            assert!(g["examples"].as_array().unwrap().len() <= 3);
+            *flips
+                .entry((from.to_string(), to.to_string(), step))
+                .or_default() += count;
+        }
+        assert_eq!(vc["count"].as_u64().unwrap(), total);
+    }
+    flips
+}
+
+fn split_flag(a: &str, b: &str) -> String {
+    format!(
+        r##"{{"flags": [{{"flag_key": "button", "enabled": true, "rollout_percentage": 100,
+            "variants": {{"a": "#1f6feb", "b": "#2da44e", "off": "#8c959f"}},
+            "off_variant": "off",
+            "split": [{{"variant": "a", "weight": {a}}}, {{"variant": "b", "weight": {b}}}]}},
+           {{"flag_key": "plain", "enabled": true, "rollout_percentage": 40}}]}}"##
+    )
+}
+
+#[test]
+fn a_reweighted_split_moves_users_between_variants_as_counted_by_the_library() {
+    let dir = TempDir::new("diff-split");
+    let (old_text, new_text) = (split_flag("50", "50"), split_flag("30", "70"));
+    let (old, new) = pair(&dir, &old_text, &new_text);
+    let report = diff_json(&[&old, &new, "--sample", "2000"], 0);
+    let ids = sample_users(2000);
+    let contexts: Vec<Context<'_>> = ids
+        .iter()
+        .map(|id| Context::new().with("user_id", id.as_str()))
+        .collect();
+    let want = expected_variants(&old_text, &new_text, "button", &contexts);
+    let moved: u64 = want.values().sum();
+    // About a fifth of the users move, all from a to b.
+    assert!((300..500).contains(&moved), "{want:?}");
+    assert!(want.keys().all(|(from, to, _)| from == "a" && to == "b"));
+    assert_eq!(reported_variants(&report, "button"), want);
+    // On/off did not change: no flips, and the boolean flag is not listed.
+    assert_eq!(reported(&report, "button"), Default::default());
+    assert_eq!(report["flags_changed"], 1);
+    assert_eq!(report["decisions_changed"], moved);
+    let button = flag(&report, "button");
+    assert_eq!(button["status"], "changed");
+    let split = &button["definition"][0];
+    assert_eq!(split["what"], "split");
+    assert_eq!(split["old"], "a 50%, b 50%");
+    assert_eq!(split["new"], "a 30%, b 70%");
+    let examples = &button["effects"][0]["variant_changes"][0]["groups"][0]["examples"];
+    assert_eq!(examples.as_array().unwrap().len(), 3);
+    // The other formats say the same.
+    let out = killswitch(&["diff", &old, &new, "--sample", "2000"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("  split: a 50%, b 50% -> a 30%, b 70%\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("    variant a -> b: {moved}\n")),
+        "{text}"
+    );
+    let out = killswitch(&[
+        "diff", &old, &new, "--sample", "2000", "--format", "markdown",
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains("| variant changed |"), "{text}");
+    assert!(text.contains(&format!("variant a → b {moved} (")), "{text}");
+    let out = killswitch(&["diff", &old, &new, "--sample", "2000", "--format", "github"]);
+    let text = stdout(&out);
+    assert!(text.starts_with("::warning "), "{text}");
+    assert!(
+        text.contains(&format!("variant a -> b {moved} (")),
+        "{text}"
+    );
+}
+
+fn off_variant_flags(off: &str) -> String {
+    format!(
+        r#"{{"flags": [
+           {{"flag_key": "killed", "enabled": true, "kill_switch": true, "rollout_percentage": 100,
+            "variants": {{"on": true, "grey": "grey", "black": "black"}},
+            "off_variant": "{off}", "on_variant": "on"}},
+           {{"flag_key": "half", "enabled": true, "rollout_percentage": 50,
+            "variants": {{"on": true, "grey": "grey", "black": "black"}},
+            "off_variant": "{off}", "on_variant": "on"}}]}}"#
+    )
+}
+
+#[test]
+fn a_new_off_variant_is_served_to_killed_and_off_contexts() {
+    let dir = TempDir::new("diff-off-variant");
+    let (old_text, new_text) = (off_variant_flags("grey"), off_variant_flags("black"));
+    let (old, new) = pair(&dir, &old_text, &new_text);
+    let report = diff_json(&[&old, &new, "--sample", "1000"], 0);
+    let ids = sample_users(1000);
+    let contexts: Vec<Context<'_>> = ids
+        .iter()
+        .map(|id| Context::new().with("user_id", id.as_str()))
+        .collect();
+    for key in ["killed", "half"] {
+        let f = flag(&report, key);
+        assert_eq!(f["definition"][0]["what"], "off_variant");
+        assert_eq!(f["definition"][0]["old"], "grey");
+        assert_eq!(f["definition"][0]["new"], "black");
+        let want = expected_variants(&old_text, &new_text, key, &contexts);
+        assert_eq!(reported_variants(&report, key), want);
+    }
+    // Every killed context moves; about half of the others do (those out of
+    // the rollout), and none that is on.
+    let killed = reported_variants(&report, "killed");
+    assert_eq!(killed.len(), 1);
+    assert_eq!(
+        killed[&("grey".into(), "black".into(), "kill_switch".into())],
+        1000
+    );
+    let half: u64 = reported_variants(&report, "half").values().sum();
+    assert!((400..600).contains(&half), "{half}");
+    let on = flag(&report, "half")["effects"][0]["on_new"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(half + on, 1000);
+}
+
+#[test]
+fn a_changed_variant_value_is_a_definition_change() {
+    let dir = TempDir::new("diff-variant-value");
+    let old_text = split_flag("50", "50");
+    let new_text = old_text.replace("#2da44e", "#00ff00");
+    let (old, new) = pair(&dir, &old_text, &new_text);
+    let report = diff_json(&[&old, &new, "--sample", "200"], 0);
+    let button = flag(&report, "button");
+    assert_eq!(button["status"], "changed");
+    assert_eq!(
+        button["definition"],
+        serde_json::json!([{"what": "variants.b", "old": "\"#2da44e\"", "new": "\"#00ff00\""}])
+    );
+    // The same variants are served: no decision changed.
+    assert_eq!(report["decisions_changed"], 0);
+    assert!(button["effects"][0].get("variant_changes").is_none());
+    let report = diff_json(&[&old, &new], 0);
+    assert_eq!(
+        flag(&report, "button")["definition"][0]["what"],
+        "variants.b"
+    );
+    let out = killswitch(&["diff", &old, &new]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("  variants.b: \"#2da44e\" -> \"#00ff00\"\n"),
+        "{text}"
+    );
+}
