@@ -172,3 +172,37 @@ pub(crate) fn closest_key<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
                 .find(|k| k.contains(key) || key.contains(*k))
         })
 }
+
+/// Starts the live store on `file` as `watch` and `serve` follow it:
+/// notifications plus polling every `poll_ms`, starting empty when
+/// `allow_missing` and the file does not exist yet, `on_event` told of
+/// every reload. A start that fails is printed, and its exit code
+/// returned (`INVALID` for a bad config, `USAGE` otherwise).
+pub(crate) fn follow_file(
+    file: &str,
+    poll_ms: u64,
+    allow_missing: bool,
+    thread_name: &str,
+    on_event: impl Fn(&killswitch::store::StoreEvent) + Send + Sync + 'static,
+) -> Result<killswitch::store::Store, u8> {
+    use killswitch::store::{FileSource, IfMissing, Store};
+    let if_missing = if allow_missing {
+        IfMissing::StartEmpty
+    } else {
+        IfMissing::Fail
+    };
+    Store::builder(FileSource::new(file))
+        .poll_interval(std::time::Duration::from_millis(poll_ms.max(1)))
+        .if_missing(if_missing)
+        .thread_name(thread_name)
+        .on_event(on_event)
+        .start()
+        .map_err(|e| {
+            eprintln!("{e}");
+            if e.config_error().is_some() {
+                INVALID
+            } else {
+                USAGE
+            }
+        })
+}

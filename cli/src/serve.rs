@@ -1,13 +1,12 @@
 //! `killswitch serve`: answer OpenFeature's OFREP over HTTP from a config
 //! file followed by the live store, as `watch` follows it.
 
-use crate::output::{INVALID, USAGE};
+use crate::output::{follow_file, USAGE};
 use clap::Args;
-use killswitch::store::{FileSource, IfMissing, Store, StoreEvent};
+use killswitch::store::StoreEvent;
 use killswitch_server::{Metrics, Server, Tokens, DEFAULT_LISTEN};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Args)]
 pub(crate) struct ServeArgs {
@@ -51,30 +50,19 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
     let metrics = Metrics::new();
     let observer = metrics.clone();
     let source = args.file.clone();
-    let if_missing = if args.allow_missing {
-        IfMissing::StartEmpty
-    } else {
-        IfMissing::Fail
+    let on_event = move |event: &StoreEvent| {
+        observer.observe(event);
+        eprintln!("{}", event_line(&source, event));
     };
-    let store = match Store::builder(FileSource::new(&args.file))
-        .poll_interval(Duration::from_millis(args.poll_ms.max(1)))
-        .if_missing(if_missing)
-        .thread_name("killswitch-serve-store")
-        .on_event(move |event: &StoreEvent| {
-            observer.observe(event);
-            eprintln!("{}", event_line(&source, event));
-        })
-        .start()
-    {
+    let store = match follow_file(
+        &args.file,
+        args.poll_ms,
+        args.allow_missing,
+        "killswitch-serve-store",
+        on_event,
+    ) {
         Ok(store) => store,
-        Err(e) => {
-            eprintln!("{e}");
-            return if e.config_error().is_some() {
-                INVALID
-            } else {
-                USAGE
-            };
-        }
+        Err(code) => return code,
     };
     let status = store.status();
     match &status.last_error {

@@ -2,7 +2,8 @@
 //! print each new version's decisions and each rejected reload.
 
 use crate::output::{
-    escape, read_arg, unknown_flag_warning, write_json_line, DecisionFields, INVALID, USAGE,
+    escape, follow_file, read_arg, unknown_flag_warning, write_json_line, DecisionFields, INVALID,
+    USAGE,
 };
 use clap::Args;
 use killswitch::{Context, Decision};
@@ -68,9 +69,8 @@ enum WatchMsg {
 /// Follows a config file: one line per flag at each new version, one line
 /// per rejected reload, until Ctrl-C (exit 0).
 pub(crate) fn run(args: &WatchArgs) -> u8 {
-    use killswitch::store::{FileSource, IfMissing, Snapshot, Store, StoreEvent};
+    use killswitch::store::{Snapshot, StoreEvent};
     use std::sync::mpsc;
-    use std::time::Duration;
 
     let text = match read_arg(&args.context) {
         Ok(text) => text,
@@ -94,29 +94,18 @@ pub(crate) fn run(args: &WatchArgs) -> u8 {
         eprintln!("error: cannot handle Ctrl-C: {e}");
         return USAGE;
     }
-    let if_missing = if args.allow_missing {
-        IfMissing::StartEmpty
-    } else {
-        IfMissing::Fail
+    let on_event = move |event: &StoreEvent| {
+        let _ = tx.send(WatchMsg::Event(event.clone()));
     };
-    let store = match Store::builder(FileSource::new(&args.file))
-        .poll_interval(Duration::from_millis(args.poll_ms.max(1)))
-        .if_missing(if_missing)
-        .thread_name("killswitch-watch")
-        .on_event(move |event: &StoreEvent| {
-            let _ = tx.send(WatchMsg::Event(event.clone()));
-        })
-        .start()
-    {
+    let store = match follow_file(
+        &args.file,
+        args.poll_ms,
+        args.allow_missing,
+        "killswitch-watch",
+        on_event,
+    ) {
         Ok(store) => store,
-        Err(e) => {
-            eprintln!("{e}");
-            return if e.config_error().is_some() {
-                INVALID
-            } else {
-                USAGE
-            };
-        }
+        Err(code) => return code,
     };
 
     // Prints the decisions of a version: all of them (`last` empty), or

@@ -296,16 +296,21 @@ mod tests {
         assert_send_sync::<Decision>();
     }
 
+    /// A set of enabled flags with these keys.
+    fn enabled_flags(keys: &[String]) -> FlagSet {
+        let json: Vec<String> = keys
+            .iter()
+            .map(|k| format!(r#"{{"flag_key": "{k}", "enabled": true}}"#))
+            .collect();
+        FlagSet::from_json(&format!("[{}]", json.join(","))).unwrap()
+    }
+
     #[test]
     fn key_index_finds_every_key_and_only_those() {
         let keys: Vec<String> = (0..300)
             .map(|i| format!("feature_{i}_with_a_long_common_suffix"))
             .collect();
-        let json: Vec<String> = keys
-            .iter()
-            .map(|k| format!(r#"{{"flag_key": "{k}", "enabled": true}}"#))
-            .collect();
-        let set = FlagSet::from_json(&format!("[{}]", json.join(","))).unwrap();
+        let set = enabled_flags(&keys);
         for k in &keys {
             assert_eq!(set.get(k).map(Flag::key), Some(k.as_str()));
         }
@@ -322,11 +327,7 @@ mod tests {
         let keys: Vec<String> = (0..5_000)
             .map(|i| format!("checkout_{i:05}_enabled"))
             .collect();
-        let json: Vec<String> = keys
-            .iter()
-            .map(|k| format!(r#"{{"flag_key": "{k}", "enabled": true}}"#))
-            .collect();
-        let set = FlagSet::from_json(&format!("[{}]", json.join(","))).unwrap();
+        let set = enabled_flags(&keys);
         let longest = keys.iter().map(|k| set.index.probes(k)).max().unwrap();
         assert!(longest <= 32, "a lookup visited {longest} slots");
         let missing = set.index.probes("checkout_99999_enabled");
