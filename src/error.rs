@@ -514,8 +514,14 @@ impl std::error::Error for Error {}
 /// isolates (U+202A-U+202E, U+2066-U+2069) are written as Rust escapes
 /// such as `\u{1b}`, so a file cannot clear the screen, forge lines or
 /// reorder what is shown. Every rendering of errors and diagnostics goes
-/// through it; the accessors keep the text as it was.
-pub(crate) fn escape_for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
+/// through it, and so does everything the command line echoes from its
+/// input; the accessors keep the text as it was.
+///
+/// ```
+/// assert_eq!(killswitch::escape_for_terminal("esc\u{1b}[2J"), "esc\\u{1b}[2J");
+/// assert_eq!(killswitch::escape_for_terminal("plain"), "plain");
+/// ```
+pub fn escape_for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(needs_escape) {
         return std::borrow::Cow::Borrowed(text);
     }

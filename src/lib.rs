@@ -74,7 +74,7 @@ mod value;
 pub use config::diagnostic::{CheckReport, ConfigError, Diagnostic};
 pub use config::schema::Schema;
 pub use document::Format;
-pub use error::{Error, ErrorKind, Severity, Span};
+pub use error::{escape_for_terminal, Error, ErrorKind, Severity, Span};
 pub use eval::bucket::bucket;
 pub use eval::decision::{Decision, Reason};
 pub use eval::explain::Explanation;

@@ -50,29 +50,10 @@ pub(crate) fn unknown_flag_warning(key: &str, known: &[&str], file: &str) -> Str
 }
 
 /// Text from an input (a file, an argument) made safe to print on a
-/// terminal, on one line: control characters (C0, including ESC, NUL, CR
-/// and LF, DEL and C1) and the bidirectional overrides and isolates
-/// (U+202A-U+202E, U+2066-U+2069) are written as Rust escapes such as
-/// `\u{1b}`; a backslash stays as it is.
+/// terminal, on one line: the library's one escaping rule
+/// ([`killswitch::escape_for_terminal`]), which diagnostics use too.
 pub(crate) fn escape(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if needs_escape(c) {
-            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// Text that could move the cursor, clear the screen, ring the bell, end a
-/// line or reorder what follows on a terminal.
-fn needs_escape(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    killswitch::escape_for_terminal(text)
 }
 
 /// A decision as the command prints it: `rule` when a rule decided,
