@@ -101,7 +101,12 @@ pub(crate) fn check(flag: &Flag) -> Vec<Finding> {
     }
     duplicates(allow, At::Allow, "allow_list", &mut out);
     duplicates(deny, At::Deny, "deny_list", &mut out);
-    let allow_groups = by_shape(allow);
+    // Shapes are hashed only where there is something to compare with.
+    let allow_groups = if deny.is_empty() {
+        HashMap::new()
+    } else {
+        by_shape(allow)
+    };
     for (d, rule) in deny.iter().enumerate() {
         if let Some(a) = first_same(allow, &allow_groups, rule, allow.len()) {
             out.push(finding(
@@ -145,6 +150,9 @@ fn first_same(
     rule: &Rule,
     before: usize,
 ) -> Option<usize> {
+    if groups.is_empty() {
+        return None;
+    }
     let group = groups.get(&shape_hash(rule.expr()))?;
     group
         .iter()
@@ -154,6 +162,9 @@ fn first_same(
 }
 
 fn duplicates(rules: &[Rule], at: fn(usize) -> At, list: &str, out: &mut Vec<Finding>) {
+    if rules.len() < 2 {
+        return;
+    }
     let groups = by_shape(rules);
     for (i, rule) in rules.iter().enumerate() {
         if let Some(first) = first_same(rules, &groups, rule, i) {
@@ -297,6 +308,19 @@ pub(crate) fn expr(e: &Expr, at: At, out: &mut Vec<Finding>) {
 /// of their shape once, so a long chain costs one lookup per `not`.
 fn complementary(xs: &[Expr]) -> Option<String> {
     if !xs.iter().any(|x| matches!(x.kind, ExprKind::Not(_))) {
+        return None;
+    }
+    // A short chain (the common case) is compared pairwise: cheaper than
+    // hashing every operand's shape.
+    if xs.len() <= 8 {
+        for x in xs {
+            if let ExprKind::Not(inner) = &x.kind {
+                let bare = inner.without_spans();
+                if xs.iter().any(|y| y.without_spans() == bare) {
+                    return Some(bare.to_string());
+                }
+            }
+        }
         return None;
     }
     let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();

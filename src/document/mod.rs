@@ -78,8 +78,24 @@ pub(crate) fn add_member(
     problems: &mut Vec<ReadError>,
     member: Member,
 ) {
-    let Some(first) = keys.get(&member.key).and_then(|i| members.get(*i)) else {
-        keys.insert(member.key.clone(), members.len());
+    // A small object (every object of a typical config) is scanned: no
+    // hashing and no key copies. A large one is indexed once it grows past
+    // `SCAN`, so a hostile object with many keys stays linear.
+    const SCAN: usize = 16;
+    let found = if members.len() < SCAN {
+        members.iter().find(|m| m.key == member.key)
+    } else {
+        if keys.is_empty() {
+            for (i, m) in members.iter().enumerate() {
+                keys.entry(m.key.clone()).or_insert(i);
+            }
+        }
+        keys.get(&member.key).and_then(|i| members.get(*i))
+    };
+    let Some(first) = found else {
+        if members.len() >= SCAN {
+            keys.insert(member.key.clone(), members.len());
+        }
         members.push(member);
         return;
     };

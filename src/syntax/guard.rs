@@ -1,8 +1,8 @@
-//! A linear pre-scan run before pest: rule length, bracket nesting and
+//! A linear pre-scan run before the parser: rule length, bracket nesting and
 //! quote balance.
 //!
-//! pest parses parentheses by recursion, so deep input would exhaust the
-//! stack; checking the depth here first keeps every later stage (pest, the
+//! The parser parses parentheses by recursion, so deep input would exhaust the
+//! stack; checking the depth here first keeps every later stage (the parser, the
 //! lowering, the compiler, the evaluator) free to recurse. The scan is
 //! quote-aware, so brackets inside string literals do not count, and it
 //! gives better messages for unclosed strings and brackets than a parser
@@ -11,7 +11,7 @@
 use crate::error::{Error, ErrorKind, Span};
 use crate::limits::Limits;
 
-/// Checks `text` against `limits`; `Ok` means pest may safely run on it.
+/// Checks `text` against `limits`; `Ok` means the parser may safely run on it.
 pub(crate) fn check(text: &str, limits: &Limits) -> Result<(), Error> {
     if text.len() > limits.max_rule_len {
         let mut at = limits.max_rule_len;
