@@ -75,7 +75,7 @@ pub use config::diagnostic::{CheckReport, ConfigError, Diagnostic};
 pub use config::schema::Schema;
 pub use document::Format;
 pub use error::{escape_for_terminal, Error, ErrorKind, Severity, Span};
-pub use eval::bucket::bucket;
+pub use eval::bucket::{bucket, BucketMemo};
 pub use eval::decision::{Decision, Reason};
 pub use eval::explain::Explanation;
 pub use eval::flag::Flag;

@@ -100,3 +100,39 @@ mod tests {
         }
     }
 }
+
+/// The last rollout hash, remembered: for evaluating several versions of
+/// one flag for one context with [`Flag::evaluate_with_memo`](crate::Flag::evaluate_with_memo),
+/// which then hashes once. It holds one entry; after the first use it
+/// allocates only when a longer key than any before arrives.
+#[derive(Debug, Default, Clone)]
+pub struct BucketMemo {
+    key: String,
+    flag: String,
+    buckets: Option<(u8, u16)>,
+}
+
+impl BucketMemo {
+    /// An empty memo.
+    pub fn new() -> BucketMemo {
+        BucketMemo::default()
+    }
+
+    /// The buckets of `key ++ flag`: remembered when the last call had the
+    /// same strings, else hashed and remembered.
+    #[inline]
+    pub(crate) fn buckets(&mut self, key: &str, flag: &str) -> (u8, u16) {
+        if let Some(b) = self.buckets {
+            if self.key == key && self.flag == flag {
+                return b;
+            }
+        }
+        let b = buckets(key, flag);
+        self.key.clear();
+        self.key.push_str(key);
+        self.flag.clear();
+        self.flag.push_str(flag);
+        self.buckets = Some(b);
+        b
+    }
+}

@@ -1,6 +1,6 @@
 //! One compiled flag and the fixed evaluation order.
 
-use super::bucket::{bucket, buckets};
+use super::bucket::{buckets, BucketMemo};
 use super::decision::{Decision, Reason};
 use super::rule::Rule;
 use super::schedule::{Now, Schedule};
@@ -35,6 +35,22 @@ pub(crate) trait Tracer {
     #[inline(always)]
     fn rule(&mut self, _list: RuleList, _index: usize, rule: &Rule, ctx: &Context<'_>) -> bool {
         rule.matches(ctx)
+    }
+    /// The rollout and split buckets of `key ++ flag`: by default hashed;
+    /// a tracer may remember them ([`BucketMemo`]).
+    #[inline(always)]
+    fn buckets(&mut self, key: &str, flag: &str) -> (u8, u16) {
+        buckets(key, flag)
+    }
+}
+
+/// The tracer that only remembers the last hash.
+struct Memo<'m>(&'m mut BucketMemo);
+
+impl Tracer for Memo<'_> {
+    #[inline(always)]
+    fn buckets(&mut self, key: &str, flag: &str) -> (u8, u16) {
+        self.0.buckets(key, flag)
     }
 }
 
@@ -107,6 +123,34 @@ impl Flag {
         self.decide(ctx, &Now::at(now))
     }
 
+    /// Evaluates the flag like [`Flag::evaluate`] (with `now: None`) or
+    /// [`Flag::evaluate_at`], taking the rollout hash from `memo` when its
+    /// last hash was of the same bucketing key and flag key: evaluating two
+    /// versions of a flag for the same user (as `killswitch diff` does)
+    /// hashes once. The decision is the same as without the memo.
+    ///
+    /// ```
+    /// use killswitch::{BucketMemo, Context, FlagSet};
+    /// let old = FlagSet::from_json(r#"{"flag_key": "beta", "enabled": true, "rollout_percentage": 20}"#)?;
+    /// let new = FlagSet::from_json(r#"{"flag_key": "beta", "enabled": true, "rollout_percentage": 60}"#)?;
+    /// let mut memo = BucketMemo::new();
+    /// let user = Context::new().with("user_id", "user_123");
+    /// let before = old.get("beta").unwrap().evaluate_with_memo(&user, None, &mut memo);
+    /// let after = new.get("beta").unwrap().evaluate_with_memo(&user, None, &mut memo); // no second hash
+    /// assert_eq!(before.bucket, after.bucket);
+    /// assert_eq!(after, new.evaluate("beta", &user));
+    /// # Ok::<(), killswitch::ConfigError>(())
+    /// ```
+    pub fn evaluate_with_memo(
+        &self,
+        ctx: &Context<'_>,
+        now: Option<SystemTime>,
+        memo: &mut BucketMemo,
+    ) -> Decision {
+        let now = now.map_or_else(Now::system, Now::at);
+        self.decide_traced(ctx, &now, &mut Memo(memo))
+    }
+
     pub(crate) fn decide(&self, ctx: &Context<'_>, now: &Now) -> Decision {
         self.decide_traced(ctx, now, &mut NoTrace)
     }
@@ -130,7 +174,7 @@ impl Flag {
         let mut split_bucket = None;
         let mut decision = self.decide_boolean(ctx, now, tracer, &mut split_bucket);
         if let Some(variants) = &self.variants {
-            self.serve(variants, &mut decision, split_bucket, ctx);
+            self.serve(variants, &mut decision, split_bucket, ctx, tracer);
         }
         decision
     }
@@ -183,14 +227,10 @@ impl Flag {
         let Some(bucket_key) = self.bucket_key(ctx) else {
             return decision;
         };
-        let b = match &self.variants {
-            Some(v) if v.needs_split(None) => {
-                let (b, split) = buckets(bucket_key, &self.key);
-                *split_bucket = Some(split);
-                b
-            }
-            _ => bucket(bucket_key, &self.key),
-        };
+        let (b, split) = tracer.buckets(bucket_key, &self.key);
+        if self.variants.as_ref().is_some_and(|v| v.needs_split(None)) {
+            *split_bucket = Some(split);
+        }
         decision.enabled = b < percentage;
         decision.reason = if decision.enabled {
             Reason::InRollout
@@ -206,12 +246,13 @@ impl Flag {
     /// else the split's variant at the user's split bucket (the split's
     /// first variant for a context with no bucketing key).
     #[inline]
-    fn serve(
+    fn serve<T: Tracer>(
         &self,
         variants: &Variants,
         decision: &mut Decision,
         split_bucket: Option<u16>,
         ctx: &Context<'_>,
+        tracer: &mut T,
     ) {
         if !decision.enabled {
             decision.variant = Some(variants.off);
@@ -227,8 +268,8 @@ impl Flag {
             Serve::Split(arms) => {
                 // On by an allow rule, nothing was hashed yet: hash now,
                 // once.
-                let bucket =
-                    split_bucket.or_else(|| self.bucket_key(ctx).map(|k| buckets(k, &self.key).1));
+                let bucket = split_bucket
+                    .or_else(|| self.bucket_key(ctx).map(|k| tracer.buckets(k, &self.key).1));
                 decision.split_bucket = bucket;
                 decision.variant = Some(match bucket {
                     Some(b) => Variants::split_at(arms, b),

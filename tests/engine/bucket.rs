@@ -115,3 +115,48 @@ fn raising_the_percentage_never_turns_a_user_off() {
         assert!(!on[b] && on[b + 1], "{id}: bucket {b}");
     }
 }
+
+/// A memo shared by every flag of two configs, in any order, gives the
+/// decisions plain evaluation gives: a hit needs the same bucketing key and
+/// flag key, so a changed `bucket_by`, another flag or another user hashes
+/// anew.
+#[test]
+fn a_bucket_memo_never_changes_a_decision() {
+    use killswitch::{BucketMemo, Context, FlagSet};
+    let old = FlagSet::from_json(
+        r#"{"flags": [
+            {"flag_key": "a", "enabled": true, "rollout_percentage": 30},
+            {"flag_key": "b", "enabled": true, "rollout_percentage": 50, "bucket_by": "org"},
+            {"flag_key": "c", "enabled": true, "rollout_percentage": 100,
+             "variants": {"x": 1, "y": 2}, "split": [{"variant": "x", "weight": 50}, {"variant": "y", "weight": 50}], "off_variant": "x"}
+        ]}"#,
+    )
+    .unwrap();
+    let new = FlagSet::from_json(
+        r#"{"flags": [
+            {"flag_key": "a", "enabled": true, "rollout_percentage": 60},
+            {"flag_key": "b", "enabled": true, "rollout_percentage": 50},
+            {"flag_key": "c", "enabled": true, "rollout_percentage": 40,
+             "variants": {"x": 1, "y": 2}, "split": [{"variant": "x", "weight": 20}, {"variant": "y", "weight": 80}], "off_variant": "x"}
+        ]}"#,
+    )
+    .unwrap();
+    let mut memo = BucketMemo::new();
+    let mut hits = 0;
+    for i in 0..300 {
+        let id = format!("user-{i}");
+        let org = format!("org-{}", i % 7);
+        let ctx = Context::new()
+            .with("user_id", id.as_str())
+            .with("org", org.as_str());
+        for key in ["a", "b", "c", "a"] {
+            for set in [&old, &new] {
+                let flag = set.get(key).unwrap();
+                let memoised = flag.evaluate_with_memo(&ctx, None, &mut memo);
+                assert_eq!(memoised, flag.evaluate(&ctx), "{key} for {id}");
+                hits += usize::from(memoised.bucket.is_some());
+            }
+        }
+    }
+    assert!(hits > 0);
+}
