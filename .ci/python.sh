@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The Python binding (bindings/python): builds the package with pip (maturin
+# backend, pinned in requirements-test.txt) into a throwaway virtual
+# environment, with its OpenFeature extra, and runs its pytest suite
+# (including the shared conformance vectors through the SDK client).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=$(mktemp -d)
+trap 'rm -rf "$venv"' EXIT
+python3 -m venv "$venv"
+pip=("$venv/bin/pip" --quiet --disable-pip-version-check)
+"${pip[@]}" install -r bindings/python/requirements-test.txt
+# A debug build is enough for the tests and much quicker to compile; the
+# benchmark (bindings/python/bench/) is run from a release install.
+MATURIN_PEP517_ARGS="--profile dev" \
+    "${pip[@]}" install --no-build-isolation "./bindings/python[openfeature]"
+# Run from the tests folder, so that `killswitch` is the installed package.
+cd bindings/python/tests
+"$venv/bin/python" -m pytest -q -p no:cacheprovider
