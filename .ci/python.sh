@@ -15,6 +15,12 @@ pip=("$venv/bin/pip" --quiet --disable-pip-version-check)
 # benchmark (bindings/python/bench/) is run from a release install.
 MATURIN_PEP517_ARGS="--profile dev" \
     "${pip[@]}" install --no-build-isolation "./bindings/python[openfeature]"
+# The command line, when built (`cargo test` builds it), to compare
+# check()'s output with `killswitch check`'s.
+cli="${CARGO_TARGET_DIR:-$PWD/target}/debug/killswitch"
+if [ -x "$cli" ]; then
+    export KILLSWITCH_BIN="$cli"
+fi
 # Run from the tests folder, so that `killswitch` is the installed package.
 cd bindings/python/tests
 "$venv/bin/python" -m pytest -q -p no:cacheprovider
