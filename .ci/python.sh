@@ -24,3 +24,8 @@ fi
 # Run from the tests folder, so that `killswitch` is the installed package.
 cd bindings/python/tests
 "$venv/bin/python" -m pytest -q -p no:cacheprovider
+# The stubs (`_killswitch.pyi`) describe the compiled module, and the package
+# type-checks strictly against them.
+export MYPY_CACHE_DIR=/dev/null
+"$venv/bin/python" -m mypy.stubtest killswitch._killswitch
+"$venv/bin/python" -m mypy --strict -p killswitch

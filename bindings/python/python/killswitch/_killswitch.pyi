@@ -4,10 +4,24 @@ import datetime
 import os
 from typing import Any, Literal, TypeAlias, final
 
-JSON: TypeAlias = None | bool | int | float | str | list["JSON"] | dict[str, "JSON"]
-Now: TypeAlias = datetime.datetime | str | None
-Context: TypeAlias = dict[str, Any] | None
-Format: TypeAlias = Literal["json", "yaml", "yml", "toml"]
+__all__ = [
+    "CheckReport",
+    "ConfigError",
+    "ContextError",
+    "Decision",
+    "Diagnostic",
+    "FlagSet",
+    "KillswitchError",
+    "Store",
+    "StoreStatus",
+    "bucket",
+    "check",
+]
+
+_JSON: TypeAlias = None | bool | int | float | str | list["_JSON"] | dict[str, "_JSON"]
+_Now: TypeAlias = datetime.datetime | str | None
+_Context: TypeAlias = dict[str, Any] | None
+_Format: TypeAlias = Literal["json", "yaml", "yml", "toml"]
 
 class KillswitchError(Exception):
     """The base of every error killswitch raises."""
@@ -62,7 +76,7 @@ class Decision:
     def variant(self) -> str | None:
         """The variant's name; ``"on"``/``"off"`` for a boolean flag; ``None`` for an unknown flag."""
     @property
-    def value(self) -> JSON:
+    def value(self) -> _JSON:
         """The value served, of its JSON type; ``True``/``False`` for a boolean flag."""
     @property
     def reason(self) -> Literal[
@@ -99,12 +113,12 @@ class FlagSet:
     @staticmethod
     def load(path: str | os.PathLike[str]) -> FlagSet: ...
     @staticmethod
-    def from_text(text: str, format: Format = "json") -> FlagSet: ...
-    def evaluate(self, key: str, context: Context = None, *, now: Now = None) -> Decision: ...
-    def evaluate_all(self, context: Context = None, *, now: Now = None) -> dict[str, Decision]: ...
+    def from_text(text: str, format: _Format = "json") -> FlagSet: ...
+    def evaluate(self, key: str, context: _Context = None, *, now: _Now = None) -> Decision: ...
+    def evaluate_all(self, context: _Context = None, *, now: _Now = None) -> dict[str, Decision]: ...
     def keys(self) -> list[str]: ...
     def __len__(self) -> int: ...
-    def __contains__(self, key: str) -> bool: ...
+    def __contains__(self, key: str, /) -> bool: ...
 
 @final
 class CheckReport:
@@ -124,7 +138,7 @@ class CheckReport:
     def file(self) -> str | None: ...
 
 def check(
-    path: str | os.PathLike[str] | None = None, *, text: str | None = None, format: Format | None = None
+    path: str | os.PathLike[str] | None = None, *, text: str | None = None, format: _Format | None = None
 ) -> CheckReport: ...
 def bucket(user_id: str, flag_key: str) -> int: ...
 
@@ -155,9 +169,9 @@ class Store:
     def watch(
         path: str | os.PathLike[str], *, poll_interval: float = 2.0, allow_missing: bool = False
     ) -> Store: ...
-    def evaluate(self, key: str, context: Context = None, *, now: Now = None) -> Decision: ...
-    def evaluate_all(self, context: Context = None, *, now: Now = None) -> dict[str, Decision]: ...
-    def __contains__(self, key: str) -> bool: ...
+    def evaluate(self, key: str, context: _Context = None, *, now: _Now = None) -> Decision: ...
+    def evaluate_all(self, context: _Context = None, *, now: _Now = None) -> dict[str, Decision]: ...
+    def __contains__(self, key: str, /) -> bool: ...
     @property
     def version(self) -> int: ...
     @property
