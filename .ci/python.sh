@@ -6,6 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The binding crate is outside the workspace's default members (so that
+# the root's cargo commands need no Python): lint it here.
+cargo clippy --quiet -p killswitch-python -- -D warnings
+
 venv=$(mktemp -d)
 trap 'rm -rf "$venv"' EXIT
 python3 -m venv "$venv"

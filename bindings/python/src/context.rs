@@ -32,7 +32,9 @@ impl<'py> Items<'py> {
                 type_name(context)
             ))
         })?;
-        Ok(Items(dict.iter().collect()))
+        let mut items = Vec::with_capacity(dict.len());
+        items.extend(dict.iter());
+        Ok(Items(items))
     }
 
     /// The context, borrowing from the items.
@@ -124,8 +126,11 @@ fn owned(name: &str, v: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value<'stat
         return Ok(Value::List(items?));
     }
     if let Ok(dict) = v.cast::<PyDict>() {
-        let mut entries = Vec::with_capacity(dict.len());
-        for (k, x) in dict.iter() {
+        // Collected first: converting a value may run Python code
+        // (`isoformat`), which must not find the dict being iterated.
+        let items: Vec<_> = dict.iter().collect();
+        let mut entries = Vec::with_capacity(items.len());
+        for (k, x) in items {
             let key = k.cast::<PyString>().map_err(|_| {
                 ContextError::new_err(format!(
                     "context attribute `{name}`: object keys must be strings, not {}",
