@@ -11,7 +11,6 @@
 //! ```
 
 use killswitch::{Context, Decision, Flag, FlagSet, Reason, Value};
-use serde_json::json;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -27,10 +26,27 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance")
 }
 
-/// The contexts, as JSON objects the OFREP service accepts: 48 users with
-/// a `targetingKey` and varied attributes (a few ids not ASCII), and two
-/// without any key (never in a rollout).
-fn contexts() -> Vec<serde_json::Value> {
+/// Compact JSON object text from `(key, JSON text)` pairs, in the order
+/// given: the file's text must not depend on how `serde_json` orders maps
+/// (its `preserve_order` feature, which any crate of the workspace may turn
+/// on, would change it).
+fn object(pairs: &[(&str, String)]) -> String {
+    let fields: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}:{v}", string(k)))
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+fn string(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+/// The contexts, as JSON objects the OFREP service accepts (keys in
+/// alphabetical order): 48 users with a `targetingKey` and varied
+/// attributes (a few ids not ASCII), and two without any key (never in a
+/// rollout).
+fn contexts() -> Vec<String> {
     let countries = ["US", "FR", "DE", "IR", "JP", "BR", "US"];
     let plans = ["free", "pro", "enterprise"];
     let mut out = Vec::new();
@@ -41,44 +57,49 @@ fn contexts() -> Vec<serde_json::Value> {
             5 => "user_123".to_string(),
             _ => format!("user-{i}"),
         };
-        let mut ctx = serde_json::Map::new();
-        ctx.insert("targetingKey".into(), json!(key));
-        let domain = if i % 6 == 0 {
-            "internal.com"
-        } else {
-            "example.com"
-        };
-        ctx.insert("email".into(), json!(format!("u{i}@{domain}")));
-        match i % 5 {
-            0 => _ = ctx.insert("segment".into(), json!("legacy")),
-            1 => _ = ctx.insert("segment".into(), json!("beta")),
-            _ => {}
+        let mut ctx: Vec<(&str, String)> = Vec::new();
+        if i % 8 != 7 {
+            let id = format!("acct-{}", i / 4);
+            let account = object(&[("id", string(&id)), ("plan", string(plans[i % 3]))]);
+            ctx.push(("account", account));
         }
-        ctx.insert("plan".into(), json!(plans[i % 3]));
-        ctx.insert("country".into(), json!(countries[i % 7]));
+        ctx.push(("age", (15 + (i * 7) % 50).to_string()));
         let version = if i % 4 == 0 {
             "2.9.1".to_string()
         } else {
             format!("3.{}.0", i % 5)
         };
-        ctx.insert("app_version".into(), json!(version));
-        ctx.insert("age".into(), json!(15 + (i * 7) % 50));
-        match i % 4 {
-            1 => _ = ctx.insert("tags".into(), json!(["alpha", "beta"])),
-            2 => _ = ctx.insert("tags".into(), json!(["alpha"])),
+        ctx.push(("app_version", string(&version)));
+        ctx.push(("country", string(countries[i % 7])));
+        let domain = if i % 6 == 0 {
+            "internal.com"
+        } else {
+            "example.com"
+        };
+        ctx.push(("email", string(&format!("u{i}@{domain}"))));
+        if i % 11 == 0 {
+            ctx.push(("is_internal", "true".to_string()));
+        }
+        ctx.push(("plan", string(plans[i % 3])));
+        match i % 5 {
+            0 => ctx.push(("segment", string("legacy"))),
+            1 => ctx.push(("segment", string("beta"))),
             _ => {}
         }
-        if i % 11 == 0 {
-            ctx.insert("is_internal".into(), json!(true));
+        match i % 4 {
+            1 => ctx.push(("tags", r#"["alpha","beta"]"#.to_string())),
+            2 => ctx.push(("tags", r#"["alpha"]"#.to_string())),
+            _ => {}
         }
-        if i % 8 != 7 {
-            let id = format!("acct-{}", i / 4);
-            ctx.insert("account".into(), json!({"id": id, "plan": plans[i % 3]}));
-        }
-        out.push(serde_json::Value::Object(ctx));
+        ctx.push(("targetingKey", string(&key)));
+        out.push(object(&ctx));
     }
-    out.push(json!({"email": "ops@internal.com"}));
-    out.push(json!({"plan": "pro", "tags": ["beta"], "account": {"id": "acct-1"}}));
+    out.push(object(&[("email", string("ops@internal.com"))]));
+    out.push(object(&[
+        ("account", object(&[("id", string("acct-1"))])),
+        ("plan", string("pro")),
+        ("tags", r#"["beta"]"#.to_string()),
+    ]));
     out
 }
 
@@ -111,7 +132,7 @@ fn generate() -> String {
     let text = std::fs::read_to_string(dir().join("flags.json")).unwrap();
     let flags = FlagSet::from_json(&text).unwrap();
     let now = killswitch::parse_time(NOW).unwrap();
-    let contexts: Vec<String> = contexts().iter().map(|c| c.to_string()).collect();
+    let contexts = contexts();
     let mut out = String::new();
     writeln!(
         out,
