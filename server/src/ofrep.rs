@@ -186,15 +186,8 @@ fn nests_deeper_than(json: &[u8], max: usize) -> bool {
 /// `TARGETING_MATCH`: the other flag was evaluated for this context (its
 /// own rules and rollout decided), so the answer depends on who asks.
 pub(crate) fn openfeature_reason(reason: Reason) -> &'static str {
-    match reason {
-        Reason::KillSwitch | Reason::Disabled => "DISABLED",
-        Reason::AllowRule(_) | Reason::DenyRule(_) | Reason::PrerequisiteOff(_) => {
-            "TARGETING_MATCH"
-        }
-        Reason::InRollout | Reason::OutOfRollout => "SPLIT",
-        Reason::MissingUserId | Reason::NoRollout => "DEFAULT",
-        _ => "UNKNOWN",
-    }
+    // One table, the engine's, shared with the language bindings.
+    reason.openfeature_reason()
 }
 
 /// One successful evaluation, as OFREP sends it (alone, or as an item of

@@ -58,6 +58,31 @@ impl Reason {
         }
     }
 
+    /// The OpenFeature reason name the OFREP service and the bindings
+    /// report for it: a kill switch and a disabled flag are `DISABLED`;
+    /// allow and deny rules `TARGETING_MATCH`, and so is a prerequisite
+    /// that is off (the other flag was evaluated for this context, so the
+    /// answer depends on who asks); in or out of the rollout `SPLIT`; no
+    /// rollout and a context without a bucketing key `DEFAULT`; an unknown
+    /// flag `ERROR` (OFREP answers it with `FLAG_NOT_FOUND`).
+    ///
+    /// ```
+    /// use killswitch::Reason;
+    /// assert_eq!(Reason::KillSwitch.openfeature_reason(), "DISABLED");
+    /// assert_eq!(Reason::PrerequisiteOff(0).openfeature_reason(), "TARGETING_MATCH");
+    /// ```
+    pub fn openfeature_reason(self) -> &'static str {
+        match self {
+            Reason::KillSwitch | Reason::Disabled => "DISABLED",
+            Reason::AllowRule(_) | Reason::DenyRule(_) | Reason::PrerequisiteOff(_) => {
+                "TARGETING_MATCH"
+            }
+            Reason::InRollout | Reason::OutOfRollout => "SPLIT",
+            Reason::MissingUserId | Reason::NoRollout => "DEFAULT",
+            Reason::UnknownFlag => "ERROR",
+        }
+    }
+
     /// The index in the flag's `requires` list of the prerequisite that
     /// was off, for [`Reason::PrerequisiteOff`].
     pub fn prerequisite(self) -> Option<usize> {

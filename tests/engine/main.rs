@@ -9,6 +9,7 @@
 
 mod bucket;
 mod config;
+mod conformance;
 mod errors;
 mod formats;
 mod fuzz_regressions;
