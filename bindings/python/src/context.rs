@@ -16,15 +16,24 @@ use std::borrow::Cow;
 /// not a hang.
 const MAX_DEPTH: usize = 32;
 
+/// How many attributes are held without allocating (as many as the
+/// engine's `Context` holds inline).
+const INLINE: usize = 8;
+
+type Item<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>);
+
 /// The items of a context dict, kept alive while a [`Context`] borrows
-/// their strings.
-pub(crate) struct Items<'py>(Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>);
+/// their strings: on the stack for up to eight attributes.
+pub(crate) enum Items<'py> {
+    Inline([Option<Item<'py>>; INLINE]),
+    Heap(Vec<Item<'py>>),
+}
 
 impl<'py> Items<'py> {
     /// Reads `context` (a `dict`, or `None` for an empty context).
     pub(crate) fn new(context: Option<&Bound<'py, PyAny>>) -> PyResult<Items<'py>> {
         let Some(context) = context.filter(|c| !c.is_none()) else {
-            return Ok(Items(Vec::new()));
+            return Ok(Items::Inline([const { None }; INLINE]));
         };
         let dict = context.cast::<PyDict>().map_err(|_| {
             pyo3::exceptions::PyTypeError::new_err(format!(
@@ -32,9 +41,23 @@ impl<'py> Items<'py> {
                 type_name(context)
             ))
         })?;
-        let mut items = Vec::with_capacity(dict.len());
-        items.extend(dict.iter());
-        Ok(Items(items))
+        if dict.len() <= INLINE {
+            let mut inline = [const { None }; INLINE];
+            for (slot, item) in inline.iter_mut().zip(dict.iter()) {
+                *slot = Some(item);
+            }
+            Ok(Items::Inline(inline))
+        } else {
+            Ok(Items::Heap(dict.iter().collect()))
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Item<'py>> {
+        let (inline, heap) = match self {
+            Items::Inline(items) => (&items[..], &[][..]),
+            Items::Heap(items) => (&[][..], &items[..]),
+        };
+        inline.iter().flatten().chain(heap)
     }
 
     /// The context, borrowing from the items.
@@ -42,7 +65,7 @@ impl<'py> Items<'py> {
         let mut ctx = Context::new();
         let mut targeting_key: Option<&str> = None;
         let mut user_id: Option<&str> = None;
-        for (k, v) in &self.0 {
+        for (k, v) in self.iter() {
             let name = k
                 .cast::<PyString>()
                 .map_err(|_| {
@@ -52,14 +75,21 @@ impl<'py> Items<'py> {
                     ))
                 })?
                 .to_str()?;
-            let value = top_level(name, v)?;
+            // Strings (most values) are borrowed, and read once.
+            let (value, text) = match v.cast::<PyString>() {
+                Ok(s) => {
+                    let text = s.to_str()?;
+                    (Value::String(Cow::Borrowed(text)), Some(text))
+                }
+                Err(_) => (owned(name, v, 0)?, None),
+            };
             match name {
-                "targetingKey" => match value.as_str() {
-                    Some(_) => targeting_key = string(v),
+                "targetingKey" => match text {
+                    Some(_) => targeting_key = text,
                     None => return Err(ContextError::new_err("`targetingKey` must be a string")),
                 },
-                "user_id" => match value.as_str() {
-                    Some(_) => user_id = string(v),
+                "user_id" => match text {
+                    Some(_) => user_id = text,
                     None => return Err(ContextError::new_err("`user_id` must be a string")),
                 },
                 _ => {}
@@ -77,18 +107,6 @@ impl<'py> Items<'py> {
         }
         Ok(ctx)
     }
-}
-
-fn string<'a>(v: &'a Bound<'_, PyAny>) -> Option<&'a str> {
-    v.cast::<PyString>().ok().and_then(|s| s.to_str().ok())
-}
-
-/// A top-level value: strings borrowed.
-fn top_level<'a>(name: &str, v: &'a Bound<'_, PyAny>) -> PyResult<Value<'a>> {
-    if let Ok(s) = v.cast::<PyString>() {
-        return Ok(Value::String(Cow::Borrowed(s.to_str()?)));
-    }
-    owned(name, v, 0)
 }
 
 /// Any value, copied.

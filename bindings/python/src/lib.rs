@@ -474,7 +474,7 @@ fn check(
         }
         _ => {
             return Err(pyo3::exceptions::PyTypeError::new_err(
-                "check() takes a path or text=..., not both",
+                "check() takes a path or text=..., one of them",
             ))
         }
     };

@@ -90,8 +90,9 @@ def test_check_reports_and_never_raises(bad_file) -> None:
     assert (d.severity, d.code, d.lint, d.line, d.column) == ("warning", "W0002", "duplicate-rule", 1, 76)
     assert str(lint).endswith("ok with 1 warning: 1 file, 1 flag")
     assert str(killswitch.check(text="flag_key: f\nenabled: true\n", format="yaml")) == "ok: 1 file, 1 flag"
-    with pytest.raises(TypeError):
-        killswitch.check()
+    for neither_or_both in [{}, {"path": bad_file, "text": "{}"}]:
+        with pytest.raises(TypeError, match="a path or text=..., one of them"):
+            killswitch.check(**neither_or_both)
 
 
 CLI = os.environ.get("KILLSWITCH_BIN")
