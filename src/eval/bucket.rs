@@ -101,38 +101,52 @@ mod tests {
     }
 }
 
-/// The last rollout hash, remembered: for evaluating several versions of
-/// one flag for one context with [`Flag::evaluate_with_memo`](crate::Flag::evaluate_with_memo),
-/// which then hashes once. It holds one entry; after the first use it
-/// allocates only when a longer key than any before arrives.
+/// The last rollout hashes, remembered: for evaluating several versions
+/// of one flag (and its prerequisites) for one context with
+/// [`Flag::evaluate_with_memo`](crate::Flag::evaluate_with_memo), which
+/// then hashes each user and flag key once. It holds the last
+/// [`BucketMemo::ENTRIES`] hashes; once warm it allocates only when a
+/// longer key than any before arrives.
 #[derive(Debug, Default, Clone)]
 pub struct BucketMemo {
-    key: String,
-    flag: String,
-    buckets: Option<(u8, u16)>,
+    entries: [(String, String, (u8, u16)); BucketMemo::ENTRIES],
+    /// How many entries are in use, up to `ENTRIES`.
+    used: usize,
+    /// The entry the next miss replaces.
+    next: usize,
 }
 
 impl BucketMemo {
+    /// How many hashes a memo remembers: a flag and a few prerequisites.
+    pub const ENTRIES: usize = 4;
+
     /// An empty memo.
     pub fn new() -> BucketMemo {
         BucketMemo::default()
     }
 
-    /// The buckets of `key ++ flag`: remembered when the last call had the
-    /// same strings, else hashed and remembered.
+    /// The buckets of `key ++ flag`: remembered when one of the last
+    /// calls had the same strings, else hashed and remembered.
     #[inline]
     pub(crate) fn buckets(&mut self, key: &str, flag: &str) -> (u8, u16) {
-        if let Some(b) = self.buckets {
-            if self.key == key && self.flag == flag {
-                return b;
-            }
+        let used = self.used.min(Self::ENTRIES);
+        if let Some((_, _, b)) = self.entries[..used]
+            .iter()
+            .find(|(k, f, _)| k == key && f == flag)
+        {
+            return *b;
         }
         let b = buckets(key, flag);
-        self.key.clear();
-        self.key.push_str(key);
-        self.flag.clear();
-        self.flag.push_str(flag);
-        self.buckets = Some(b);
+        let slot = self.next % Self::ENTRIES;
+        if let Some(entry) = self.entries.get_mut(slot) {
+            entry.0.clear();
+            entry.0.push_str(key);
+            entry.1.clear();
+            entry.1.push_str(flag);
+            entry.2 = b;
+        }
+        self.next = (slot + 1) % Self::ENTRIES;
+        self.used = (self.used + 1).min(Self::ENTRIES);
         b
     }
 }

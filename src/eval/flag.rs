@@ -42,15 +42,26 @@ pub(crate) trait Tracer {
     fn buckets(&mut self, key: &str, flag: &str) -> (u8, u16) {
         buckets(key, flag)
     }
+    /// The tracer a prerequisite's own evaluation runs with: by default
+    /// none (its steps are not this flag's); a memo shares its hashes.
+    #[inline(always)]
+    fn prerequisite_tracer(&mut self) -> Option<Memo<'_>> {
+        None
+    }
 }
 
-/// The tracer that only remembers the last hash.
-struct Memo<'m>(&'m mut BucketMemo);
+/// The tracer that only remembers the last hashes, for a flag and its
+/// prerequisites.
+pub(crate) struct Memo<'m>(&'m mut BucketMemo);
 
 impl Tracer for Memo<'_> {
     #[inline(always)]
     fn buckets(&mut self, key: &str, flag: &str) -> (u8, u16) {
         self.0.buckets(key, flag)
+    }
+    #[inline(always)]
+    fn prerequisite_tracer(&mut self) -> Option<Memo<'_>> {
+        Some(Memo(self.0))
     }
 }
 
@@ -201,7 +212,10 @@ impl Flag {
         // Recursion is bounded: the loader rejects cycles and chains deeper
         // than `MAX_PREREQUISITE_DEPTH`.
         for (i, parent) in self.requires.iter().enumerate() {
-            let d = parent.decide(ctx, now);
+            let d = match tracer.prerequisite_tracer() {
+                Some(mut memo) => parent.decide_traced(ctx, now, &mut memo),
+                None => parent.decide(ctx, now),
+            };
             tracer.prerequisite(i, parent, d);
             if !d.enabled {
                 return Decision::new(false, Reason::PrerequisiteOff(i));
