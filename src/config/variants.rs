@@ -425,7 +425,33 @@ impl Loader<'_> {
             found
         };
         let off = match &raw.off {
-            Some(named) => resolve(self, "off_variant", named),
+            Some(named) => {
+                let off = resolve(self, "off_variant", named);
+                let value = off.and_then(|i| declared.get(usize::from(i)));
+                if value.is_some_and(|v| matches!(v.scalar, Scalar::Null)) {
+                    // A killed flag must answer a value: `null` has no type,
+                    // so every OpenFeature client would fall back to its
+                    // caller's default, which may turn the feature on.
+                    // (No `off`: the flag is not built.)
+                    self.report(
+                        place,
+                        "off_variant",
+                        ErrorKind::WrongType,
+                        named.span,
+                        format!(
+                            "off_variant \"{}\" has the value null: a killed or disabled flag must answer a value",
+                            named.name.escape_debug()
+                        ),
+                        Some(
+                            "null lets each caller's default decide, and a default of true would turn a killed feature on; give the off variant a value such as false, \"\", 0 or {}"
+                                .into(),
+                        ),
+                    );
+                    None
+                } else {
+                    off
+                }
+            }
             None => {
                 self.report(
                     place,

@@ -71,7 +71,7 @@ fn shares_follow_the_weights() {
             .collect();
         let set = flags(&format!(
             r#"{{"flag_key": "exp", "enabled": true, "rollout_percentage": 100,
-                "variants": {{"a": "A", "b": "B", "c": "C", "off": null}}, "off_variant": "off",
+                "variants": {{"a": "A", "b": "B", "c": "C", "off": "OFF"}}, "off_variant": "off",
                 "split": [{}], "allow_lints": ["unserved-variant"]}}"#,
             split.join(", ")
         ));
@@ -451,4 +451,29 @@ fn hostile_variants_fail_fast() {
             .all(|k| matches!(k, ErrorKind::UnknownVariant | ErrorKind::TooManyDiagnostics)),
         "{found:?}"
     );
+}
+
+/// A killed flag must answer a value: an off variant of `null` would hand
+/// the answer to each caller's default (which may be `true`) in every
+/// OpenFeature client, so the loader refuses it, and says why.
+#[test]
+fn an_off_variant_cannot_be_null() {
+    let config = r#"{"flag_key": "promo", "enabled": true, "kill_switch": true,
+        "variants": {"shown": {"text": "sale"}, "hidden": null},
+        "off_variant": "hidden", "on_variant": "shown"}"#;
+    let err = killswitch::FlagSet::from_json(config).unwrap_err();
+    let d = &err.diagnostics()[0];
+    assert_eq!(d.kind(), killswitch::ErrorKind::WrongType);
+    assert!(
+        d.message()
+            .contains("off_variant \"hidden\" has the value null"),
+        "{}",
+        d.message()
+    );
+    // An on variant may be null (the caller's default then decides, and
+    // only while the flag is on).
+    let on_null = config
+        .replace(r#""hidden": null"#, r#""hidden": {}"#)
+        .replace(r#""shown": {"text": "sale"}"#, r#""shown": null"#);
+    assert!(killswitch::FlagSet::from_json(&on_null).is_ok());
 }

@@ -20,7 +20,7 @@ SPEC = """{
 
 VARIANTS = """{"flags": [
   {"flag_key": "layout", "enabled": true, "rollout_percentage": 100,
-   "variants": {"cards": {"zeta": 1, "alpha": [1.5, null, true], "mid": {"b": "x", "a": 2}}, "none": null},
+   "variants": {"cards": {"zeta": 1, "alpha": [1.5, null, true], "mid": {"b": "x", "a": 2}}, "none": {}},
    "off_variant": "none", "on_variant": "cards"},
   {"flag_key": "limit", "enabled": true, "rollout_percentage": 100,
    "variants": {"high": 100, "low": 0.5}, "off_variant": "low", "on_variant": "high"},
@@ -74,9 +74,18 @@ def test_values_keep_their_json_type_and_key_order() -> None:
     assert layout.value["zeta"] == 1
     limit = flags.evaluate("limit", {"targetingKey": "u1"}).value
     assert limit == 100 and type(limit) is int
-    # Off serves the off variant, of its own type (here null).
+    # Off serves the off variant, of its own type.
     off = flags.evaluate("layout", {})
-    assert (off.enabled, off.reason, off.variant, off.value) == (False, "missing_user_id", "none", None)
+    assert (off.enabled, off.reason, off.variant, off.value) == (False, "missing_user_id", "none", {})
+
+
+def test_an_off_variant_cannot_be_null() -> None:
+    # A killed flag must answer a value: null would hand the answer to each
+    # caller's default, which may be True.
+    config = VARIANTS.replace('"none": {}', '"none": null')
+    with pytest.raises(killswitch.ConfigError) as caught:
+        killswitch.FlagSet.from_text(config)
+    assert 'off_variant "none" has the value null' in str(caught.value)
 
 
 def test_unknown_flags_are_off() -> None:

@@ -26,8 +26,8 @@ CONFIG = """{"flags": [
    "variants": {"red": "#f00", "grey": "#888"}, "off_variant": "grey", "on_variant": "red"},
   {"flag_key": "limit", "enabled": true, "rollout_percentage": 100,
    "variants": {"high": 100, "low": 10}, "off_variant": "low", "on_variant": "high"},
-  {"flag_key": "layout", "enabled": false,
-   "variants": {"cards": {"b": 1, "a": [2]}, "none": null}, "off_variant": "none", "on_variant": "cards"},
+  {"flag_key": "layout", "enabled": true, "rollout_percentage": 100,
+   "variants": {"cards": null, "none": {}}, "off_variant": "none", "on_variant": "cards"},
   {"flag_key": "settings", "enabled": true, "rollout_percentage": 100,
    "variants": {"on": {"b": 1, "a": [2]}, "off": {}}, "off_variant": "off", "on_variant": "on"}
 ]}"""
@@ -72,14 +72,11 @@ def test_typed_values(client) -> None:
     assert as_float.value == 100.0 and type(as_float.value) is float
     settings = client.get_object_details("settings", {}, USER)
     assert list(settings.value) == ["b", "a"] and settings.value == {"b": 1, "a": [2]}
-    # A null off value has no type: the caller's default, with the decision.
+    # A null (on) value has no type: the caller's default, with the
+    # decision. (An off variant cannot be null: the config is refused.)
     layout = client.get_object_details("layout", {"default": True}, USER)
-    assert (layout.value, layout.reason, layout.variant, layout.error_code) == (
-        {"default": True},
-        Reason.DISABLED,
-        "none",
-        None,
-    )
+    assert (layout.value, layout.variant, layout.error_code) == ({"default": True}, "cards", None)
+    assert layout.reason != Reason.ERROR
 
 
 def test_errors(client) -> None:
