@@ -137,6 +137,8 @@ export class ContextError extends TypeError {
 export interface WasmEngine {
   describe(): string;
   evaluate(index: number, context: string, openfeature: boolean, nowMs: number): void;
+  evaluate_encoded(index: number, len: number, openfeature: boolean, nowMs: number): void;
+  reads_clock(): boolean;
   set_context(context: string, openfeature: boolean): void;
   evaluate_index(index: number, nowMs: number): void;
   free(): void;
@@ -147,6 +149,7 @@ export interface WasmModule {
   Engine: { compile(text: string, format: string, file?: string | null): WasmEngine };
   reasons(): string;
   decision_slots(): number;
+  context_buffer(len: number): number;
   module_memory(): { buffer: ArrayBuffer };
   format_of(path: string): string;
   max_config_bytes(): number;
@@ -185,6 +188,102 @@ function decisionSlots(): Uint32Array {
   return slots;
 }
 
+// The context buffer: a flat context object is written straight into the
+// module's memory in a compact encoding (crate/src/lib.rs, `decode_context`):
+// no JSON.stringify here, no JSON parser there.
+const TAG_NULL = 0;
+const TAG_FALSE = 1;
+const TAG_TRUE = 2;
+const TAG_NUMBER = 3;
+const TAG_STRING = 4;
+const encoder = new TextEncoder();
+const hasOwn = Object.prototype.hasOwnProperty;
+let bufferCapacity = 0;
+let bufferBytes = new Uint8Array(0);
+let bufferView = new DataView(new ArrayBuffer(0));
+
+/** Views a buffer of at least `min` bytes afresh (keeping what was written). */
+function growBuffer(min: number): void {
+  bufferCapacity = Math.max(min, 1024, bufferCapacity * 2);
+  const address = wasm.context_buffer(bufferCapacity);
+  const memory = wasm.module_memory().buffer;
+  bufferBytes = new Uint8Array(memory, address, bufferCapacity);
+  bufferView = new DataView(memory, address, bufferCapacity);
+  slots = new Uint32Array(0);
+}
+
+/** Writes a string (UTF-8 length, then bytes) at `at`; the offset after it. */
+function writeString(s: string, at: number): number {
+  const n = s.length;
+  if (at + 13 + 3 * n > bufferCapacity) {
+    growBuffer(at + 13 + 3 * n);
+  }
+  const bytes = bufferBytes;
+  let p = at + 4;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) break;
+    bytes[p++] = c;
+  }
+  if (i < n) {
+    p += encoder.encodeInto(i === 0 ? s : s.slice(i), bytes.subarray(p)).written;
+  }
+  bufferView.setUint32(at, p - at - 4, true);
+  return p;
+}
+
+/**
+ * Writes a flat context (string, number, boolean and null values) to the
+ * buffer, as JSON.stringify would see it (own enumerable keys in order;
+ * `undefined`, functions and symbols left out; a non-finite number is
+ * null); its length in bytes, or -1 for a context that needs JSON (nested
+ * objects, lists, dates, BigInts, `toJSON`).
+ */
+function encodeContext(context: Context): number {
+  if (bufferBytes.length === 0) {
+    growBuffer(bufferCapacity);
+  }
+  if (typeof (context as { toJSON?: unknown }).toJSON === 'function') {
+    return -1;
+  }
+  let at = 0;
+  for (const key in context) {
+    if (!hasOwn.call(context, key)) continue;
+    const value = context[key];
+    switch (typeof value) {
+      case 'string':
+        at = writeString(key, at);
+        bufferBytes[at] = TAG_STRING;
+        at = writeString(value, at + 1);
+        break;
+      case 'number':
+        at = writeString(key, at);
+        if (Number.isFinite(value)) {
+          bufferBytes[at] = TAG_NUMBER;
+          bufferView.setFloat64(at + 1, value, true);
+          at += 9;
+        } else {
+          bufferBytes[at++] = TAG_NULL;
+        }
+        break;
+      case 'boolean':
+        at = writeString(key, at);
+        bufferBytes[at++] = value ? TAG_TRUE : TAG_FALSE;
+        break;
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        break;
+      default:
+        if (value !== null) return -1;
+        at = writeString(key, at);
+        bufferBytes[at++] = TAG_NULL;
+    }
+  }
+  return at;
+}
+
 function orNull(n: number): number | null {
   return n === NONE ? null : n;
 }
@@ -197,14 +296,16 @@ function timeOf(options: EvaluateOptions | undefined): number {
   return typeof now === 'number' ? now : now.getTime();
 }
 
-function contextJson(context: Context | undefined): string {
+const EMPTY: Context = Object.freeze({});
+
+function checkContext(context: Context | undefined): Context {
   if (context === undefined || context === null) {
-    return '{}';
+    return EMPTY;
   }
   if (typeof context !== 'object' || Array.isArray(context)) {
     throw new ContextError('the context must be an object of attributes');
   }
-  return JSON.stringify(context);
+  return context;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -254,8 +355,10 @@ export class FlagSet {
   readonly #engine: WasmEngine;
   readonly #flags: FlagInfo[];
   readonly #index: Map<string, number>;
+  readonly #readsClock: boolean;
 
   private constructor(engine: WasmEngine) {
+    this.#readsClock = engine.reads_clock();
     this.#engine = engine;
     this.#flags = deepFreeze(JSON.parse(engine.describe()) as FlagInfo[]);
     this.#index = new Map(this.#flags.map((flag, i) => [flag.key, i]));
@@ -325,13 +428,13 @@ export class FlagSet {
    */
   evaluate(key: string, context?: Context, options?: EvaluateOptions): Decision {
     const index = this.#index.get(key) ?? -1;
-    this.#run(index, contextJson(context), false, timeOf(options));
+    this.#run(index, checkContext(context), false, this.#readsClock ? timeOf(options) : 0);
     return this.#read(index);
   }
 
   /** Evaluates every flag for one context, in file order (one context parse, one clock reading). */
   evaluateAll(context?: Context, options?: EvaluateOptions): Evaluation[] {
-    return this.#evaluateAll(contextJson(context), false, timeOf(options));
+    return this.#evaluateAll(JSON.stringify(checkContext(context)), false, timeOf(options));
   }
 
   /**
@@ -341,7 +444,7 @@ export class FlagSet {
    */
   evaluateOpenFeature(key: string, context: object, nowMs: number): Decision {
     const index = this.#index.get(key) ?? -1;
-    this.#run(index, JSON.stringify(context), true, nowMs);
+    this.#run(index, context as Context, true, nowMs);
     return this.#read(index);
   }
 
@@ -350,9 +453,15 @@ export class FlagSet {
     this.#engine.free();
   }
 
-  #run(index: number, context: string, openfeature: boolean, nowMs: number): void {
+  #run(index: number, context: Context, openfeature: boolean, nowMs: number): void {
+    const at = index < 0 ? NONE : index;
+    const len = encodeContext(context);
     try {
-      this.#engine.evaluate(index < 0 ? NONE : index, context, openfeature, nowMs);
+      if (len >= 0) {
+        this.#engine.evaluate_encoded(at, len, openfeature, nowMs);
+      } else {
+        this.#engine.evaluate(at, JSON.stringify(context), openfeature, nowMs);
+      }
     } catch (e) {
       throw contextError(e);
     }

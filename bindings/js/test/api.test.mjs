@@ -172,3 +172,31 @@ test('many evaluations, and memory growth, keep reading the right decision', () 
     assert.equal(flags.evaluate('new_search_ui', { user_id: 'user_123' }).bucket, 45);
   }
 });
+
+test('flat contexts written to memory read as their JSON would', () => {
+  const flags = FlagSet.fromText(JSON.stringify([
+    { flag_key: 'age', enabled: true, targeting_rules: { allow_list: ['age >= 18'] } },
+    { flag_key: 'ratio', enabled: true, targeting_rules: { allow_list: ['ratio > 0.25'] } },
+    { flag_key: 'name', enabled: true, targeting_rules: { allow_list: ['name == "Zoë 用户 😀"'] } },
+    { flag_key: 'staff', enabled: true, targeting_rules: { allow_list: ['staff == true'] } },
+    { flag_key: 'set', enabled: true, targeting_rules: { allow_list: ['gone in [1, 2]'] } },
+    { flag_key: 'roll', enabled: true, rollout_percentage: 50 },
+  ]));
+  const contexts = [
+    { user_id: 'user_1', age: 18, ratio: 0.5, name: 'Zoë 用户 😀', staff: true, gone: undefined },
+    { user_id: 'Zoë', age: 17.999, ratio: 0.25, name: 'Zoe', staff: false, gone: null },
+    { user_id: '用户-7', age: NaN, ratio: Infinity, name: 'x'.repeat(5000) + 'ü', staff: 'true', gone: 1 },
+    { user_id: 'u', age: 1e21, ratio: -0, f() {}, [Symbol('s')]: 1, gone: 2 },
+    { user_id: 'u'.repeat(100000) },
+  ];
+  for (const context of contexts) {
+    // `toJSON` sends the same context through JSON.stringify and the engine's JSON parser.
+    const viaJson = { ...context, toJSON: () => context };
+    for (const key of flags.keys) {
+      assert.deepEqual(flags.evaluate(key, context), flags.evaluate(key, viaJson), `${key} ${JSON.stringify(context).slice(0, 80)}`);
+    }
+  }
+  assert.throws(() => flags.evaluate('roll', { user_id: 7 }), ContextError);
+  assert.throws(() => flags.evaluate('roll', { user_id: 7, toJSON() { return this; } }), ContextError);
+  assert.throws(() => flags.evaluate('roll', { user_id: 'u', n: 1n }), TypeError);
+});

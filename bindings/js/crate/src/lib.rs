@@ -23,7 +23,9 @@
 // does, so the workspace's `deny` is relaxed for its expansions only.
 #![allow(unsafe_code)]
 
-use killswitch::{Context, Decision, Diagnostic, FlagSet, Format, Limits, Reason, Value};
+use killswitch::{Context, Decision, Diagnostic, FlagSet, Format, Limits, Number, Reason, Value};
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -98,6 +100,27 @@ pub fn reasons() -> String {
 #[wasm_bindgen]
 pub fn decision_slots() -> usize {
     DECISION.as_ptr() as usize
+}
+
+thread_local! {
+    /// Where JavaScript writes a context in the compact encoding
+    /// ([`decode_context`]) for [`Engine::evaluate_encoded`]: reused by every
+    /// evaluation, grown on demand by [`context_buffer`].
+    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The address of a buffer of at least `len` bytes for a context in the
+/// compact encoding. Its first bytes are kept when it grows (so that a
+/// writer that ran out of room can continue), and the address stays valid
+/// until the next call.
+#[wasm_bindgen]
+pub fn context_buffer(len: usize) -> usize {
+    BUFFER.with_borrow_mut(|buffer| {
+        if buffer.len() < len {
+            buffer.resize(len.max(buffer.len() * 2), 0);
+        }
+        buffer.as_ptr() as usize
+    })
 }
 
 /// The module's memory, for reading [`decision_slots`].
@@ -220,6 +243,25 @@ impl Engine {
         Ok(())
     }
 
+    /// [`Engine::evaluate`] for a context JavaScript wrote to
+    /// [`context_buffer`] in the compact encoding ([`decode_context`]):
+    /// the first `len` bytes. No JSON on either side, so that an
+    /// evaluation costs little more than the engine's own work.
+    pub fn evaluate_encoded(
+        &self,
+        index: usize,
+        len: usize,
+        openfeature: bool,
+        now_ms: f64,
+    ) -> Result<(), String> {
+        BUFFER.with_borrow(|buffer| {
+            let bytes = buffer.get(..len).unwrap_or_default();
+            let ctx = decode_context(bytes, openfeature)?;
+            self.decide(index, &ctx, now_ms);
+            Ok(())
+        })
+    }
+
     /// Keeps a context (read as [`Engine::evaluate`] reads it) for the
     /// following [`Engine::evaluate_index`] calls: one parse for a whole
     /// `evaluateAll`.
@@ -232,6 +274,12 @@ impl Engine {
     /// decision to [`decision_slots`].
     pub fn evaluate_index(&self, index: usize, now_ms: f64) {
         self.decide(index, &self.context, now_ms);
+    }
+
+    /// Whether any flag reads the clock (has a `rollout_schedule`): when
+    /// none does, the wrapper need not ask the host for the time.
+    pub fn reads_clock(&self) -> bool {
+        self.flags.flags().iter().any(|flag| flag.has_schedule())
     }
 
     /// How many flags the config has.
@@ -290,6 +338,69 @@ fn time_of(now_ms: f64) -> SystemTime {
     time.unwrap_or(UNIX_EPOCH)
 }
 
+/// A context from the compact encoding the JavaScript wrapper writes for
+/// flat objects (`bindings/js/src/core.ts`, `encodeContext`): attributes
+/// one after the other, each a key then a value; a string is its UTF-8
+/// length (`u32`, little-endian) and bytes; a value is a tag byte, then
+/// nothing (0 `null`, 1 `false`, 2 `true`), an `f64` (3, little-endian) or
+/// a string (4). A number is read as `JSON.stringify` would have written
+/// it and `serde_json` read it back: a whole number below 1e21 as an
+/// integer when it fits `i64`. The same checks as [`parse_context`].
+fn decode_context(bytes: &[u8], openfeature: bool) -> Result<Context<'_>, String> {
+    fn string<'b>(bytes: &'b [u8], at: &mut usize) -> Option<&'b str> {
+        let len = u32::from_le_bytes(bytes.get(*at..*at + 4)?.try_into().ok()?) as usize;
+        let text = std::str::from_utf8(bytes.get(*at + 4..*at + 4 + len)?).ok()?;
+        *at += 4 + len;
+        Some(text)
+    }
+    fn attribute<'b>(bytes: &'b [u8], at: &mut usize) -> Option<(&'b str, Value<'b>)> {
+        let key = string(bytes, at)?;
+        let tag = *bytes.get(*at)?;
+        *at += 1;
+        let value = match tag {
+            0 => Value::Null,
+            1 => Value::Bool(false),
+            2 => Value::Bool(true),
+            3 => {
+                let f = f64::from_le_bytes(bytes.get(*at..*at + 8)?.try_into().ok()?);
+                *at += 8;
+                Value::Number(json_number(f))
+            }
+            4 => Value::String(Cow::Borrowed(string(bytes, at)?)),
+            _ => return None,
+        };
+        Some((key, value))
+    }
+    let mut ctx = Context::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let Some((key, value)) = attribute(bytes, &mut at) else {
+            return Err(invalid_context("the encoded context is malformed"));
+        };
+        if key == "user_id" && !matches!(value, Value::String(_)) {
+            return Err(invalid_context(
+                "the context must be an object of attributes: `user_id` must be a string",
+            ));
+        }
+        ctx.set(key, value);
+    }
+    if openfeature {
+        targeting_key_is_user_id(&mut ctx)?;
+    }
+    Ok(ctx)
+}
+
+/// A finite JavaScript number as JSON carries it (see [`decode_context`]).
+fn json_number(f: f64) -> Number {
+    const MAX_PLAIN: f64 = 1e21;
+    const I64_BOUND: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if f.fract() == 0.0 && f.abs() < MAX_PLAIN && (-I64_BOUND..I64_BOUND).contains(&f) {
+        Number::Int(f as i64)
+    } else {
+        Number::Float(f)
+    }
+}
+
 /// A context from JSON text; with `openfeature`, as the OFREP service
 /// reads a request's context (`server/src/ofrep.rs`, `parse_context`).
 fn parse_context(text: &str, openfeature: bool) -> Result<Context<'_>, String> {
@@ -298,9 +409,15 @@ fn parse_context(text: &str, openfeature: bool) -> Result<Context<'_>, String> {
         let e = e.strip_prefix("invalid context: ").unwrap_or(&e);
         invalid_context(&format!("the context must be an object of attributes: {e}"))
     })?;
-    if !openfeature {
-        return Ok(ctx);
+    if openfeature {
+        targeting_key_is_user_id(&mut ctx)?;
     }
+    Ok(ctx)
+}
+
+/// As the OFREP service reads a context: a string `targetingKey` is the
+/// user id, and a `user_id` that differs from it is an error.
+fn targeting_key_is_user_id(ctx: &mut Context<'_>) -> Result<(), String> {
     let targeting_key = match ctx.get("targetingKey") {
         None => None,
         Some(Value::String(key)) => Some(key.clone()),
@@ -317,7 +434,7 @@ fn parse_context(text: &str, openfeature: bool) -> Result<Context<'_>, String> {
         }
         ctx.set("user_id", Value::String(key));
     }
-    Ok(ctx)
+    Ok(())
 }
 
 fn invalid_context(message: &str) -> String {
@@ -430,6 +547,59 @@ mod tests {
         let plain = parse_context(r#"{"targetingKey": "u1"}"#, false).unwrap();
         assert_eq!(plain.user_id(), None);
         assert!(parse_context("[]", false).is_err());
+    }
+
+    fn encode(attributes: &[(&str, u8, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (key, tag, payload) in attributes {
+            out.extend((key.len() as u32).to_le_bytes());
+            out.extend(key.as_bytes());
+            out.push(*tag);
+            out.extend(*payload);
+        }
+        out
+    }
+
+    #[test]
+    fn the_compact_encoding_reads_as_json_would() {
+        let name = [&3u32.to_le_bytes()[..], b"Zo\xc3"].concat();
+        let bytes = encode(&[
+            ("user_id", 4, &[&2u32.to_le_bytes()[..], b"u1"].concat()),
+            ("age", 3, &18.0f64.to_le_bytes()),
+            ("ratio", 3, &0.5f64.to_le_bytes()),
+            ("staff", 2, &[]),
+            ("none", 0, &[]),
+        ]);
+        let ctx = decode_context(&bytes, false).unwrap();
+        let json = Context::from_json(
+            r#"{"user_id": "u1", "age": 18, "ratio": 0.5, "staff": true, "none": null}"#,
+        )
+        .unwrap();
+        assert_eq!(ctx, json);
+        assert!(matches!(
+            ctx.get("age"),
+            Some(Value::Number(Number::Int(18)))
+        ));
+        // Malformed: a bad tag, a short string, invalid UTF-8, a numeric user_id.
+        assert!(decode_context(&encode(&[("a", 9, &[])]), false).is_err());
+        assert!(decode_context(&bytes[..bytes.len() - 3], false).is_err());
+        assert!(decode_context(&encode(&[("a", 4, &name[..6])]), false).is_err());
+        assert!(decode_context(&encode(&[("user_id", 3, &1.0f64.to_le_bytes())]), false).is_err());
+        let conflict = encode(&[
+            ("targetingKey", 4, &[&1u32.to_le_bytes()[..], b"a"].concat()),
+            ("user_id", 4, &[&1u32.to_le_bytes()[..], b"b"].concat()),
+        ]);
+        assert!(decode_context(&conflict, false).is_ok());
+        assert!(decode_context(&conflict, true).is_err());
+    }
+
+    #[test]
+    fn numbers_are_typed_as_json_carries_them() {
+        assert!(matches!(json_number(3.0), Number::Int(3)));
+        assert!(matches!(json_number(-0.0), Number::Int(0)));
+        assert!(matches!(json_number(1.5), Number::Float(_)));
+        assert!(matches!(json_number(1e21), Number::Float(_)));
+        assert!(matches!(json_number(1e19), Number::Float(_)));
     }
 
     #[test]
