@@ -16,6 +16,9 @@
 //!   differs from it is `INVALID_CONTEXT`;
 //! - an unknown key is `FLAG_NOT_FOUND`, a value of another type than the
 //!   one asked for `TYPE_MISMATCH` (the caller's default then applies).
+//!   OpenFeature's Rust values have no `null`: a variant whose value is
+//!   `null` is a `TYPE_MISMATCH` for every type, and a `null` inside an
+//!   object or a list is left out.
 //!
 //! ```
 //! use killswitch::FlagSet;
@@ -318,7 +321,8 @@ fn rfc3339(t: &time::OffsetDateTime) -> String {
 }
 
 /// A JSON value as an OpenFeature value; `None` for `null`, which
-/// OpenFeature's Rust values cannot hold.
+/// OpenFeature's Rust values cannot hold: a `null` inside a list or an
+/// object is left out (the key is then absent).
 fn openfeature_value(json: serde_json::Value) -> Option<open_feature::Value> {
     Some(match json {
         serde_json::Value::Null => return None,
@@ -328,21 +332,21 @@ fn openfeature_value(json: serde_json::Value) -> Option<open_feature::Value> {
             None => open_feature::Value::Float(n.as_f64()?),
         },
         serde_json::Value::String(s) => open_feature::Value::String(s),
-        serde_json::Value::Array(xs) => open_feature::Value::Array(
-            xs.into_iter()
-                .map(openfeature_value)
-                .collect::<Option<Vec<_>>>()?,
-        ),
-        serde_json::Value::Object(fields) => open_feature::Value::Struct(struct_value(fields)?),
+        serde_json::Value::Array(xs) => {
+            open_feature::Value::Array(xs.into_iter().filter_map(openfeature_value).collect())
+        }
+        serde_json::Value::Object(fields) => open_feature::Value::Struct(struct_value(fields)),
     })
 }
 
-fn struct_value(fields: serde_json::Map<String, serde_json::Value>) -> Option<StructValue> {
+fn struct_value(fields: serde_json::Map<String, serde_json::Value>) -> StructValue {
     let mut out = StructValue::default();
     for (name, value) in fields {
-        out.fields.insert(name, openfeature_value(value)?);
+        if let Some(value) = openfeature_value(value) {
+            out.fields.insert(name, value);
+        }
     }
-    Some(out)
+    out
 }
 
 #[async_trait]
@@ -401,7 +405,7 @@ impl FeatureProvider for KillswitchProvider {
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<StructValue>> {
         self.resolve(flag_key, context, "object", |served| match served {
-            Served::Json(serde_json::Value::Object(fields)) => struct_value(fields),
+            Served::Json(serde_json::Value::Object(fields)) => Some(struct_value(fields)),
             _ => None,
         })
     }
