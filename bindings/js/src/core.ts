@@ -202,14 +202,19 @@ let bufferCapacity = 0;
 let bufferBytes = new Uint8Array(0);
 let bufferView = new DataView(new ArrayBuffer(0));
 
-/** Views a buffer of at least `min` bytes afresh (keeping what was written). */
-function growBuffer(min: number): void {
-  bufferCapacity = Math.max(min, 1024, bufferCapacity * 2);
-  const address = wasm.context_buffer(bufferCapacity);
+/** Views the buffer afresh, at `capacity` bytes (what was written is kept). */
+function viewBuffer(capacity: number): void {
+  bufferCapacity = capacity;
+  const address = wasm.context_buffer(capacity);
   const memory = wasm.module_memory().buffer;
-  bufferBytes = new Uint8Array(memory, address, bufferCapacity);
-  bufferView = new DataView(memory, address, bufferCapacity);
+  bufferBytes = new Uint8Array(memory, address, capacity);
+  bufferView = new DataView(memory, address, capacity);
   slots = new Uint32Array(0);
+}
+
+/** Grows the buffer to at least `min` bytes. */
+function growBuffer(min: number): void {
+  viewBuffer(Math.max(min, bufferCapacity * 2));
 }
 
 /** Writes a string (UTF-8 length, then bytes) at `at`; the offset after it. */
@@ -242,7 +247,8 @@ function writeString(s: string, at: number): number {
  */
 function encodeContext(context: Context): number {
   if (bufferBytes.length === 0) {
-    growBuffer(bufferCapacity);
+    // First use, or the memory grew (which detaches every view of it).
+    viewBuffer(Math.max(bufferCapacity, 1024));
   }
   if (typeof (context as { toJSON?: unknown }).toJSON === 'function') {
     return -1;
