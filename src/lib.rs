@@ -81,6 +81,7 @@ pub use eval::explain::Explanation;
 pub use eval::flag::Flag;
 pub use eval::flag_set::FlagSet;
 pub use eval::rule::Rule;
+pub use eval::schedule::ScheduleEntry;
 pub use eval::variant::Variant;
 pub use limits::Limits;
 pub use value::{Context, Number, Value};

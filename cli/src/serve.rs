@@ -4,6 +4,7 @@
 use crate::output::{follow_file, USAGE};
 use clap::Args;
 use killswitch::store::StoreEvent;
+use killswitch_server::dashboard::Dashboard;
 use killswitch_server::{Metrics, Server, Tokens, DEFAULT_LISTEN};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +27,21 @@ pub(crate) struct ServeArgs {
     /// skipped).
     #[arg(long, value_name = "PATH")]
     token_file: Option<String>,
+    /// Serve the flag dashboard at /dashboard and its JSON at /api/v1.
+    /// With a plain file source it is read-only.
+    #[arg(long)]
+    dashboard: bool,
+    /// Require a token of this file (or an admin token) to see the
+    /// dashboard and its JSON (one per line; default: the
+    /// KILLSWITCH_DASHBOARD_TOKEN environment variable, else open, which
+    /// is allowed on a loopback address only).
+    #[arg(long, value_name = "PATH", requires = "dashboard")]
+    dashboard_token_file: Option<String>,
+    /// The tokens that may act from the dashboard (kill, rollout,
+    /// rollback), one per line (default: the KILLSWITCH_ADMIN_TOKEN
+    /// environment variable, else none: read-only).
+    #[arg(long, value_name = "PATH", requires = "dashboard")]
+    admin_token_file: Option<String>,
     /// The largest request body accepted, in bytes; larger gets 413.
     #[arg(long, value_name = "N", default_value_t = 64 * 1024)]
     max_body_bytes: usize,
@@ -46,6 +62,17 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
                 return USAGE;
             }
         },
+    };
+    let dashboard = if args.dashboard {
+        match dashboard_settings(args) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return USAGE;
+            }
+        }
+    } else {
+        None
     };
     let metrics = Metrics::new();
     let observer = metrics.clone();
@@ -79,8 +106,15 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
     if let Some(tokens) = tokens {
         server = server.tokens(tokens);
     }
+    let with_dashboard = dashboard.is_some();
+    if let Some(dashboard) = dashboard {
+        server = server.dashboard(dashboard);
+    }
     let result = server.run(args.listen, |addr| {
         eprintln!("serve: listening on http://{addr} (OFREP at /ofrep/v1/evaluate/flags)");
+        if with_dashboard {
+            eprintln!("serve: dashboard at http://{addr}/dashboard (read-only: plain file source)");
+        }
     });
     store.shutdown();
     match result {
@@ -92,6 +126,44 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
             eprintln!("error: cannot serve on {}: {e}", args.listen);
             USAGE
         }
+    }
+}
+
+/// The dashboard's tokens, from their files or the environment (never
+/// printed). Open reads are refused off loopback.
+fn dashboard_settings(args: &ServeArgs) -> Result<Dashboard, String> {
+    let read = tokens_from(
+        args.dashboard_token_file.as_deref(),
+        "KILLSWITCH_DASHBOARD_TOKEN",
+    )?;
+    let admin = tokens_from(args.admin_token_file.as_deref(), "KILLSWITCH_ADMIN_TOKEN")?;
+    if read.is_none() && !args.listen.ip().is_loopback() {
+        return Err(format!(
+            "the dashboard on {} (not a loopback address) needs --dashboard-token-file \
+             (or KILLSWITCH_DASHBOARD_TOKEN): its pages would be open to the network",
+            args.listen
+        ));
+    }
+    let mut dashboard = Dashboard::new();
+    if let Some(read) = read {
+        dashboard = dashboard.read_tokens(read);
+    }
+    if let Some(admin) = admin {
+        dashboard = dashboard.admin_tokens(admin);
+    }
+    Ok(dashboard)
+}
+
+/// Tokens from a file, else from an environment variable (one token).
+fn tokens_from(file: Option<&str>, var: &str) -> Result<Option<Tokens>, String> {
+    if let Some(path) = file {
+        return Tokens::from_file(path)
+            .map(Some)
+            .map_err(|e| format!("cannot read the token file `{path}`: {e}"));
+    }
+    match std::env::var(var) {
+        Ok(token) if !token.trim().is_empty() => Ok(Some(Tokens::new([token.trim()]))),
+        _ => Ok(None),
     }
 }
 

@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+pub mod dashboard;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -72,6 +73,7 @@ pub struct Server {
     store: Arc<Store>,
     metrics: Metrics,
     tokens: Option<Tokens>,
+    dashboard: Option<dashboard::Dashboard>,
     max_body_bytes: usize,
     max_header_bytes: usize,
     max_nesting_depth: usize,
@@ -88,6 +90,7 @@ impl Server {
             store,
             metrics: Metrics::new(),
             tokens: None,
+            dashboard: None,
             max_body_bytes: 64 * 1024,
             max_header_bytes: 16 * 1024,
             max_nesting_depth: killswitch::Limits::default().max_nesting_depth,
@@ -111,6 +114,13 @@ impl Server {
     /// open.
     pub fn tokens(mut self, tokens: Tokens) -> Server {
         self.tokens = Some(tokens);
+        self
+    }
+
+    /// Serves the flag dashboard (pages under `/dashboard`, JSON under
+    /// `/api/v1`) with these settings; off unless given.
+    pub fn dashboard(mut self, dashboard: dashboard::Dashboard) -> Server {
+        self.dashboard = Some(dashboard);
         self
     }
 
@@ -175,6 +185,19 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> io::Result<()> {
+        let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
+        let dashboard = self.dashboard.map(|settings| {
+            Arc::new(dashboard::Dash::new(
+                settings,
+                Arc::clone(&self.store),
+                (
+                    self.max_body_bytes,
+                    self.body_read_timeout,
+                    self.max_nesting_depth,
+                ),
+                stopping_rx,
+            ))
+        });
         let app = Arc::new(routes::App {
             store: self.store,
             metrics: self.metrics,
@@ -183,7 +206,10 @@ impl Server {
             body_read_timeout: self.body_read_timeout,
             max_nesting_depth: self.max_nesting_depth,
         });
-        let router = routes::router(app);
+        let router = match dashboard {
+            Some(dash) => dashboard::router(dash).merge(routes::router(app)),
+            None => routes::router(app),
+        };
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(self.header_read_timeout)
@@ -220,6 +246,8 @@ impl Server {
             });
         }
         drop(listener);
+        // Event streams end, so that their connections can close.
+        let _ = stopping.send(true);
         let _ = tokio::time::timeout(self.shutdown_grace, graceful.shutdown()).await;
         Ok(())
     }
