@@ -36,7 +36,9 @@ export function start(bin, args, options = {}) {
     child.on('exit', (code) => reject(new Error(`exited with ${code}: ${seen}`)));
     child.stderr.on('data', (chunk) => {
       seen += chunk;
-      const m = /listening on (http:\/\/[^\s]+)/.exec(seen);
+      // The address is complete once whitespace follows it (stderr may
+      // arrive in pieces that split it).
+      const m = /listening on (http:\/\/\S+)\s/.exec(seen);
       if (m) {
         clearTimeout(timer);
         resolve({ url: m[1], child, stderr: () => seen });
