@@ -6,6 +6,7 @@
 
 mod cases;
 mod check;
+mod dashboard;
 mod diff;
 mod eval;
 mod output;

@@ -4,7 +4,6 @@
 use crate::output::{follow_file, USAGE};
 use clap::Args;
 use killswitch::store::StoreEvent;
-use killswitch_server::dashboard::Dashboard;
 use killswitch_server::{Metrics, Server, Tokens, DEFAULT_LISTEN};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -64,7 +63,11 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
         },
     };
     let dashboard = if args.dashboard {
-        match dashboard_settings(args) {
+        match crate::dashboard::settings(
+            args.listen,
+            args.dashboard_token_file.as_deref(),
+            args.admin_token_file.as_deref(),
+        ) {
             Ok(d) => Some(d),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -126,44 +129,6 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
             eprintln!("error: cannot serve on {}: {e}", args.listen);
             USAGE
         }
-    }
-}
-
-/// The dashboard's tokens, from their files or the environment (never
-/// printed). Open reads are refused off loopback.
-fn dashboard_settings(args: &ServeArgs) -> Result<Dashboard, String> {
-    let read = tokens_from(
-        args.dashboard_token_file.as_deref(),
-        "KILLSWITCH_DASHBOARD_TOKEN",
-    )?;
-    let admin = tokens_from(args.admin_token_file.as_deref(), "KILLSWITCH_ADMIN_TOKEN")?;
-    if read.is_none() && !args.listen.ip().is_loopback() {
-        return Err(format!(
-            "the dashboard on {} (not a loopback address) needs --dashboard-token-file \
-             (or KILLSWITCH_DASHBOARD_TOKEN): its pages would be open to the network",
-            args.listen
-        ));
-    }
-    let mut dashboard = Dashboard::new();
-    if let Some(read) = read {
-        dashboard = dashboard.read_tokens(read);
-    }
-    if let Some(admin) = admin {
-        dashboard = dashboard.admin_tokens(admin);
-    }
-    Ok(dashboard)
-}
-
-/// Tokens from a file, else from an environment variable (one token).
-fn tokens_from(file: Option<&str>, var: &str) -> Result<Option<Tokens>, String> {
-    if let Some(path) = file {
-        return Tokens::from_file(path)
-            .map(Some)
-            .map_err(|e| format!("cannot read the token file `{path}`: {e}"));
-    }
-    match std::env::var(var) {
-        Ok(token) if !token.trim().is_empty() => Ok(Some(Tokens::new([token.trim()]))),
-        _ => Ok(None),
     }
 }
 

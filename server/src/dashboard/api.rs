@@ -482,7 +482,10 @@ pub(crate) async fn events(State(dash): State<Arc<Dash>>, headers: HeaderMap) ->
                 return None;
             }
             let status = w.dash.store.status();
-            let now = (status.version, status.last_error.is_none());
+            let now = (
+                status.version,
+                status.last_error.is_none() && status.degraded.is_none(),
+            );
             if w.last != Some(now) {
                 w.last = Some(now);
                 w.quiet_since = Instant::now();

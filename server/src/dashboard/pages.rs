@@ -37,21 +37,37 @@ fn require(dash: &Dash, headers: &HeaderMap) -> Result<Access, Box<Response>> {
 /// The version information every page header shows.
 pub(crate) async fn page_ctx(dash: &Arc<Dash>, access: &Access) -> PageCtx {
     let status = dash.store.status();
-    let published = match dash.versions.clone() {
-        Some(versions) => Some(blocking(move || versions.current()).await),
-        None => None,
+    // The version serving, as its source numbers it: what the page shows
+    // is exactly what writes are compared against. A versioned source
+    // that does not number the store's versions is asked instead.
+    let published = match (&status.source_version, dash.versions.clone()) {
+        (Some(v), _) => Some(Ok(VersionInfo::new(
+            v.number,
+            v.author.clone(),
+            v.message.clone(),
+            v.published_at,
+        ))),
+        (None, Some(versions)) => Some(blocking(move || versions.current()).await),
+        (None, None) => None,
     };
     let (version, published, source_error) = match published {
         Some(Ok(info)) => (info.version, Some(info), None),
         Some(Err(e)) => (status.version, None, Some(e.to_string())),
         None => (status.version, None, None),
     };
-    let source_error = source_error.or_else(|| {
-        status
-            .last_error
-            .as_ref()
-            .map(|e| first_line(&e.to_string()))
-    });
+    let source_error = source_error
+        .or_else(|| {
+            status
+                .degraded
+                .as_ref()
+                .map(|e| format!("degraded: {}", first_line(e)))
+        })
+        .or_else(|| {
+            status
+                .last_error
+                .as_ref()
+                .map(|e| first_line(&e.to_string()))
+        });
     let mut read_only = dash.read_only_reason(access.role);
     if read_only.is_none() && source_error.is_some() {
         read_only = Some("The source is failing: actions are paused until it recovers.".into());

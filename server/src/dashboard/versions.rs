@@ -6,7 +6,7 @@
 //! expected version is not the current one is refused as stale, and an
 //! invalid result is refused with its diagnostics, writing nothing.
 
-use killswitch::store::{Fetched, Source, SourceError};
+use killswitch::store::{Fetched, Published, Source, SourceError, SourceVersion};
 use killswitch::{FlagSet, Format, Limits};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -332,8 +332,9 @@ impl Versions for MemoryVersions {
     }
 }
 
-/// The store's view of a [`MemoryVersions`]: the current text, and
-/// [`Fetched::NotModified`] while the version has not changed.
+/// The store's view of a [`MemoryVersions`]: the current version (text
+/// and record, [`Fetched::Published`]), and [`Fetched::NotModified`] while
+/// it has not changed.
 pub struct MemorySource {
     inner: Arc<Mutex<Vec<Stored>>>,
     seen: u64,
@@ -359,7 +360,18 @@ impl Source for MemorySource {
             Some(s) if s.info.version == self.seen => Ok(Fetched::NotModified),
             Some(s) => {
                 self.seen = s.info.version;
-                Ok(Fetched::Text(s.text.clone()))
+                let info = &s.info;
+                let version = SourceVersion::new(
+                    info.version,
+                    info.author.clone(),
+                    info.message.clone(),
+                    info.published_at,
+                );
+                Ok(Fetched::Published(Box::new(Published::new(
+                    s.text.clone(),
+                    Format::Json,
+                    version,
+                ))))
             }
         }
     }
