@@ -1,8 +1,10 @@
 // The dashboard in a real browser: Debian's Chromium driven by
 // playwright-core. Run by .ci/dashboard.sh after the binaries are built:
-// KILLSWITCH_BIN names the killswitch command; VERSIONED_BIN the server
-// with a versioned (writable) source (the in-memory stand-in,
-// examples/dashboard_demo, until the database source is merged).
+// KILLSWITCH_BIN names the killswitch command; the writes go to the
+// PostgreSQL database of PG_URL (`killswitch publish`, then `killswitch
+// serve --source`), with its password in PGPASSWORD. Without PG_URL (a
+// quick local run) they go to VERSIONED_BIN, the in-memory stand-in
+// (server/examples/dashboard_demo.rs).
 
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,13 +19,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const FLAGS = join(here, 'flags.json');
 const BIN = process.env.KILLSWITCH_BIN;
 const VERSIONED = process.env.VERSIONED_BIN;
+const PG_URL = process.env.PG_URL;
 const ADMIN = 'browser-admin-token';
 const READ = 'browser-read-token';
 
 let browser;
 before(async () => {
   assert.ok(BIN, 'set KILLSWITCH_BIN to the killswitch binary');
-  assert.ok(VERSIONED, 'set VERSIONED_BIN to the server with a versioned source');
+  assert.ok(PG_URL || VERSIONED, 'set PG_URL (and PGPASSWORD), or VERSIONED_BIN');
   browser = await launch();
 });
 after(async () => { if (browser) await browser.close(); });
@@ -125,15 +128,26 @@ describe('a plain file source (read-only)', () => {
   });
 });
 
-describe('a versioned source (writes)', () => {
+describe(PG_URL ? 'a PostgreSQL source (writes)' : 'the in-memory stand-in source (writes)', () => {
   let server;
   let dir;
+  let first;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'killswitch-dashboard-'));
     writeFileSync(join(dir, 'admin.tokens'), ADMIN + '\n');
     writeFileSync(join(dir, 'read.tokens'), READ + '\n');
-    server = await start(VERSIONED, [FLAGS, '--listen', '127.0.0.1:0',
-      '--admin-token-file', join(dir, 'admin.tokens'), '--read-token-file', join(dir, 'read.tokens')]);
+    if (PG_URL) {
+      const published = spawnSync(BIN, ['publish', FLAGS, '--to', PG_URL, '--author', 'ci',
+        '--message', 'the browser tests\' config'], { encoding: 'utf8' });
+      assert.equal(published.status, 0, published.stderr);
+      first = Number(/\d+/.exec(published.stdout)[0]);
+      server = await start(BIN, ['serve', '--source', PG_URL, '--listen', '127.0.0.1:0', '--dashboard',
+        '--admin-token-file', join(dir, 'admin.tokens'), '--dashboard-token-file', join(dir, 'read.tokens')]);
+    } else {
+      first = 1;
+      server = await start(VERSIONED, [FLAGS, '--listen', '127.0.0.1:0',
+        '--admin-token-file', join(dir, 'admin.tokens'), '--read-token-file', join(dir, 'read.tokens')]);
+    }
   });
   after(() => stop(server));
 
@@ -225,10 +239,10 @@ describe('a versioned source (writes)', () => {
     await login(page, server.url, ADMIN, 'Ana');
     assert.equal((await ofrep(server.url, 'checkout_v2')).value, false);
     await page.goto(server.url + '/dashboard/history');
-    await page.getByRole('link', { name: 'Roll back to 1…' }).click();
+    await page.getByRole('link', { name: `Roll back to ${first}…` }).click();
     assert.match(await page.locator('#changes').innerText(), /kill_switch: true -> false/);
-    await page.getByLabel(/Message/).fill('INC-7 resolved: back to version 1');
-    await page.getByRole('button', { name: 'Roll back to version 1' }).click();
+    await page.getByLabel(/Message/).fill(`INC-7 resolved: back to version ${first}`);
+    await page.getByRole('button', { name: `Roll back to version ${first}` }).click();
     await page.waitForURL(/published=/);
     assert.equal((await ofrep(server.url, 'checkout_v2')).value, true);
     assert.equal((await ofrep(server.url, 'one_click_buy')).metadata.percentage, 30);
