@@ -170,8 +170,8 @@ impl Dash {
     pub(crate) fn read_only_reason(&self, role: Role) -> Option<String> {
         if self.versions.is_none() {
             return Some(format!(
-                "Read-only: this replica serves the plain file `{}`. Actions need the versioned \
-                 database source (killswitch serve --source postgres://...).",
+                "Read-only: this replica's source `{}` is not a versioned database (a plain file \
+                 or an HTTP config). Actions need killswitch serve --source postgres://...",
                 self.store.status().source
             ));
         }
