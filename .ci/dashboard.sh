@@ -3,7 +3,8 @@
 # driven by playwright-core (pinned in server/tests/dashboard/package-lock.json;
 # playwright-core never downloads a browser), against `killswitch serve
 # --dashboard` on a plain file (read-only) and on a throw-away PostgreSQL
-# cluster (`serve --source postgres://...`: the writes).
+# cluster (`serve --source postgres://...`: the writes). With --screenshots
+# it takes the README's pictures instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,7 +43,11 @@ trap cleanup EXIT
 cd server/tests/dashboard
 npm ci --no-audit --no-fund --loglevel=error
 # The password goes by PGPASSWORD, never on a command line.
-KILLSWITCH_BIN="$target/debug/killswitch" \
-    PG_URL="postgres://postgres@127.0.0.1:$pg_port/postgres" PGPASSWORD="$pg_password" \
-    CHROMIUM=/usr/bin/chromium \
+export KILLSWITCH_BIN="$target/debug/killswitch" CHROMIUM=/usr/bin/chromium \
+    PG_URL="postgres://postgres@127.0.0.1:$pg_port/postgres" PGPASSWORD="$pg_password"
+if [ "${1:-}" = --screenshots ]; then
+    # The README's pictures (docs/dashboard-*.png), instead of the tests.
+    node screenshots.mjs
+else
     node --test dashboard.test.mjs
+fi

@@ -2,9 +2,10 @@
 //! path over a PostgreSQL [`Registry`] (the versioned source of `serve
 //! --source postgres://...`).
 
-use killswitch::Format;
 use killswitch_fleet::{FleetError, FleetErrorKind, Registry};
-use killswitch_server::dashboard::{Change, Dashboard, VersionInfo, Versions, WriteError};
+use killswitch_server::dashboard::{
+    Change, Dashboard, VersionInfo, VersionText, Versions, WriteError,
+};
 use killswitch_server::Tokens;
 use std::net::SocketAddr;
 
@@ -92,13 +93,19 @@ impl Versions for RegistryVersions {
         let entries = self.0.history(Some(limit)).map_err(refusal)?;
         Ok(entries
             .into_iter()
-            .map(|e| VersionInfo::new(e.number, e.author, e.message, e.published_at))
+            .map(|e| {
+                VersionInfo::new(e.number, e.author, e.message, e.published_at)
+                    .with_changed(e.changed)
+            })
             .collect())
     }
 
-    fn text(&self, version: u64) -> Result<(String, Format), WriteError> {
+    fn version(&self, version: u64) -> Result<VersionText, WriteError> {
         match self.0.version(version) {
-            Ok(v) => Ok((v.text, v.format)),
+            Ok(v) => {
+                let info = VersionInfo::new(v.number, v.author, v.message, v.published_at);
+                Ok(VersionText::new(info, v.text, v.format))
+            }
             Err(e) if e.kind() == FleetErrorKind::NotFound => {
                 Err(WriteError::UnknownVersion(version))
             }

@@ -8,7 +8,7 @@
 use killswitch::store::Store;
 use killswitch::{Context, FlagSet, Format};
 use killswitch_server::dashboard::{
-    Change, Dashboard, MemoryVersions, VersionInfo, Versions, WriteError,
+    Change, Dashboard, MemoryVersions, VersionInfo, VersionText, Versions, WriteError,
 };
 use killswitch_server::{Server, Tokens};
 use serde_json::{json, Value};
@@ -528,8 +528,12 @@ impl Versions for Refusing {
     fn history(&self, _: usize) -> Result<Vec<VersionInfo>, WriteError> {
         Ok(vec![self.current()?])
     }
-    fn text(&self, _: u64) -> Result<(String, Format), WriteError> {
-        Ok((FLAGS.to_string(), Format::Json))
+    fn version(&self, _: u64) -> Result<VersionText, WriteError> {
+        Ok(VersionText::new(
+            self.current()?,
+            FLAGS.to_string(),
+            Format::Json,
+        ))
     }
     fn set_kill(&self, _: &str, _: bool, _: &Change) -> Result<u64, WriteError> {
         Err(WriteError::Invalid {
@@ -734,7 +738,11 @@ fn rollback_restores_the_earlier_decisions() {
     assert_eq!(back.json()["version"], 4);
     assert_eq!(ofrep(&server, "checkout")["value"], true);
     assert_eq!(ofrep(&server, "staff")["value"], false);
-    assert_eq!(versions.text(4).unwrap().0, versions.text(1).unwrap().0);
+    assert_eq!(
+        versions.version(4).unwrap().text,
+        versions.version(1).unwrap().text
+    );
+    assert_eq!(history["versions"][1]["changed"], json!(["checkout"]));
 }
 
 #[test]

@@ -276,6 +276,8 @@ struct HistoryEntry {
     author: String,
     message: String,
     published_at: String,
+    /// The flags it added, removed or changed.
+    changed: Vec<String>,
 }
 
 /// `GET /api/v1/history[?limit=N]` (default 50, newest first).
@@ -308,6 +310,7 @@ pub(crate) async fn history(
                     author: v.author,
                     message: v.message,
                     published_at: view::rfc3339(v.published_at),
+                    changed: v.changed,
                 })
                 .collect();
             json(StatusCode::OK, &serde_json::json!({ "versions": entries }))

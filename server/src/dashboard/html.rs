@@ -689,7 +689,7 @@ pub(crate) fn history(
         );
         return out;
     };
-    out.push_str("<table class=\"history\"><caption class=\"sr\">Published versions, newest first</caption><thead><tr><th scope=\"col\">Version</th><th scope=\"col\">Published</th><th scope=\"col\">By</th><th scope=\"col\">Message</th><th scope=\"col\"><span class=\"sr\">Actions</span></th></tr></thead><tbody>");
+    out.push_str("<table class=\"history\"><caption class=\"sr\">Published versions, newest first</caption><thead><tr><th scope=\"col\">Version</th><th scope=\"col\">Published</th><th scope=\"col\">By</th><th scope=\"col\">Message</th><th scope=\"col\">Flags changed</th><th scope=\"col\"><span class=\"sr\">Actions</span></th></tr></thead><tbody>");
     for v in versions {
         let action = if v.version == ctx.version {
             "<span class=\"pill on\">current</span>".to_string()
@@ -703,15 +703,34 @@ pub(crate) fn history(
         };
         let _ = write!(
             out,
-            "<tr><th scope=\"row\">{}</th><td><time datetime=\"{at}\">{}</time></td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+            "<tr><th scope=\"row\">{}</th><td><time datetime=\"{at}\">{}</time></td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
             v.version,
             human(v.published_at),
             esc(&v.author),
             esc(&v.message),
+            changed_list(&v.changed),
             at = rfc3339(v.published_at)
         );
     }
     out.push_str("</tbody></table>");
+    out
+}
+
+/// The flags a version changed, a few by name.
+fn changed_list(keys: &[String]) -> String {
+    const SHOWN: usize = 4;
+    if keys.is_empty() {
+        return "<span class=\"muted\">—</span>".to_string();
+    }
+    let mut out = keys
+        .iter()
+        .take(SHOWN)
+        .map(|k| format!("<code>{}</code>", esc(k)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if keys.len() > SHOWN {
+        let _ = write!(out, " and {} more", keys.len() - SHOWN);
+    }
     out
 }
 

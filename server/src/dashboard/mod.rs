@@ -36,7 +36,9 @@ mod session;
 mod versions;
 mod view;
 
-pub use versions::{Change, MemorySource, MemoryVersions, VersionInfo, Versions, WriteError};
+pub use versions::{
+    Change, MemorySource, MemoryVersions, VersionInfo, VersionText, Versions, WriteError,
+};
 
 use crate::Tokens;
 use axum::http::header::{

@@ -507,20 +507,12 @@ async fn rollback_preview(
     let Some(versions) = dash.versions.clone() else {
         return Err(WriteError::Unavailable("no versioned source".into()));
     };
-    let (info, text) = blocking(move || {
-        let info = versions
-            .history(usize::MAX)?
-            .into_iter()
-            .find(|v| v.version == to)
-            .ok_or(WriteError::UnknownVersion(to))?;
-        Ok((info, versions.text(to)?))
-    })
-    .await?;
-    let old = FlagSet::from_text(&text.0, text.1, &killswitch::Limits::default()).map_err(|e| {
-        WriteError::Invalid {
+    let stored = blocking(move || versions.version(to)).await?;
+    let old = FlagSet::from_text(&stored.text, stored.format, &killswitch::Limits::default())
+        .map_err(|e| WriteError::Invalid {
             diagnostics: e.to_string(),
-        }
-    })?;
+        })?;
+    let info = stored.info;
     let snapshot = dash.store.snapshot();
     Ok((info, view::changes(snapshot.flags(), &old)))
 }

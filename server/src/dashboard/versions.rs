@@ -24,6 +24,9 @@ pub struct VersionInfo {
     pub message: String,
     /// When.
     pub published_at: SystemTime,
+    /// The keys of the flags it added, removed or changed from the version
+    /// before it (empty when the source does not say).
+    pub changed: Vec<String>,
 }
 
 impl VersionInfo {
@@ -39,7 +42,33 @@ impl VersionInfo {
             author: author.into(),
             message: message.into(),
             published_at,
+            changed: Vec::new(),
         }
+    }
+
+    /// The same record, with the keys of the flags the version changed.
+    pub fn with_changed(mut self, changed: Vec<String>) -> VersionInfo {
+        self.changed = changed;
+        self
+    }
+}
+
+/// A version's record and its config text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VersionText {
+    /// Which version, by whom, why, when.
+    pub info: VersionInfo,
+    /// The config, as published.
+    pub text: String,
+    /// Its format.
+    pub format: Format,
+}
+
+impl VersionText {
+    /// Version `info`'s config `text` in `format`.
+    pub fn new(info: VersionInfo, text: String, format: Format) -> VersionText {
+        VersionText { info, text, format }
     }
 }
 
@@ -128,8 +157,8 @@ pub trait Versions: Send + Sync + 'static {
     /// The latest `limit` versions, newest first.
     fn history(&self, limit: usize) -> Result<Vec<VersionInfo>, WriteError>;
 
-    /// The config text of a version, and its format.
-    fn text(&self, version: u64) -> Result<(String, Format), WriteError>;
+    /// Version `number`: its record and its config.
+    fn version(&self, number: u64) -> Result<VersionText, WriteError>;
 
     /// Turns the kill switch of `flag` on (`killed`) or off.
     fn set_kill(&self, flag: &str, killed: bool, change: &Change) -> Result<u64, WriteError>;
@@ -185,9 +214,11 @@ impl MemoryVersions {
     /// when it is not a valid config.
     pub fn new(json: &str, author: &str) -> Result<MemoryVersions, WriteError> {
         let limits = Limits::default();
-        validate(json, &limits)?;
+        let flags = validate(json, &limits)?;
+        let every = flags.flags().iter().map(|f| f.key().to_string()).collect();
         let first = Stored {
-            info: VersionInfo::new(1, author, "initial version", SystemTime::now()),
+            info: VersionInfo::new(1, author, "initial version", SystemTime::now())
+                .with_changed(every),
             text: json.to_string(),
         };
         Ok(MemoryVersions {
@@ -229,8 +260,14 @@ impl MemoryVersions {
                 current,
             });
         }
-        let text = edit(history.last().map_or("[]", |s| s.text.as_str()))?;
-        validate(&text, &self.limits)?;
+        let before = history.last().map_or("[]", |s| s.text.as_str());
+        let text = edit(before)?;
+        let new = validate(&text, &self.limits)?;
+        let old = validate(before, &self.limits).unwrap_or_default();
+        let changed = super::view::changes(&old, &new)
+            .into_iter()
+            .map(|c| c.key)
+            .collect();
         let version = current + 1;
         history.push(Stored {
             info: VersionInfo::new(
@@ -238,7 +275,8 @@ impl MemoryVersions {
                 change.author.clone(),
                 change.message.clone(),
                 SystemTime::now(),
-            ),
+            )
+            .with_changed(changed),
             text,
         });
         Ok(version)
@@ -282,12 +320,10 @@ fn flag_object<'a>(
     flags.iter_mut().find(|f| is_it(f))?.as_object_mut()
 }
 
-fn validate(json: &str, limits: &Limits) -> Result<(), WriteError> {
-    FlagSet::from_text(json, Format::Json, limits)
-        .map(drop)
-        .map_err(|e| WriteError::Invalid {
-            diagnostics: e.to_string(),
-        })
+fn validate(json: &str, limits: &Limits) -> Result<FlagSet, WriteError> {
+    FlagSet::from_text(json, Format::Json, limits).map_err(|e| WriteError::Invalid {
+        diagnostics: e.to_string(),
+    })
 }
 
 impl Versions for MemoryVersions {
@@ -309,13 +345,13 @@ impl Versions for MemoryVersions {
             .collect())
     }
 
-    fn text(&self, version: u64) -> Result<(String, Format), WriteError> {
+    fn version(&self, number: u64) -> Result<VersionText, WriteError> {
         let history = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         history
             .iter()
-            .find(|s| s.info.version == version)
-            .map(|s| (s.text.clone(), Format::Json))
-            .ok_or(WriteError::UnknownVersion(version))
+            .find(|s| s.info.version == number)
+            .map(|s| VersionText::new(s.info.clone(), s.text.clone(), Format::Json))
+            .ok_or(WriteError::UnknownVersion(number))
     }
 
     fn set_kill(&self, flag: &str, killed: bool, change: &Change) -> Result<u64, WriteError> {
@@ -327,8 +363,8 @@ impl Versions for MemoryVersions {
     }
 
     fn rollback(&self, to: u64, change: &Change) -> Result<u64, WriteError> {
-        let (text, _) = self.text(to)?;
-        self.write(change, |_| Ok(text))
+        let old = self.version(to)?;
+        self.write(change, |_| Ok(old.text))
     }
 }
 
