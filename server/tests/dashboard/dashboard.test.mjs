@@ -115,6 +115,32 @@ describe('a plain file source (read-only)', () => {
     await page.close();
   });
 
+  test('keyboard and labels: a skip link first, every control labelled', async () => {
+    const page = await browser.newPage();
+    for (const path of ['/dashboard', '/dashboard/flags/new_search_ui']) {
+      await page.goto(server.url + path);
+      const unlabelled = await page.evaluate(() => Array.from(
+        document.querySelectorAll('input:not([type=hidden]), select, textarea, button'),
+      ).filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
+        .map((el) => el.outerHTML));
+      assert.deepEqual(unlabelled, [], path);
+    }
+    await page.goto(server.url + '/dashboard');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+    // From the content, the keyboard reaches the filter and then a flag.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'filter');
+    await page.keyboard.type('dark');
+    for (let i = 0; i < 3; i += 1) await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'dark_mode');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/dashboard\/flags\/dark_mode$/);
+    await page.close();
+  });
+
   test('actions are shown disabled, with the reason', async () => {
     const page = await browser.newPage();
     await page.goto(server.url + '/dashboard/flags/checkout_v2');
