@@ -21,11 +21,17 @@ pub(crate) struct ServeArgs {
     file: Option<String>,
     /// Serve and follow the newest config version of a database instead
     /// of a file: postgres://USER@HOST/DB (password from the URL or
-    /// PGPASSWORD). Woken by LISTEN/NOTIFY, polled every --poll-ms; while
-    /// the database is away the last good version keeps serving and
-    /// /readyz says `"source": "degraded"`.
+    /// PGPASSWORD), woken by LISTEN/NOTIFY and polled every --poll-ms; or
+    /// a config behind https://... (http:// too), polled with conditional
+    /// GETs. While the source is away the last good version keeps serving
+    /// and /readyz says `"source": "degraded"`.
     #[arg(long, value_name = "URL")]
     source: Option<String>,
+    /// With a postgres:// source, do not LISTEN for new versions: find
+    /// them by polling only (for poolers that do not pass LISTEN/NOTIFY
+    /// on, such as PgBouncer in transaction mode).
+    #[arg(long, requires = "source")]
+    no_listen: bool,
     /// The address to listen on (loopback unless told otherwise).
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
@@ -93,9 +99,7 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
     let observer = metrics.clone();
     let started = match (&args.file, &args.source) {
         (_, Some(url)) => {
-            let name = killswitch_fleet::Database::new(url)
-                .map(|db| db.name().to_string())
-                .unwrap_or_default();
+            let name = crate::fleet::redacted(url);
             let source = name.clone();
             let on_event = move |event: &StoreEvent| {
                 observer.observe(event);
@@ -103,6 +107,7 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
             };
             let store = follow_source(
                 url,
+                !args.no_listen,
                 args.poll_ms,
                 args.allow_missing,
                 "killswitch-serve-store",

@@ -20,8 +20,9 @@ pub(crate) struct WatchArgs {
         conflicts_with = "source"
     )]
     file: Option<String>,
-    /// Follow the newest config version of a database instead of a file
-    /// (postgres://...; see `serve --source`).
+    /// Follow the newest config version of a database (postgres://...) or
+    /// a config behind a URL (https://...) instead of a file; see `serve
+    /// --source`.
     #[arg(long, value_name = "URL")]
     source: Option<String>,
     /// The context: inline JSON, or @path to a JSON file.
@@ -108,11 +109,10 @@ pub(crate) fn run(args: &WatchArgs) -> u8 {
     };
     let (name, store) = match (&args.file, &args.source) {
         (_, Some(url)) => {
-            let name = killswitch_fleet::Database::new(url)
-                .map(|db| db.name().to_string())
-                .unwrap_or_default();
+            let name = crate::fleet::redacted(url);
             let store = follow_source(
                 url,
+                true,
                 args.poll_ms,
                 args.allow_missing,
                 "killswitch-watch",

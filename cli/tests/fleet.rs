@@ -376,3 +376,82 @@ fn three_replicas_follow_one_database() {
     }
     drop(replicas);
 }
+
+/// `serve --source http://...`: a config behind a URL, followed with
+/// conditional GETs; a server error keeps the last good version serving.
+#[test]
+fn a_replica_follows_a_config_behind_a_url() {
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = Arc::new(Mutex::new(Some(CONFIG.to_string())));
+    let script = Arc::clone(&answer);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                line.clear();
+            }
+            let response = match script.lock().unwrap().clone() {
+                Some(body) => format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/toml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                ),
+                None => "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+            };
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    let dir = temp_dir("http");
+    let url = format!("http://bot:{PASSWORD}@{addr}/flags");
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_killswitch"))
+            .args(["serve", "--source", &url, "--listen", "127.0.0.1:0"])
+            .args(["--poll-ms", "50"])
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, log) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let listen = loop {
+        let line = log.recv_timeout(DEADLINE).expect("a log line");
+        assert!(!line.contains(PASSWORD), "{line}");
+        if let Some(rest) = line.strip_prefix("serve: listening on http://") {
+            break rest.split(' ').next().unwrap().parse().unwrap();
+        }
+    };
+    let replica = Replica {
+        _child: child,
+        addr: listen,
+        log,
+    };
+    assert_eq!(served(&replica), true);
+    *answer.lock().unwrap() = None;
+    wait_all(std::slice::from_ref(&replica), "degraded", |r| {
+        readyz(r)["source"] == "degraded"
+    });
+    assert_eq!(served(&replica), true);
+    *answer.lock().unwrap() = Some(CONFIG.replace(
+        "flag_key = \"checkout_v2\"",
+        "flag_key = \"checkout_v2\"\nkill_switch = true",
+    ));
+    wait_all(std::slice::from_ref(&replica), "the kill", |r| {
+        served(r) == false
+    });
+    for line in replica.log.try_iter() {
+        assert!(!line.contains(PASSWORD), "{line}");
+    }
+}

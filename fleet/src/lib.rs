@@ -12,6 +12,8 @@
 //!   `LISTEN`/`NOTIFY` and polled as a safety net, and keeps the last
 //!   good version serving (reporting itself degraded) while the database
 //!   is away.
+//! - [`HttpSource`] follows a config behind an `https://` URL (an object
+//!   store, a CDN, a git host) with conditional requests.
 //! - [`Database`] reads a connection URL and the `PG*` environment
 //!   variables, and keeps the password out of every message.
 //!
@@ -24,11 +26,26 @@ mod backoff;
 mod changes;
 mod database;
 mod error;
+mod http;
 mod registry;
 mod schema;
 mod source;
 
 pub use database::Database;
 pub use error::{FleetError, FleetErrorKind};
+pub use http::{HttpSource, DEFAULT_HTTP_TIMEOUT};
 pub use registry::{HistoryEntry, Registry, Version};
 pub use source::PostgresSource;
+
+/// `url` with its password (in the user part, or a `password=`
+/// parameter) replaced by `***`: fit for messages and logs.
+///
+/// ```
+/// assert_eq!(
+///     killswitch_fleet::redact_url("https://bot:hunter2@git.example.com/flags.yaml"),
+///     "https://bot:***@git.example.com/flags.yaml"
+/// );
+/// ```
+pub fn redact_url(url: &str) -> String {
+    database::redact(url)
+}

@@ -62,6 +62,7 @@ pub struct PostgresSource {
     last_seen: Option<u64>,
     shared: Arc<Shared>,
     max_config_bytes: usize,
+    listen: bool,
     listener: Option<thread::JoinHandle<()>>,
 }
 
@@ -89,8 +90,18 @@ impl PostgresSource {
                 stop: AtomicBool::new(false),
             }),
             max_config_bytes: Limits::default().max_config_bytes,
+            listen: true,
             listener: None,
         }
+    }
+
+    /// Whether to `LISTEN` for new versions (default true). Without it
+    /// the store finds them by polling only: for connection poolers that
+    /// do not pass `LISTEN`/`NOTIFY` on (PgBouncer in transaction mode),
+    /// and to measure what push buys.
+    pub fn listen(mut self, on: bool) -> PostgresSource {
+        self.listen = on;
+        self
     }
 
     fn fetch_newest(&mut self) -> Result<Fetched, FleetError> {
@@ -218,6 +229,9 @@ impl Source for PostgresSource {
     }
 
     fn subscribe(&mut self, waker: Waker) {
+        if !self.listen {
+            return;
+        }
         let db = Arc::clone(&self.db);
         let shared = Arc::clone(&self.shared);
         let spawned = thread::Builder::new()

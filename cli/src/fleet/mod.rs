@@ -10,8 +10,8 @@ pub(crate) mod pull;
 pub(crate) mod rollback;
 
 use crate::output::{INVALID, USAGE};
-use killswitch::store::{IfMissing, Store, StoreEvent};
-use killswitch_fleet::{FleetError, FleetErrorKind, PostgresSource, Registry};
+use killswitch::store::{IfMissing, Source, Store, StoreEvent};
+use killswitch_fleet::{FleetError, FleetErrorKind, HttpSource, PostgresSource, Registry};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Whether a `--source` names a database (rather than a file).
@@ -29,11 +29,8 @@ fn registry(url: &str) -> Result<Registry, u8> {
 }
 
 /// A URL fit for messages: no password.
-fn redacted(url: &str) -> String {
-    match killswitch_fleet::Database::new(url) {
-        Ok(db) => db.name().to_string(),
-        Err(_) => "<the URL given>".to_string(),
-    }
+pub(crate) fn redacted(url: &str) -> String {
+    killswitch_fleet::redact_url(url)
 }
 
 /// Prints a fleet error and returns its exit code: 1 for an invalid
@@ -78,22 +75,42 @@ fn author(given: Option<&str>) -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-/// Starts a store following the newest version of a database.
+/// Starts a store following a `--source`: the newest version of a
+/// database (`postgres://`), or a config behind a URL (`https://`,
+/// `http://`).
 pub(crate) fn follow_source(
     url: &str,
+    listen: bool,
     poll_ms: u64,
     allow_missing: bool,
     thread_name: &str,
     on_event: impl Fn(&StoreEvent) + Send + Sync + 'static,
 ) -> Result<Store, u8> {
-    if !is_postgres(url) {
+    if is_postgres(url) {
+        let source = PostgresSource::new(url)
+            .map_err(|e| fail(&e))?
+            .listen(listen);
+        start(source, poll_ms, allow_missing, thread_name, on_event)
+    } else if url.starts_with("https://") || url.starts_with("http://") {
+        let source = HttpSource::new(url).map_err(|e| fail(&e))?;
+        start(source, poll_ms, allow_missing, thread_name, on_event)
+    } else {
         eprintln!(
-            "error: unsupported source `{}`: expected postgres://... (or a file, without --source)",
+            "error: unsupported source `{}`: expected postgres://..., https://... or http://... \
+             (or a file, without --source)",
             redacted(url)
         );
-        return Err(USAGE);
+        Err(USAGE)
     }
-    let source = PostgresSource::new(url).map_err(|e| fail(&e))?;
+}
+
+fn start(
+    source: impl Source,
+    poll_ms: u64,
+    allow_missing: bool,
+    thread_name: &str,
+    on_event: impl Fn(&StoreEvent) + Send + Sync + 'static,
+) -> Result<Store, u8> {
     let if_missing = if allow_missing {
         IfMissing::StartEmpty
     } else {
@@ -108,9 +125,7 @@ pub(crate) fn follow_source(
         .map_err(|e| {
             eprintln!("{e}");
             if e.is_missing() {
-                eprintln!(
-                    "(no config version published yet: `killswitch publish`, or --allow-missing)"
-                );
+                eprintln!("(no config there yet: publish one, or start with --allow-missing)");
             }
             if e.config_error().is_some() {
                 INVALID
