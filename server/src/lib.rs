@@ -6,6 +6,8 @@
 //!   request whose `If-None-Match` names it gets `304 Not Modified`.
 //! - `GET /healthz` (the process serves), `GET /readyz` (503 until a config
 //!   is loaded), `GET /metrics` (Prometheus text).
+//! - With [`Server::dashboard`]: the flag dashboard's pages under
+//!   `/dashboard` and its JSON under `/api/v1` (see [`dashboard`]).
 //!
 //! A killed or disabled flag is a successful evaluation: `200`, `"value":
 //! false`, `"variant": "off"`, reason `DISABLED`. An error would make an
