@@ -81,9 +81,17 @@ pub use eval::explain::Explanation;
 pub use eval::flag::Flag;
 pub use eval::flag_set::FlagSet;
 pub use eval::rule::Rule;
+pub use eval::schedule::ScheduleEntry;
 pub use eval::variant::Variant;
 pub use limits::Limits;
 pub use value::{Context, Number, Value};
+
+/// Changing one field of one flag in config text (JSON, YAML or TOML)
+/// without touching the rest of it: the kill switch of a published
+/// config, flipped in one command.
+pub mod edit {
+    pub use crate::config::edit::{set_kill_switch, set_rollout_percentage, EditError};
+}
 
 /// The parts of an [`Explanation`]: one step of the evaluation order, and
 /// the trace of a rule's conditions.

@@ -43,7 +43,28 @@ pub(crate) enum Color {
     Never,
 }
 
+impl CheckArgs {
+    /// `killswitch check FILE` with the defaults, colourless (what
+    /// `publish` runs first).
+    pub(crate) fn plain(file: &str) -> CheckArgs {
+        CheckArgs {
+            files: vec![file.to_string()],
+            format: Format::Human,
+            color: Color::Never,
+            deny_warnings: false,
+            schema: None,
+        }
+    }
+}
+
 pub(crate) fn run(args: &CheckArgs) -> u8 {
+    let (code, out) = report(args);
+    let _ = io::stdout().lock().write_all(out.as_bytes());
+    code
+}
+
+/// What `check` prints, and its exit code.
+pub(crate) fn report(args: &CheckArgs) -> (u8, String) {
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -57,7 +78,7 @@ pub(crate) fn run(args: &CheckArgs) -> u8 {
         Some(path) => match read_input(path, limits.max_config_bytes) {
             Err(msg) => {
                 eprintln!("error: {msg}");
-                return USAGE;
+                return (USAGE, String::new());
             }
             Ok(text) => match Schema::from_json(&text) {
                 Ok(schema) => Some(schema),
@@ -67,7 +88,7 @@ pub(crate) fn run(args: &CheckArgs) -> u8 {
                         let _ = d.render(Some(path), &mut out);
                         eprintln!("{out}\n");
                     }
-                    return INVALID;
+                    return (INVALID, String::new());
                 }
             },
         },
@@ -114,14 +135,14 @@ pub(crate) fn run(args: &CheckArgs) -> u8 {
         out.push_str(&summary(counts, failed_files, n, flags));
         out.push('\n');
     }
-    let _ = io::stdout().lock().write_all(out.as_bytes());
-    if io_failed {
+    let code = if io_failed {
         USAGE
     } else if failed_files > 0 {
         INVALID
     } else {
         0
-    }
+    };
+    (code, out)
 }
 
 fn plural(n: usize, word: &str) -> String {

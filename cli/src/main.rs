@@ -6,8 +6,10 @@
 
 mod cases;
 mod check;
+mod dashboard;
 mod diff;
 mod eval;
+mod fleet;
 mod output;
 mod serve;
 mod watch;
@@ -28,6 +30,10 @@ Examples:
   killswitch bucket user_123 new_search_ui
   killswitch diff git:origin/main:flags.json flags.json --contexts users.jsonl
   killswitch serve flags.json --listen 127.0.0.1:8016
+  killswitch publish flags.yaml --to postgres://ana@db/flags --message 'checkout to 10%'
+  killswitch kill checkout_v2 --to postgres://ana@db/flags --message 'INC-42: checkout errors'
+  killswitch serve --source postgres://reader@db/flags --listen 0.0.0.0:8016
+  killswitch history --from postgres://ana@db/flags --limit 10
 
 Exit codes: 0 success, 1 invalid input (config, context or unknown flag), 2 usage or I/O error.";
 
@@ -78,6 +84,24 @@ with --deny-warnings), 2 usage or I/O error."
     /// flag's definition, and which contexts the change turns on and off,
     /// with the step that now decides.
     Diff(diff::DiffArgs),
+    /// Check a config file (exactly as `check`), then store it in a
+    /// PostgreSQL database as a new version, followed by every `serve
+    /// --source` replica; prints the new version number.
+    Publish(fleet::publish::PublishArgs),
+    /// Turn a flag's kill switch on: a new version equal to the newest with
+    /// `kill_switch` set, validated and attributed; prints its number.
+    Kill(fleet::kill::KillArgs),
+    /// Turn a flag's kill switch off again (as `kill`); prints the new
+    /// version number.
+    Unkill(fleet::kill::KillArgs),
+    /// List the versions of a database, newest first: number, time,
+    /// author, message and the flags each changed.
+    History(fleet::history::HistoryArgs),
+    /// Publish an old version's config again, as a new version (history
+    /// is never rewritten); prints the new number.
+    Rollback(fleet::rollback::RollbackArgs),
+    /// Write a stored version's config to a file (or stdout).
+    Pull(fleet::pull::PullArgs),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +117,12 @@ fn main() -> ExitCode {
         Command::Watch(args) => watch::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Publish(args) => fleet::publish::run(&args),
+        Command::Kill(args) => fleet::kill::run(&args, true),
+        Command::Unkill(args) => fleet::kill::run(&args, false),
+        Command::History(args) => fleet::history::run(&args),
+        Command::Rollback(args) => fleet::rollback::run(&args),
+        Command::Pull(args) => fleet::pull::run(&args),
     };
     ExitCode::from(code)
 }

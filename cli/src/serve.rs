@@ -1,6 +1,7 @@
 //! `killswitch serve`: answer OpenFeature's OFREP over HTTP from a config
 //! file followed by the live store, as `watch` follows it.
 
+use crate::fleet::follow_source;
 use crate::output::{follow_file, USAGE};
 use clap::Args;
 use killswitch::store::StoreEvent;
@@ -12,8 +13,25 @@ use std::sync::Arc;
 pub(crate) struct ServeArgs {
     /// The config file (JSON, YAML or TOML, by its extension) to serve and
     /// follow.
-    #[arg(value_name = "FILE")]
-    file: String,
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "source",
+        conflicts_with = "source"
+    )]
+    file: Option<String>,
+    /// Serve and follow the newest config version of a database instead
+    /// of a file: postgres://USER@HOST/DB (password from the URL or
+    /// PGPASSWORD), woken by LISTEN/NOTIFY and polled every --poll-ms; or
+    /// a config behind https://... (http:// too), polled with conditional
+    /// GETs. While the source is away the last good version keeps serving
+    /// and /readyz says `"source": "degraded"`.
+    #[arg(long, value_name = "URL")]
+    source: Option<String>,
+    /// With a postgres:// source, do not LISTEN for new versions: find
+    /// them by polling only (for poolers that do not pass LISTEN/NOTIFY
+    /// on, such as PgBouncer in transaction mode).
+    #[arg(long, requires = "source")]
+    no_listen: bool,
     /// The address to listen on (loopback unless told otherwise).
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
@@ -26,11 +44,26 @@ pub(crate) struct ServeArgs {
     /// skipped).
     #[arg(long, value_name = "PATH")]
     token_file: Option<String>,
+    /// Serve the flag dashboard at /dashboard and its JSON at /api/v1.
+    /// With a plain file source it is read-only.
+    #[arg(long)]
+    dashboard: bool,
+    /// Require a token of this file (or an admin token) to see the
+    /// dashboard and its JSON (one per line; default: the
+    /// KILLSWITCH_DASHBOARD_TOKEN environment variable, else open, which
+    /// is allowed on a loopback address only).
+    #[arg(long, value_name = "PATH", requires = "dashboard")]
+    dashboard_token_file: Option<String>,
+    /// The tokens that may act from the dashboard (kill, rollout,
+    /// rollback), one per line (default: the KILLSWITCH_ADMIN_TOKEN
+    /// environment variable, else none: read-only).
+    #[arg(long, value_name = "PATH", requires = "dashboard")]
+    admin_token_file: Option<String>,
     /// The largest request body accepted, in bytes; larger gets 413.
     #[arg(long, value_name = "N", default_value_t = 64 * 1024)]
     max_body_bytes: usize,
-    /// Also re-read the file this often, in milliseconds, in case a file
-    /// notification is missed (network file systems).
+    /// Also re-read the file (or the database) this often, in
+    /// milliseconds, in case a notification is missed.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     poll_ms: u64,
 }
@@ -47,29 +80,75 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
             }
         },
     };
+    let dashboard = if args.dashboard {
+        match crate::dashboard::settings(
+            args.listen,
+            args.dashboard_token_file.as_deref(),
+            args.admin_token_file.as_deref(),
+        ) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return USAGE;
+            }
+        }
+    } else {
+        None
+    };
     let metrics = Metrics::new();
     let observer = metrics.clone();
-    let source = args.file.clone();
-    let on_event = move |event: &StoreEvent| {
-        observer.observe(event);
-        eprintln!("{}", event_line(&source, event));
+    let started = match (&args.file, &args.source) {
+        (_, Some(url)) => {
+            let name = crate::fleet::redacted(url);
+            let source = name.clone();
+            let on_event = move |event: &StoreEvent| {
+                observer.observe(event);
+                eprintln!("{}", event_line(&source, event));
+            };
+            let store = follow_source(
+                url,
+                !args.no_listen,
+                args.poll_ms,
+                args.allow_missing,
+                "killswitch-serve-store",
+                on_event,
+            );
+            store.map(|s| (name, s))
+        }
+        (Some(file), None) => {
+            let source = file.clone();
+            let on_event = move |event: &StoreEvent| {
+                observer.observe(event);
+                eprintln!("{}", event_line(&source, event));
+            };
+            let store = follow_file(
+                file,
+                args.poll_ms,
+                args.allow_missing,
+                "killswitch-serve-store",
+                on_event,
+            );
+            store.map(|s| (file.clone(), s))
+        }
+        (None, None) => {
+            eprintln!("error: give a config FILE or --source URL");
+            return USAGE;
+        }
     };
-    let store = match follow_file(
-        &args.file,
-        args.poll_ms,
-        args.allow_missing,
-        "killswitch-serve-store",
-        on_event,
-    ) {
-        Ok(store) => store,
+    let (name, store) = match started {
+        Ok(started) => started,
         Err(code) => return code,
     };
     let status = store.status();
+    let published = match &status.source_version {
+        Some(v) => format!(" (published version {} by {})", v.number, v.author),
+        None => String::new(),
+    };
     match &status.last_error {
-        Some(e) => eprintln!("serve: waiting for `{}`: {}", args.file, first_line(e)),
+        Some(e) => eprintln!("serve: waiting for `{name}`: {}", first_line(e)),
         None => eprintln!(
-            "serve: loaded `{}`: version {}, {} flags",
-            args.file, status.version, status.flags
+            "serve: loaded `{name}`: version {}{published}, {} flags",
+            status.version, status.flags
         ),
     }
     let store = Arc::new(store);
@@ -79,8 +158,36 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
     if let Some(tokens) = tokens {
         server = server.tokens(tokens);
     }
+    let dashboard_mode = match dashboard {
+        None => None,
+        // Writes from the dashboard go to the database the store follows,
+        // through the same registry as `killswitch kill` and `rollback`.
+        Some(dashboard) => match args.source.as_deref() {
+            Some(url) if crate::fleet::is_postgres(url) => {
+                match killswitch_fleet::Registry::connect(url) {
+                    Ok(registry) => {
+                        let versions = crate::dashboard::RegistryVersions(registry);
+                        server = server.dashboard(dashboard.versions(versions));
+                        Some("actions write new versions to the database")
+                    }
+                    Err(e) => {
+                        eprintln!("error: the dashboard cannot open `{name}` for writes: {e}");
+                        store.shutdown();
+                        return USAGE;
+                    }
+                }
+            }
+            _ => {
+                server = server.dashboard(dashboard);
+                Some("read-only: the source is not versioned")
+            }
+        },
+    };
     let result = server.run(args.listen, |addr| {
         eprintln!("serve: listening on http://{addr} (OFREP at /ofrep/v1/evaluate/flags)");
+        if let Some(mode) = dashboard_mode {
+            eprintln!("serve: dashboard at http://{addr}/dashboard ({mode})");
+        }
     });
     store.shutdown();
     match result {
@@ -100,6 +207,14 @@ fn event_line(source: &str, event: &StoreEvent) -> String {
     match event {
         StoreEvent::Reloaded { version, flags } => {
             format!("serve: reloaded `{source}`: version {version}, {flags} flags")
+        }
+        StoreEvent::Rejected { version, error }
+            if error.config_error().is_none() && !error.is_missing() =>
+        {
+            format!(
+                "serve: source `{source}` is degraded (version {version} keeps serving): {}",
+                first_line(error)
+            )
         }
         StoreEvent::Rejected { version, error } => format!(
             "serve: rejected a change of `{source}` (version {version} keeps serving): {}",

@@ -1,6 +1,7 @@
 //! `killswitch watch`: follow a config file through the live store and
 //! print each new version's decisions and each rejected reload.
 
+use crate::fleet::follow_source;
 use crate::output::{
     escape, follow_file, read_arg, unknown_flag_warning, write_json_line, DecisionFields, INVALID,
     USAGE,
@@ -13,8 +14,17 @@ use std::io::{self, Write};
 #[derive(Args)]
 pub(crate) struct WatchArgs {
     /// The config file (JSON, YAML or TOML, by its extension) to follow.
-    #[arg(value_name = "FILE")]
-    file: String,
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "source",
+        conflicts_with = "source"
+    )]
+    file: Option<String>,
+    /// Follow the newest config version of a database (postgres://...) or
+    /// a config behind a URL (https://...) instead of a file; see `serve
+    /// --source`.
+    #[arg(long, value_name = "URL")]
+    source: Option<String>,
     /// The context: inline JSON, or @path to a JSON file.
     #[arg(long, value_name = "JSON")]
     context: String,
@@ -97,13 +107,35 @@ pub(crate) fn run(args: &WatchArgs) -> u8 {
     let on_event = move |event: &StoreEvent| {
         let _ = tx.send(WatchMsg::Event(event.clone()));
     };
-    let store = match follow_file(
-        &args.file,
-        args.poll_ms,
-        args.allow_missing,
-        "killswitch-watch",
-        on_event,
-    ) {
+    let (name, store) = match (&args.file, &args.source) {
+        (_, Some(url)) => {
+            let name = crate::fleet::redacted(url);
+            let store = follow_source(
+                url,
+                true,
+                args.poll_ms,
+                args.allow_missing,
+                "killswitch-watch",
+                on_event,
+            );
+            (name, store)
+        }
+        (Some(file), None) => {
+            let store = follow_file(
+                file,
+                args.poll_ms,
+                args.allow_missing,
+                "killswitch-watch",
+                on_event,
+            );
+            (file.clone(), store)
+        }
+        (None, None) => {
+            eprintln!("error: give a config FILE or --source URL");
+            return USAGE;
+        }
+    };
+    let store = match store {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -150,7 +182,7 @@ pub(crate) fn run(args: &WatchArgs) -> u8 {
             let flags = snapshot.flags();
             if snapshot.version() > 0 && flags.get(key).is_none() {
                 let known: Vec<&str> = flags.flags().iter().map(|f| f.key()).collect();
-                eprintln!("{}", unknown_flag_warning(key, &known, &args.file));
+                eprintln!("{}", unknown_flag_warning(key, &known, &name));
             }
         }
     };

@@ -6,6 +6,8 @@
 //!   request whose `If-None-Match` names it gets `304 Not Modified`.
 //! - `GET /healthz` (the process serves), `GET /readyz` (503 until a config
 //!   is loaded), `GET /metrics` (Prometheus text).
+//! - With [`Server::dashboard`]: the flag dashboard's pages under
+//!   `/dashboard` and its JSON under `/api/v1` (see [`dashboard`]).
 //!
 //! A killed or disabled flag is a successful evaluation: `200`, `"value":
 //! false`, `"variant": "off"`, reason `DISABLED`. An error would make an
@@ -38,6 +40,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+pub mod dashboard;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -72,6 +75,7 @@ pub struct Server {
     store: Arc<Store>,
     metrics: Metrics,
     tokens: Option<Tokens>,
+    dashboard: Option<dashboard::Dashboard>,
     max_body_bytes: usize,
     max_header_bytes: usize,
     max_nesting_depth: usize,
@@ -88,6 +92,7 @@ impl Server {
             store,
             metrics: Metrics::new(),
             tokens: None,
+            dashboard: None,
             max_body_bytes: 64 * 1024,
             max_header_bytes: 16 * 1024,
             max_nesting_depth: killswitch::Limits::default().max_nesting_depth,
@@ -111,6 +116,13 @@ impl Server {
     /// open.
     pub fn tokens(mut self, tokens: Tokens) -> Server {
         self.tokens = Some(tokens);
+        self
+    }
+
+    /// Serves the flag dashboard (pages under `/dashboard`, JSON under
+    /// `/api/v1`) with these settings; off unless given.
+    pub fn dashboard(mut self, dashboard: dashboard::Dashboard) -> Server {
+        self.dashboard = Some(dashboard);
         self
     }
 
@@ -175,6 +187,19 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> io::Result<()> {
+        let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
+        let dashboard = self.dashboard.map(|settings| {
+            Arc::new(dashboard::Dash::new(
+                settings,
+                Arc::clone(&self.store),
+                (
+                    self.max_body_bytes,
+                    self.body_read_timeout,
+                    self.max_nesting_depth,
+                ),
+                stopping_rx,
+            ))
+        });
         let app = Arc::new(routes::App {
             store: self.store,
             metrics: self.metrics,
@@ -183,7 +208,10 @@ impl Server {
             body_read_timeout: self.body_read_timeout,
             max_nesting_depth: self.max_nesting_depth,
         });
-        let router = routes::router(app);
+        let router = match dashboard {
+            Some(dash) => dashboard::router(dash).merge(routes::router(app)),
+            None => routes::router(app),
+        };
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(self.header_read_timeout)
@@ -220,6 +248,8 @@ impl Server {
             });
         }
         drop(listener);
+        // Event streams end, so that their connections can close.
+        let _ = stopping.send(true);
         let _ = tokio::time::timeout(self.shutdown_grace, graceful.shutdown()).await;
         Ok(())
     }

@@ -244,6 +244,22 @@ impl Metrics {
             u8::from(status.last_error.is_some())
         );
         out.push_str(
+            "# HELP killswitch_source_degraded Whether the source cannot be read (the last good version keeps serving).\n\
+             # TYPE killswitch_source_degraded gauge\n",
+        );
+        let _ = writeln!(
+            out,
+            "killswitch_source_degraded {}",
+            u8::from(status.degraded.is_some())
+        );
+        if let Some(v) = &status.source_version {
+            out.push_str(
+                "# HELP killswitch_source_version The source's own number of the version serving (a database's version).\n\
+                 # TYPE killswitch_source_version gauge\n",
+            );
+            let _ = writeln!(out, "killswitch_source_version {}", v.number);
+        }
+        out.push_str(
             "# HELP killswitch_reloads_total Accepted config reloads since start.\n\
              # TYPE killswitch_reloads_total counter\n",
         );

@@ -150,7 +150,7 @@ pub(crate) fn parse_context(body: &[u8], max_depth: usize) -> Result<Context<'_>
 /// Whether JSON text opens more than `max` objects or arrays inside each
 /// other (strings skipped): a linear scan, so that deep input is refused
 /// before the recursive parser sees it.
-fn nests_deeper_than(json: &[u8], max: usize) -> bool {
+pub(crate) fn nests_deeper_than(json: &[u8], max: usize) -> bool {
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
     for &b in json {
         if in_string {

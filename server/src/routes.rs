@@ -276,20 +276,55 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
 }
 
 /// `GET /readyz`: 200 once a config is loaded; 503 before the first good
-/// load (a server started with a missing file).
+/// load (a server started with a missing file). The body tells the
+/// source's state: `"source": "ok"`, or `"degraded"` with the reason
+/// while the source cannot be read (the last good version keeps serving,
+/// so the replica stays ready), and the source's own version when it
+/// keeps versions (a database).
 async fn readyz(State(app): State<Arc<App>>) -> Response {
-    let version = app.store.version();
-    if version == 0 {
-        let body = "{\"status\":\"no config loaded yet\",\"version\":0}";
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(CONTENT_TYPE, JSON)],
-            body,
-        )
-            .into_response();
+    let status = app.store.status();
+    let mut body = serde_json::Map::new();
+    let ready = status.version > 0;
+    body.insert(
+        "status".into(),
+        if ready {
+            "ready"
+        } else {
+            "no config loaded yet"
+        }
+        .into(),
+    );
+    body.insert("version".into(), status.version.into());
+    match &status.degraded {
+        Some(why) => {
+            body.insert("source".into(), "degraded".into());
+            body.insert("source_error".into(), why.as_str().into());
+            if let Some(since) = status.degraded_since {
+                body.insert("degraded_since".into(), unix_seconds(since).into());
+            }
+        }
+        None => {
+            body.insert("source".into(), "ok".into());
+        }
     }
-    let body = format!("{{\"status\":\"ready\",\"version\":{version}}}");
-    ([(CONTENT_TYPE, JSON)], body).into_response()
+    if let Some(v) = &status.source_version {
+        body.insert("published_version".into(), v.number.into());
+        body.insert("published_by".into(), v.author.as_str().into());
+        body.insert("published_at".into(), unix_seconds(v.published_at).into());
+    }
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, [(CONTENT_TYPE, JSON)], json).into_response()
+}
+
+/// Seconds since the Unix epoch.
+fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// `GET /metrics`: Prometheus' text format.

@@ -4,6 +4,7 @@
 //! in JSON, YAML or TOML: each is read into the same spanned tree.
 
 pub(crate) mod diagnostic;
+pub(crate) mod edit;
 mod lint;
 mod load;
 pub(crate) mod schema;

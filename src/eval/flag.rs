@@ -3,7 +3,7 @@
 use super::bucket::{buckets, BucketMemo};
 use super::decision::{Decision, Reason};
 use super::rule::Rule;
-use super::schedule::{Now, Schedule};
+use super::schedule::{Now, Schedule, ScheduleEntry};
 use super::variant::{Serve, Variant, Variants};
 use crate::value::{Context, Value};
 use std::sync::Arc;
@@ -366,6 +366,27 @@ impl Flag {
     /// Whether the flag has a `rollout_schedule`.
     pub fn has_schedule(&self) -> bool {
         self.schedule.is_some()
+    }
+
+    /// The flag's `rollout_schedule`, in time order; empty without one.
+    ///
+    /// ```
+    /// use killswitch::FlagSet;
+    /// let flags = FlagSet::from_json(r#"{"flag_key": "f", "enabled": true,
+    ///     "rollout_schedule": [{"at": "2026-12-01T09:00:00Z", "percentage": 10},
+    ///                          {"from": "2026-12-02T00:00:00Z", "to": "2026-12-03T00:00:00Z",
+    ///                           "start_percentage": 10, "end_percentage": 50}]}"#)?;
+    /// let schedule = flags.get("f").unwrap().schedule();
+    /// assert_eq!(schedule.len(), 2);
+    /// assert_eq!(schedule[0].start, schedule[0].end);
+    /// assert_eq!((schedule[1].from_percentage, schedule[1].to_percentage), (10, 50));
+    /// assert_eq!(schedule[1].start, killswitch::parse_time("2026-12-02T00:00:00Z").unwrap());
+    /// # Ok::<(), killswitch::ConfigError>(())
+    /// ```
+    pub fn schedule(&self) -> Vec<ScheduleEntry> {
+        self.schedule.as_ref().map_or_else(Vec::new, |s| {
+            s.phases().iter().copied().map(ScheduleEntry::of).collect()
+        })
     }
 
     /// The flag's variants, in the order of the config; empty for a

@@ -84,6 +84,46 @@ impl Phase {
     }
 }
 
+/// One entry of a flag's `rollout_schedule`, as [`Flag::schedule`](crate::Flag::schedule)
+/// lists it: a step (`start == end`, one percentage from then on) or a
+/// ramp (linear from `start` to `end`, then held).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ScheduleEntry {
+    /// When the entry begins.
+    pub start: SystemTime,
+    /// When it reaches its last percentage (the start, for a step).
+    pub end: SystemTime,
+    /// The percentage at its start.
+    pub from_percentage: u8,
+    /// The percentage it ends with and holds afterwards.
+    pub to_percentage: u8,
+}
+
+impl ScheduleEntry {
+    pub(crate) fn of(phase: Phase) -> ScheduleEntry {
+        ScheduleEntry {
+            start: system_time_of(phase.start()),
+            end: system_time_of(phase.end()),
+            from_percentage: phase.first_percentage(),
+            to_percentage: phase.last_percentage(),
+        }
+    }
+}
+
+/// Nanoseconds since the Unix epoch as a `SystemTime` (saturating at the
+/// ends of what the platform can represent).
+fn system_time_of(t: Instant) -> SystemTime {
+    let magnitude =
+        std::time::Duration::from_nanos(u64::try_from(t.unsigned_abs()).unwrap_or(u64::MAX));
+    let shifted = if t >= 0 {
+        UNIX_EPOCH.checked_add(magnitude)
+    } else {
+        UNIX_EPOCH.checked_sub(magnitude)
+    };
+    shifted.unwrap_or(UNIX_EPOCH)
+}
+
 /// A validated schedule: phases sorted by time, none overlapping.
 #[derive(Debug)]
 pub(crate) struct Schedule {

@@ -13,7 +13,7 @@ mod source;
 mod watcher;
 
 pub use error::LoadError;
-pub use source::{Fetched, FileSource, Source, SourceError};
+pub use source::{Fetched, FileSource, Published, Source, SourceError, SourceVersion, Waker};
 
 use crate::eval::decision::Decision;
 use crate::eval::flag_set::FlagSet;
@@ -36,6 +36,7 @@ pub struct Snapshot {
     flags: FlagSet,
     version: u64,
     loaded_at: SystemTime,
+    source_version: Option<Arc<SourceVersion>>,
 }
 
 impl Snapshot {
@@ -54,6 +55,13 @@ impl Snapshot {
     /// When this version was loaded.
     pub fn loaded_at(&self) -> SystemTime {
         self.loaded_at
+    }
+
+    /// The source's own version of this config (number, author, message,
+    /// time), when the source keeps versions ([`Fetched::Published`]);
+    /// `None` for a file.
+    pub fn source_version(&self) -> Option<&SourceVersion> {
+        self.source_version.as_deref()
     }
 
     /// Evaluates a flag of this version (see [`FlagSet::evaluate`]).
@@ -149,6 +157,16 @@ pub struct Status {
     pub notifications: bool,
     /// Why notifications could not be started, when they were asked for.
     pub notification_error: Option<String>,
+    /// The source's own version of the config serving (see
+    /// [`Snapshot::source_version`]).
+    pub source_version: Option<SourceVersion>,
+    /// Why the source is degraded: its latest fetch failed (a database
+    /// gone, a server erroring), so that changes may be missed while the
+    /// last good version keeps serving. `None` once a fetch succeeds
+    /// again.
+    pub degraded: Option<String>,
+    /// Since when the source has been degraded.
+    pub degraded_since: Option<SystemTime>,
     /// Why notifications are not active although they were asked for, so
     /// that the store has fallen back to polling: the watched directory
     /// was removed or replaced, or did not exist at startup. The store
@@ -269,6 +287,8 @@ struct State {
     notification_error: Option<String>,
     /// Why notifications stopped, while they are lost.
     notifications_lost: Option<String>,
+    /// Why the latest fetch failed, and since when fetches fail.
+    degraded: Option<(String, SystemTime)>,
 }
 
 /// Identifies an input, to skip one already loaded or already rejected.
@@ -283,6 +303,18 @@ impl Fingerprint {
     fn of(text: &str) -> Fingerprint {
         Fingerprint::Text(Sha256::digest(text.as_bytes()).into())
     }
+
+    /// A source's version: the same text published again is a new
+    /// version (its number, author and message are served).
+    fn of_version(text: &str, version: Option<&SourceVersion>) -> Fingerprint {
+        let Some(version) = version else {
+            return Fingerprint::of(text);
+        };
+        let mut hasher = Sha256::new();
+        hasher.update(version.number.to_be_bytes());
+        hasher.update(text.as_bytes());
+        Fingerprint::Text(hasher.finalize().into())
+    }
 }
 
 /// The default interval between polls.
@@ -296,7 +328,7 @@ impl Store {
     /// is 1.
     pub fn new(flags: FlagSet) -> Store {
         let shared = Shared::new(
-            snapshot(flags, 1),
+            snapshot(flags, 1, None),
             None,
             Vec::new(),
             Limits::default(),
@@ -391,6 +423,9 @@ impl Store {
             notifications: watching && state.notifications,
             notification_error: state.notification_error.clone(),
             notifications_lost: state.notifications_lost.clone().filter(|_| watching),
+            source_version: current.source_version.as_deref().cloned(),
+            degraded: state.degraded.as_ref().map(|(why, _)| why.clone()),
+            degraded_since: state.degraded.as_ref().map(|(_, since)| *since),
         }
     }
 
@@ -414,7 +449,8 @@ impl Store {
     /// For a store that follows a source, the next change of the source
     /// replaces what was set here.
     pub fn update_json(&self, text: &str) -> Result<Reload, LoadError> {
-        self.shared.apply_text(text, crate::document::Format::Json)
+        self.shared
+            .apply_text(text, crate::document::Format::Json, None)
     }
 
     /// Stops the background thread (and file notifications) and waits for
@@ -549,13 +585,27 @@ impl StoreBuilder {
         };
         let (first, applied, rejected) = match source.fetch() {
             Ok(Fetched::Text(text)) => match FlagSet::from_text(&text, source.format(), &limits) {
-                Ok(flags) => (snapshot(flags, 1), Some(Fingerprint::of(&text)), None),
+                Ok(flags) => (snapshot(flags, 1, None), Some(Fingerprint::of(&text)), None),
                 Err(e) => return Err(LoadError::config(name, e)),
             },
+            Ok(Fetched::Published(published)) => {
+                let Published {
+                    text,
+                    format,
+                    version,
+                } = *published;
+                match FlagSet::from_text(&text, format, &limits) {
+                    Ok(flags) => {
+                        let fingerprint = Fingerprint::of_version(&text, Some(&version));
+                        (snapshot(flags, 1, Some(version)), Some(fingerprint), None)
+                    }
+                    Err(e) => return Err(LoadError::config(name, e)),
+                }
+            }
             Ok(Fetched::Missing) => match if_missing {
                 IfMissing::Fail => return Err(LoadError::missing(name)),
                 IfMissing::StartEmpty => (
-                    snapshot(FlagSet::default(), 0),
+                    snapshot(FlagSet::default(), 0, None),
                     None,
                     Some((Fingerprint::Missing, LoadError::missing(name.clone()))),
                 ),
@@ -590,6 +640,9 @@ impl StoreBuilder {
                 let mut state = lock(&store.shared.state);
                 state.notification_error = started.notification_error;
             }
+            if let Some(source) = lock(&store.shared.source).as_mut() {
+                source.subscribe(started.waker);
+            }
             *lock(&store.worker) = Some(started.worker);
         }
         Ok(store)
@@ -610,11 +663,12 @@ impl fmt::Debug for StoreBuilder {
     }
 }
 
-fn snapshot(flags: FlagSet, version: u64) -> Snapshot {
+fn snapshot(flags: FlagSet, version: u64, source_version: Option<SourceVersion>) -> Snapshot {
     Snapshot {
         flags,
         version,
         loaded_at: SystemTime::now(),
+        source_version: source_version.map(Arc::new),
     }
 }
 
@@ -642,6 +696,7 @@ impl Shared {
                 notifications: false,
                 notification_error: None,
                 notifications_lost: None,
+                degraded: None,
             }),
             listeners,
             limits,
@@ -681,11 +736,42 @@ impl Shared {
                 version: self.current.load().version,
             });
         };
-        match source.fetch() {
-            Ok(Fetched::Text(text)) => self.apply_text(&text, source.format()),
-            Ok(Fetched::NotModified) => Ok(Reload::Unchanged {
-                version: self.current.load().version,
-            }),
+        let fetched = source.fetch();
+        {
+            let mut state = lock(&self.state);
+            match &fetched {
+                Ok(_) => state.degraded = None,
+                Err(e) => {
+                    let since = state
+                        .degraded
+                        .as_ref()
+                        .map_or_else(SystemTime::now, |d| d.1);
+                    state.degraded = Some((e.to_string(), since));
+                }
+            }
+        }
+        match fetched {
+            Ok(Fetched::Text(text)) => self.apply_text(&text, source.format(), None),
+            Ok(Fetched::Published(published)) => {
+                let Published {
+                    text,
+                    format,
+                    version,
+                } = *published;
+                self.apply_text(&text, format, Some(version))
+            }
+            Ok(Fetched::NotModified) => {
+                // The source answers again: a failure to reach it no
+                // longer stands (a rejected config still does).
+                let mut state = lock(&self.state);
+                if matches!(state.rejected, Some(Fingerprint::Failed(_))) {
+                    state.rejected = None;
+                    state.last_error = None;
+                }
+                Ok(Reload::Unchanged {
+                    version: self.current.load().version,
+                })
+            }
             Ok(Fetched::Missing) => self.reject(
                 Fingerprint::Missing,
                 LoadError::missing(self.source_name.clone()),
@@ -699,8 +785,13 @@ impl Shared {
 
     /// Compiles `text` and swaps it in, unless it is the config serving or
     /// the one just rejected.
-    fn apply_text(&self, text: &str, format: crate::document::Format) -> Result<Reload, LoadError> {
-        let fingerprint = Fingerprint::of(text);
+    fn apply_text(
+        &self,
+        text: &str,
+        format: crate::document::Format,
+        source_version: Option<SourceVersion>,
+    ) -> Result<Reload, LoadError> {
+        let fingerprint = Fingerprint::of_version(text, source_version.as_ref());
         let mut state = lock(&self.state);
         if state.applied.as_ref() == Some(&fingerprint) {
             // Back to the good config (after a bad write, say): healthy.
@@ -719,7 +810,8 @@ impl Shared {
             Ok(flags) => {
                 let version = self.current.load().version + 1;
                 let count = flags.len();
-                self.current.store(Arc::new(snapshot(flags, version)));
+                self.current
+                    .store(Arc::new(snapshot(flags, version, source_version)));
                 state.applied = Some(fingerprint);
                 state.rejected = None;
                 state.last_error = None;

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
+use std::time::SystemTime;
 
 use crate::document::Format;
 use crate::limits::Limits;
@@ -24,6 +26,101 @@ pub enum Fetched {
     /// store's [`IfMissing`](super::IfMissing) decides; later it is a
     /// failed load and the last good version keeps serving.
     Missing,
+    /// A version of the config kept by a versioned source (a database
+    /// table, say): its text in its own format, with its number, author,
+    /// message and time. The store serves it as it would
+    /// [`Text`](Fetched::Text), and shows its [`SourceVersion`] in the
+    /// [`Snapshot`](super::Snapshot) and the [`Status`](super::Status).
+    Published(Box<Published>),
+}
+
+/// A config version as a versioned source holds it: see
+/// [`Fetched::Published`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Published {
+    /// The config text.
+    pub text: String,
+    /// Its format.
+    pub format: Format,
+    /// Which version it is.
+    pub version: SourceVersion,
+}
+
+impl Published {
+    /// A version's text in `format`.
+    pub fn new(text: String, format: Format, version: SourceVersion) -> Published {
+        Published {
+            text,
+            format,
+            version,
+        }
+    }
+}
+
+/// What a versioned source says of a config version: its number, who
+/// published it, why and when. Shown by the [`Snapshot`](super::Snapshot)
+/// serving it and in the store's [`Status`](super::Status) ("version 12 by
+/// ana at 10:02").
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SourceVersion {
+    /// The source's version number (not the store's own counter,
+    /// [`Snapshot::version`](super::Snapshot::version)).
+    pub number: u64,
+    /// Who published it.
+    pub author: String,
+    /// Why (the incident record of a kill, for example).
+    pub message: String,
+    /// When it was published.
+    pub published_at: SystemTime,
+}
+
+impl SourceVersion {
+    /// A version `number`, published by `author` with `message` at
+    /// `published_at`.
+    pub fn new(
+        number: u64,
+        author: impl Into<String>,
+        message: impl Into<String>,
+        published_at: SystemTime,
+    ) -> SourceVersion {
+        SourceVersion {
+            number,
+            author: author.into(),
+            message: message.into(),
+            published_at,
+        }
+    }
+}
+
+/// Wakes a [`Store`](super::Store) so that it fetches from its source now
+/// rather than at the next poll: given to a source that is told of changes
+/// (PostgreSQL's `LISTEN`/`NOTIFY`, say) through
+/// [`Source::subscribe`]. Cheap to clone; may be used from any thread.
+#[derive(Clone)]
+pub struct Waker {
+    tx: Sender<super::watcher::Msg>,
+}
+
+impl Waker {
+    pub(crate) fn new(tx: Sender<super::watcher::Msg>) -> Waker {
+        Waker { tx }
+    }
+
+    /// Asks the store to fetch now (without the file debounce). Wakes
+    /// that come while a fetch runs lead to one more fetch after it.
+    /// Returns false when the store has stopped: the source's own thread,
+    /// if it has one, should end.
+    pub fn wake(&self) -> bool {
+        self.tx.send(super::watcher::Msg::Wake).is_ok()
+    }
+}
+
+impl fmt::Debug for Waker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Waker").finish_non_exhaustive()
+    }
 }
 
 /// A place a [`Store`](super::Store) fetches config text from: a file, or
@@ -85,6 +182,15 @@ pub trait Source: Send + 'static {
     /// [`FileSource`] does. The default does nothing.
     fn apply_limits(&mut self, limits: &Limits) {
         let _ = limits;
+    }
+
+    /// Called once when the store starts its background thread (polling
+    /// or notifications on), after the first fetch: a source that is told
+    /// of changes keeps `waker` and calls [`Waker::wake`] on each, so that
+    /// the store fetches at once. The default does nothing: the store
+    /// polls.
+    fn subscribe(&mut self, waker: Waker) {
+        let _ = waker;
     }
 }
 

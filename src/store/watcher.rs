@@ -3,7 +3,7 @@
 //! the watched directory is removed or replaced, it falls back to polling
 //! and watches again as soon as the directory is back.
 
-use super::Shared;
+use super::{Shared, Waker};
 use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use std::ffi::OsString;
@@ -30,9 +30,11 @@ const REWATCH_INTERVAL: Duration = Duration::from_millis(100);
 const STOP_WAIT: Duration = Duration::from_secs(1);
 
 /// A message to the background thread.
-enum Msg {
+pub(crate) enum Msg {
     /// Something happened to the watched file.
     Changed,
+    /// The source says it changed ([`Waker`]): fetch now, no debounce.
+    Wake,
     /// Stop now.
     Stop,
 }
@@ -60,6 +62,9 @@ pub(crate) struct Started {
     /// Why notifications could not be set up, when they were asked for and
     /// failed (the worker then only polls).
     pub(crate) notification_error: Option<String>,
+    /// Wakes the thread for a fetch, for the source (see
+    /// `Source::subscribe`).
+    pub(crate) waker: Waker,
 }
 
 impl Worker {
@@ -88,6 +93,7 @@ impl Worker {
         if let Some(notifier) = &notifier {
             shared.set_notifications(notifier.lost_reason());
         }
+        let waker = Waker::new(tx.clone());
         let poll_interval = settings.poll_interval;
         let debounce = settings.debounce;
         let thread = thread::Builder::new()
@@ -103,6 +109,7 @@ impl Worker {
                 ended,
             },
             notification_error,
+            waker,
         })
     }
 
@@ -331,6 +338,7 @@ fn run(
                 }
                 true
             }
+            Ok(Msg::Wake) => true,
             Err(RecvTimeoutError::Timeout) => false,
         };
         if let Some(notifier) = notifier.as_mut() {
@@ -371,7 +379,7 @@ fn settle(rx: &Receiver<Msg>, debounce: Duration) -> bool {
             return true;
         }
         match rx.recv_timeout(debounce.min(left)) {
-            Ok(Msg::Changed) => {}
+            Ok(Msg::Changed | Msg::Wake) => {}
             Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return false,
             Err(RecvTimeoutError::Timeout) => return true,
         }

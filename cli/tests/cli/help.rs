@@ -35,6 +35,12 @@ fn every_subcommand_has_its_own_help_line() {
         ("watch", "Load a config file and follow its changes"),
         ("serve", "Serve the flags of a config file over HTTP"),
         ("diff", "Compare two configs"),
+        ("publish", "Check a config file (exactly as `check`)"),
+        ("kill", "Turn a flag's kill switch on"),
+        ("unkill", "Turn a flag's kill switch off again"),
+        ("history", "List the versions of a database"),
+        ("rollback", "Publish an old version's config again"),
+        ("pull", "Write a stored version's config to a file"),
         ("help", "Print this message"),
     ];
     let described = described_commands();
@@ -62,6 +68,11 @@ fn every_subcommand_help_shows_its_own_description() {
         ("watch", "Load a config file and follow its changes"),
         ("serve", "Serve the flags of a config file over HTTP"),
         ("diff", "Compare two configs"),
+        ("publish", "Check a config file"),
+        ("kill", "Turn a flag's kill switch on"),
+        ("history", "List the versions of a database"),
+        ("rollback", "Publish an old version's config again"),
+        ("pull", "Write a stored version's config"),
     ] {
         let out = killswitch(&[name, "--help"]);
         assert!(out.status.success(), "`{name} --help` succeeds");

@@ -1,0 +1,457 @@
+//! The fleet, end to end, on a real PostgreSQL (a throw-away cluster;
+//! skipped without PostgreSQL unless `CI` is set): three `killswitch
+//! serve --source postgres://...` replicas follow one database; `kill`,
+//! `unkill`, `rollback`, `publish` (racing, and compare-and-set),
+//! `history` and `pull` through the command; PostgreSQL stopped and
+//! started; a bad version inserted behind the tool's back.
+
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../../fleet/tests/support/pg.rs"]
+mod pg;
+
+use pg::{Cluster, PASSWORD};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const DEADLINE: Duration = Duration::from_secs(15);
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("killswitch-fleet-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn killswitch(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_killswitch"))
+        .args(args)
+        .current_dir(dir)
+        .env("USER", "ci-user")
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs a command that prints a version number; returns it.
+fn version_of(out: &Output) -> u64 {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    stdout(out).trim().parse().unwrap()
+}
+
+struct Replica {
+    _child: KillOnDrop,
+    addr: SocketAddr,
+    log: mpsc::Receiver<String>,
+}
+
+fn spawn_replica(dir: &Path, url: &str) -> Replica {
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_killswitch"))
+            .args(["serve", "--source", url, "--listen", "127.0.0.1:0"])
+            .args(["--poll-ms", "30000"])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, log) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let addr = loop {
+        let line = log.recv_timeout(DEADLINE).expect("a log line");
+        assert!(!line.contains(PASSWORD), "{line}");
+        if let Some(rest) = line.strip_prefix("serve: listening on http://") {
+            break rest.split(' ').next().unwrap().parse().unwrap();
+        }
+    };
+    Replica {
+        _child: child,
+        addr,
+        log,
+    }
+}
+
+fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    (
+        head.split(' ').nth(1).unwrap().parse().unwrap(),
+        body.to_string(),
+    )
+}
+
+/// The value a replica serves for `checkout_v2`.
+fn served(r: &Replica) -> serde_json::Value {
+    let (status, body) = request(
+        r.addr,
+        "POST",
+        "/ofrep/v1/evaluate/flags/checkout_v2",
+        r#"{"context": {"targetingKey": "user_123"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    body["value"].clone()
+}
+
+fn readyz(r: &Replica) -> serde_json::Value {
+    let (status, body) = request(r.addr, "GET", "/readyz", "");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn metric(r: &Replica, name: &str) -> String {
+    let (_, body) = request(r.addr, "GET", "/metrics", "");
+    body.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn wait_all(replicas: &[Replica], what: &str, mut done: impl FnMut(&Replica) -> bool) {
+    let start = Instant::now();
+    for r in replicas {
+        while !done(r) {
+            assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+const CONFIG: &str = "# checkout\n[[flags]]\nflag_key = \"checkout_v2\"\nenabled = true\nrollout_percentage = 100\n\n[[flags]]\nflag_key = \"search\"\nenabled = true\n";
+
+#[test]
+fn three_replicas_follow_one_database() {
+    let Some(mut pg) = Cluster::start("fleet") else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let dir = temp_dir("replicas");
+    std::fs::write(dir.join("flags.toml"), CONFIG).unwrap();
+
+    // An invalid config: check's diagnostics, exit 1, nothing written.
+    std::fs::write(
+        dir.join("bad.toml"),
+        "[[flags]]\nflag_key = \"x\"\nenabled = 3\n",
+    )
+    .unwrap();
+    let out = killswitch(&dir, &["publish", "bad.toml", "--to", &url]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("bad.toml:3:"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+
+    let v1 = version_of(&killswitch(
+        &dir,
+        &["publish", "flags.toml", "--to", &url, "--message", "first"],
+    ));
+    assert_eq!(v1, 1);
+    let replicas: Vec<Replica> = (0..3).map(|_| spawn_replica(&dir, &url)).collect();
+    for r in &replicas {
+        assert_eq!(served(r), true);
+        let ready = readyz(r);
+        assert_eq!(ready["source"], "ok");
+        assert_eq!(ready["published_version"], 1);
+        assert_eq!(ready["published_by"], "ci-user");
+    }
+
+    // The kill switch reaches every replica.
+    let out = killswitch(&dir, &["kill", "checkout_v2", "--to", &url]);
+    assert_eq!(out.status.code(), Some(2), "--message is required");
+    let v2 = version_of(&killswitch(
+        &dir,
+        &[
+            "kill",
+            "checkout_v2",
+            "--to",
+            &url,
+            "--message",
+            "INC-7: errors",
+        ],
+    ));
+    assert_eq!(v2, 2);
+    wait_all(&replicas, "the kill", |r| served(r) == false);
+
+    // PostgreSQL goes away: every replica serves the last good version,
+    // stays healthy, and reports the source degraded.
+    pg.stop_server();
+    wait_all(&replicas, "degraded", |r| readyz(r)["source"] == "degraded");
+    for r in &replicas {
+        assert_eq!(served(r), false);
+        let (status, _) = request(r.addr, "GET", "/healthz", "");
+        assert_eq!(status, 200);
+        assert_eq!(metric(r, "killswitch_source_degraded"), "1");
+        let ready = readyz(r);
+        assert!(!ready["source_error"].as_str().unwrap().contains(PASSWORD));
+    }
+    let out = killswitch(
+        &dir,
+        &["unkill", "checkout_v2", "--to", &url, "--message", "x"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stderr(&out).contains(PASSWORD), "{}", stderr(&out));
+    assert!(stderr(&out).contains("postgres:***@"), "{}", stderr(&out));
+
+    // Back: they catch up and are healthy again.
+    pg.start_server();
+    let v3 = version_of(&killswitch(
+        &dir,
+        &[
+            "unkill",
+            "checkout_v2",
+            "--to",
+            &url,
+            "--message",
+            "INC-7 over",
+        ],
+    ));
+    wait_all(&replicas, "the catch-up", |r| served(r) == true);
+    wait_all(&replicas, "healthy", |r| {
+        let ready = readyz(r);
+        ready["source"] == "ok" && ready["published_version"] == v3
+    });
+    for r in &replicas {
+        assert_eq!(metric(r, "killswitch_source_degraded"), "0");
+    }
+
+    // A version that does not compile, inserted behind the tool's back:
+    // every replica rejects it and keeps serving.
+    let out = pg.psql(
+        "postgres",
+        "INSERT INTO killswitch_versions (version, format, config, author) \
+         VALUES (50, 'toml', 'flag_key = 1', 'eve')",
+    );
+    assert!(out.status.success(), "{}", pg::text(&out));
+    wait_all(&replicas, "the rejection", |r| {
+        metric(r, "killswitch_config_error") == "1"
+    });
+    for r in &replicas {
+        assert_eq!(served(r), true);
+        assert_eq!(readyz(r)["published_version"], v3);
+    }
+
+    // Rollback re-publishes an old version as a new one.
+    let v4 = version_of(&killswitch(
+        &dir,
+        &["rollback", &v2.to_string(), "--to", &url],
+    ));
+    assert!(v4 > 50);
+    wait_all(&replicas, "the rollback", |r| served(r) == false);
+    wait_all(&replicas, "healthy again", |r| {
+        metric(r, "killswitch_config_error") == "0"
+    });
+
+    // Compare-and-set: a stale expectation fails and writes nothing.
+    let out = killswitch(
+        &dir,
+        &[
+            "publish",
+            "flags.toml",
+            "--to",
+            &url,
+            "--expect-version",
+            &v2.to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("version {v4} is")),
+        "{}",
+        stderr(&out)
+    );
+    let v5 = version_of(&killswitch(
+        &dir,
+        &[
+            "publish",
+            "flags.toml",
+            "--to",
+            &url,
+            "--expect-version",
+            &v4.to_string(),
+        ],
+    ));
+    assert_eq!(v5, v4 + 1);
+
+    // Two publishers racing: both become versions, one after the other.
+    let racers: Vec<Child> = ["a", "b"]
+        .iter()
+        .map(|who| {
+            Command::new(env!("CARGO_BIN_EXE_killswitch"))
+                .args(["publish", "flags.toml", "--to", &url, "--author", who])
+                .current_dir(&dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut raced: Vec<u64> = racers
+        .into_iter()
+        .map(|c| version_of(&c.wait_with_output().unwrap()))
+        .collect();
+    raced.sort_unstable();
+    assert_eq!(raced, [v5 + 1, v5 + 2]);
+    wait_all(&replicas, "the newest", |r| {
+        readyz(r)["published_version"] == v5 + 2
+    });
+
+    // History: every version, with who, why and what changed.
+    let out = killswitch(&dir, &["history", "--from", &url, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let entries: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let numbers: Vec<u64> = entries
+        .iter()
+        .map(|e| e["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [v5 + 2, v5 + 1, v5, v4, 50, v3, v2, v1]);
+    let kill = &entries[6];
+    assert_eq!(kill["author"], "ci-user");
+    assert_eq!(kill["message"], "INC-7: errors");
+    assert_eq!(kill["changed"], serde_json::json!(["checkout_v2"]));
+    assert_eq!(entries[4]["valid"], false);
+    let out = killswitch(&dir, &["history", "--from", &url, "--limit", "2"]);
+    assert_eq!(stdout(&out).lines().count(), 2, "{}", stdout(&out));
+
+    // Pull: the killed version back to a file, byte for byte.
+    let out = killswitch(
+        &dir,
+        &["pull", &v2.to_string(), "--from", &url, "-o", "v2.toml"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let pulled = std::fs::read_to_string(dir.join("v2.toml")).unwrap();
+    assert_eq!(
+        pulled,
+        CONFIG.replace(
+            "[[flags]]\nflag_key = \"checkout_v2\"",
+            "[[flags]]\nkill_switch = true\nflag_key = \"checkout_v2\""
+        )
+    );
+    let out = killswitch(&dir, &["check", "v2.toml"]);
+    assert_eq!(out.status.code(), Some(0));
+
+    // No replica ever logged the password.
+    for r in &replicas {
+        for line in r.log.try_iter() {
+            assert!(!line.contains(PASSWORD), "{line}");
+        }
+    }
+    drop(replicas);
+}
+
+/// `serve --source http://...`: a config behind a URL, followed with
+/// conditional GETs; a server error keeps the last good version serving.
+#[test]
+fn a_replica_follows_a_config_behind_a_url() {
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = Arc::new(Mutex::new(Some(CONFIG.to_string())));
+    let script = Arc::clone(&answer);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                line.clear();
+            }
+            let response = match script.lock().unwrap().clone() {
+                Some(body) => format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/toml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                ),
+                None => "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+            };
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    let dir = temp_dir("http");
+    let url = format!("http://bot:{PASSWORD}@{addr}/flags");
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_killswitch"))
+            .args(["serve", "--source", &url, "--listen", "127.0.0.1:0"])
+            .args(["--poll-ms", "50"])
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, log) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let listen = loop {
+        let line = log.recv_timeout(DEADLINE).expect("a log line");
+        assert!(!line.contains(PASSWORD), "{line}");
+        if let Some(rest) = line.strip_prefix("serve: listening on http://") {
+            break rest.split(' ').next().unwrap().parse().unwrap();
+        }
+    };
+    let replica = Replica {
+        _child: child,
+        addr: listen,
+        log,
+    };
+    assert_eq!(served(&replica), true);
+    *answer.lock().unwrap() = None;
+    wait_all(std::slice::from_ref(&replica), "degraded", |r| {
+        readyz(r)["source"] == "degraded"
+    });
+    assert_eq!(served(&replica), true);
+    *answer.lock().unwrap() = Some(CONFIG.replace(
+        "flag_key = \"checkout_v2\"",
+        "flag_key = \"checkout_v2\"\nkill_switch = true",
+    ));
+    wait_all(std::slice::from_ref(&replica), "the kill", |r| {
+        served(r) == false
+    });
+    for line in replica.log.try_iter() {
+        assert!(!line.contains(PASSWORD), "{line}");
+    }
+}

@@ -1,0 +1,263 @@
+//! [`Database`]: where the versions are, from a URL and the standard
+//! `PG*` environment variables; connecting with timeouts and TLS; and
+//! keeping the password out of every message.
+
+use crate::error::{FleetError, FleetErrorKind};
+use postgres::config::SslMode;
+use postgres::{Client, NoTls};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long connecting may take.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one statement (or waiting for the publish lock) may take.
+const STATEMENT_TIMEOUT_MS: u32 = 10_000;
+
+/// A PostgreSQL database holding config versions: a `postgres://` URL
+/// (or a `key=value` connection string), completed by the `PG*`
+/// environment variables (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
+/// `PGDATABASE`, `PGSSLMODE`) for what the URL leaves out.
+///
+/// [`name`](Database::name) and every error show the URL with its
+/// password replaced by `***`.
+///
+/// ```
+/// use killswitch_fleet::Database;
+///
+/// let db = Database::new("postgres://ana:s3cret@db.internal:5432/flags")?;
+/// assert_eq!(db.name(), "postgres://ana:***@db.internal:5432/flags");
+/// # Ok::<(), killswitch_fleet::FleetError>(())
+/// ```
+#[derive(Clone)]
+pub struct Database {
+    config: postgres::Config,
+    shown: String,
+    password: Option<String>,
+}
+
+impl Database {
+    /// Reads a connection URL, completed by the `PG*` environment
+    /// variables. Nothing is connected yet.
+    pub fn new(url: &str) -> Result<Database, FleetError> {
+        Database::with_env(url, |name| std::env::var(name).ok())
+    }
+
+    fn with_env(url: &str, env: impl Fn(&str) -> Option<String>) -> Result<Database, FleetError> {
+        let shown = redact(url);
+        let mut config = postgres::Config::from_str(url).map_err(|e| {
+            let secret = url_password(url);
+            FleetError::new(
+                FleetErrorKind::Url,
+                scrub(
+                    &format!("invalid PostgreSQL URL `{shown}`: {e}"),
+                    secret.as_deref(),
+                ),
+            )
+        })?;
+        if config.get_hosts().is_empty() {
+            config.host(&env("PGHOST").unwrap_or_else(|| "localhost".into()));
+        }
+        if config.get_ports().is_empty() {
+            if let Some(port) = env("PGPORT").and_then(|p| p.parse().ok()) {
+                config.port(port);
+            }
+        }
+        if config.get_user().is_none() {
+            if let Some(user) = env("PGUSER") {
+                config.user(&user);
+            }
+        }
+        if config.get_password().is_none() {
+            if let Some(password) = env("PGPASSWORD") {
+                config.password(&password);
+            }
+        }
+        if config.get_dbname().is_none() {
+            if let Some(db) = env("PGDATABASE") {
+                config.dbname(&db);
+            }
+        }
+        if !url.contains("sslmode") {
+            match env("PGSSLMODE").as_deref() {
+                Some("disable") => {
+                    config.ssl_mode(SslMode::Disable);
+                }
+                Some("require" | "verify-ca" | "verify-full") => {
+                    config.ssl_mode(SslMode::Require);
+                }
+                _ => {}
+            }
+        }
+        let options = format!(
+            "-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={STATEMENT_TIMEOUT_MS}"
+        );
+        let options = match config.get_options() {
+            Some(given) => format!("{given} {options}"),
+            None => options,
+        };
+        config
+            .options(&options)
+            .application_name("killswitch")
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tcp_user_timeout(CONNECT_TIMEOUT)
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(10));
+        let password = config
+            .get_password()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .filter(|p| !p.is_empty());
+        Ok(Database {
+            config,
+            shown,
+            password,
+        })
+    }
+
+    /// The URL as given, with its password replaced by `***`: for
+    /// messages and logs.
+    pub fn name(&self) -> &str {
+        &self.shown
+    }
+
+    /// Connects (within 5 s; statements time out after 10 s).
+    pub(crate) fn connect(&self) -> Result<Client, FleetError> {
+        let result = match self.config.get_ssl_mode() {
+            SslMode::Disable => self.config.connect(NoTls),
+            _ => self.config.connect(tls()?),
+        };
+        result.map_err(|e| self.error(&format!("cannot connect to {}", self.shown), &e))
+    }
+
+    /// A database error, with where and why, and no password.
+    pub(crate) fn error(&self, doing: &str, e: &postgres::Error) -> FleetError {
+        let why = match e.as_db_error() {
+            Some(db) => db.message().to_string(),
+            None => {
+                let text = e.to_string();
+                match std::error::Error::source(e) {
+                    Some(cause) if !text.contains(&cause.to_string()) => format!("{text}: {cause}"),
+                    _ => text,
+                }
+            }
+        };
+        FleetError::new(
+            FleetErrorKind::Database,
+            self.scrub(&format!("{doing}: {why}")),
+        )
+    }
+
+    /// `text` with the password replaced by `***`.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        scrub(text, self.password.as_deref())
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("url", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+/// TLS in Rust (rustls, Mozilla's roots): used when `sslmode` is
+/// `prefer` (the default: TLS when the server offers it) or `require`.
+fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, FleetError> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| {
+            FleetError::new(FleetErrorKind::Database, format!("cannot set up TLS: {e}"))
+        })?;
+    let config = builder.with_root_certificates(roots).with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// The URL with the password of its user part, and any `password=`
+/// parameter, replaced by `***`.
+pub(crate) fn redact(url: &str) -> String {
+    let mut out = match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?']).unwrap_or(rest.len());
+            let (authority, tail) = rest.split_at(end);
+            match authority.rfind('@') {
+                Some(at) => {
+                    let (userinfo, host) = authority.split_at(at);
+                    match userinfo.split_once(':') {
+                        Some((user, _)) => format!("{scheme}://{user}:***{host}{tail}"),
+                        None => url.to_string(),
+                    }
+                }
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    };
+    let mut from = 0;
+    while let Some(i) = out.get(from..).and_then(|s| s.find("password=")) {
+        let start = from + i + "password=".len();
+        let end = out
+            .get(start..)
+            .and_then(|s| s.find(['&', ' ']))
+            .map_or(out.len(), |j| start + j);
+        out.replace_range(start..end, "***");
+        from = start + 3;
+    }
+    out
+}
+
+/// The password written in a URL's user part, if any (to scrub it from
+/// a parse error).
+fn url_password(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = rest.get(..end)?;
+    let userinfo = authority.get(..authority.rfind('@')?)?;
+    let password = userinfo.split_once(':')?.1;
+    (!password.is_empty()).then(|| password.to_string())
+}
+
+fn scrub(text: &str, secret: Option<&str>) -> String {
+    match secret {
+        Some(secret) if !secret.is_empty() => text.replace(secret, "***"),
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact("postgres://u:p%40ss@h:1/db?sslmode=require"),
+            "postgres://u:***@h:1/db?sslmode=require"
+        );
+        assert_eq!(redact("postgresql://u@h/db"), "postgresql://u@h/db");
+        assert_eq!(
+            redact("host=h user=u password=hunter2 dbname=d"),
+            "host=h user=u password=*** dbname=d"
+        );
+        assert_eq!(
+            redact("postgres://h/db?password=hunter2&x=1"),
+            "postgres://h/db?password=***&x=1"
+        );
+        let db = Database::with_env("postgres://u@h/db", |v| {
+            (v == "PGPASSWORD").then(|| "envsecret".to_string())
+        });
+        let db = match db {
+            Ok(db) => db,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(db.scrub("auth failed for envsecret"), "auth failed for ***");
+        assert!(!format!("{db:?}").contains("envsecret"));
+        let bad = Database::new("postgres://u:topsecret@h:notaport/db");
+        let message = bad.map(|_| ()).map_err(|e| e.to_string()).unwrap_err();
+        assert!(!message.contains("topsecret"), "{message}");
+    }
+}
