@@ -146,7 +146,7 @@ fn benches(c: &mut Criterion) {
     let split =
         match FlagSet::from_json(&include_str!("../tests/fixtures/spec_flag.json").replacen(
             "\"enabled\"",
-            r#""variants": {"a": "A", "b": {"size": 10}, "off": null}, "off_variant": "off",
+            r#""variants": {"a": "A", "b": {"size": 10}, "off": "OF"}, "off_variant": "off",
                "split": [{"variant": "a", "weight": 33.33}, {"variant": "b", "weight": 66.67}],
                "enabled""#,
             1,

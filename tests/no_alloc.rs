@@ -249,7 +249,7 @@ fn schedules_and_prerequisites_never_allocate() {
 /// rule the split serves, and a deny rule.
 const VARIANT_CONFIG: &str = r##"{
     "flag_key": "checkout_button", "enabled": true, "rollout_percentage": 60,
-    "variants": {"blue": "#1f6feb", "green": {"colour": "#2da44e", "size": 10}, "grey": null},
+    "variants": {"blue": "#1f6feb", "green": {"colour": "#2da44e", "size": 10}, "grey": "#888888"},
     "off_variant": "grey",
     "split": [{"variant": "blue", "weight": 33.33}, {"variant": "green", "weight": 66.67}],
     "targeting_rules": {
