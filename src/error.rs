@@ -510,8 +510,9 @@ impl std::error::Error for Error {}
 
 /// Text from an input (a flag key, a rule, a line of a file) made safe to
 /// print on a terminal, on one line: control characters (C0 including
-/// ESC, NUL, CR and LF; DEL; C1) and the bidirectional overrides and
-/// isolates (U+202A-U+202E, U+2066-U+2069) are written as Rust escapes
+/// ESC, NUL, CR and LF; DEL; C1) and the bidirectional text controls
+/// (embeddings, overrides and isolates U+202A-U+202E and U+2066-U+2069,
+/// and the marks U+200E, U+200F and U+061C) are written as Rust escapes
 /// such as `\u{1b}`, so a file cannot clear the screen, forge lines or
 /// reorder what is shown. Every rendering of errors and diagnostics goes
 /// through it, and so does everything the command line echoes from its
@@ -534,7 +535,15 @@ pub fn escape_for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// Whether `c` is escaped by [`escape_for_terminal`].
 fn needs_escape(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || is_bidi_control(c)
+}
+
+/// Whether `c` is a bidirectional text control: an embedding, override or
+/// isolate (U+202A-U+202E, U+2066-U+2069) or a direction mark (U+200E,
+/// U+200F, U+061C). The one set both terminal escaping and the check on
+/// flag, segment and variant names use.
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 /// Pushes `c`, escaped if need be; returns how many characters it took.
@@ -711,6 +720,20 @@ mod tests {
         assert!(snippet.text.ends_with("..."));
         assert_eq!(&snippet.text[snippet.marker_offset..][..3], "bad");
         assert_eq!(snippet.marker_len, 3);
+    }
+
+    #[test]
+    fn direction_marks_are_escaped_like_the_overrides() {
+        // Name validation refuses exactly what escaping hides: a mark that
+        // one accepted and the other printed raw would let a name reorder
+        // what a terminal shows.
+        for c in ['\u{200E}', '\u{200F}', '\u{061C}', '\u{202A}', '\u{2069}'] {
+            assert!(is_bidi_control(c));
+            let shown = escape_for_terminal(&format!("a{c}b")).into_owned();
+            assert_eq!(shown, format!("a\\u{{{:x}}}b", u32::from(c)));
+        }
+        assert!(!is_bidi_control('\u{2065}'));
+        assert!(!is_bidi_control('e'));
     }
 
     #[test]

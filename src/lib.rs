@@ -71,7 +71,8 @@ mod suggest;
 mod syntax;
 mod value;
 
-pub use config::diagnostic::{CheckReport, ConfigError, Diagnostic};
+pub use config::diagnostic::{ConfigError, Diagnostic};
+pub use config::report::CheckReport;
 pub use config::schema::Schema;
 pub use document::Format;
 pub use error::{escape_for_terminal, Error, ErrorKind, Severity, Span};

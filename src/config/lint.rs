@@ -2,7 +2,7 @@
 //! their author meant. Their names and severities are one table,
 //! [`LINTS`](crate::error::LINTS); this module finds them.
 
-use crate::error::ErrorKind;
+use crate::error::{is_bidi_control, ErrorKind};
 use crate::eval::flag::Flag;
 use crate::eval::rule::Rule;
 use crate::syntax::ast::{Expr, ExprKind, LiteralValue, Op};
@@ -370,11 +370,10 @@ fn mixed_scripts(key: &str) -> Option<(&'static str, &'static str, char)> {
 }
 
 /// What is wrong with a flag key, if anything: a control character
-/// (including newlines, ESC and NUL), a bidi control (U+202A-U+202E,
-/// U+2066-U+2069, U+200E, U+200F, U+061C), or whitespace at either end. The
+/// (including newlines, ESC and NUL), a bidi control (`is_bidi_control`:
+/// the set terminal escaping uses), or whitespace at either end. The
 /// byte range of the offending character in the key, and the message.
 pub(crate) fn bad_name(name: &str) -> Option<(std::ops::Range<usize>, String)> {
-    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}');
     for (i, c) in name.char_indices() {
         let range = i..i + c.len_utf8();
         if c.is_control() {
@@ -386,7 +385,7 @@ pub(crate) fn bad_name(name: &str) -> Option<(std::ops::Range<usize>, String)> {
                 ),
             ));
         }
-        if bidi(c) {
+        if is_bidi_control(c) {
             return Some((
                 range,
                 format!(

@@ -7,6 +7,7 @@ pub(crate) mod diagnostic;
 pub(crate) mod edit;
 mod lint;
 mod load;
+pub(crate) mod report;
 pub(crate) mod schema;
 
 mod flag;

@@ -2,22 +2,14 @@
 //! following symlinks) is read, opening never blocks, and at most
 //! `limit + 1` bytes are read.
 //!
-//! Every config file (and, for the CLI, every other input file) goes
-//! through [`read_file_within`], so that `/dev/zero`, a FIFO, a directory or
+//! Every config file goes through [`read_config_bytes`] (and, for the CLI,
+//! every other input file through [`read_file_within`]), so that `/dev/zero`, a FIFO, a directory or
 //! a file of gigabytes is refused with a clear error instead of hanging or
 //! exhausting memory.
 
 use std::fs::{File, Metadata};
 use std::io::{self, Read};
 use std::path::Path;
-
-/// Reads a config file whole, as UTF-8, within
-/// [`Limits::max_config_bytes`](crate::limits::Limits::max_config_bytes)
-/// (for the store's file source).
-#[cfg(feature = "store")]
-pub(crate) fn read_config_file(path: &Path, limits: &crate::limits::Limits) -> io::Result<String> {
-    read_file_within(path, limits.max_config_bytes, "Limits::max_config_bytes")
-}
 
 /// Reads a config file whole, as bytes (to be decoded with their
 /// positions), within `Limits::max_config_bytes`.

@@ -31,8 +31,15 @@ impl LoadError {
         LoadError::new(source_name, Kind::Missing)
     }
 
+    /// A source's error. A source that read text and found it invalid
+    /// before it could hand it over (bytes that are not UTF-8, say) returns
+    /// a [`ConfigError`]: that is reported as the config's problem, with
+    /// its place, not as a failure to read.
     pub(crate) fn source(source_name: String, err: super::SourceError) -> LoadError {
-        LoadError::new(source_name, Kind::Source(err))
+        match err.downcast::<ConfigError>() {
+            Ok(config) => LoadError::new(source_name, Kind::Config(*config)),
+            Err(err) => LoadError::new(source_name, Kind::Source(err)),
+        }
     }
 
     pub(crate) fn config(source_name: String, err: ConfigError) -> LoadError {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
 use std::time::SystemTime;
 
+use crate::config::diagnostic::ConfigError;
 use crate::document::Format;
 use crate::limits::Limits;
 
@@ -199,11 +200,13 @@ pub trait Source: Send + 'static {
 /// JSON).
 ///
 /// A file that does not exist is [`Fetched::Missing`]; one that cannot be
-/// read, or is not UTF-8, is an error, and so is one over
+/// read is an error, and so is one over
 /// [`Limits::max_config_bytes`] or one that is not a regular file (a FIFO,
 /// a device such as `/dev/zero`, a directory): those are refused without
 /// blocking and without reading more than the limit. Changes are noticed
-/// through OS notifications on the file's directory and by polling.
+/// through OS notifications on the file's directory and by polling. A file
+/// that is not UTF-8 is a rejected config, with a diagnostic at its first
+/// bad byte ([`LoadError::config_error`](super::LoadError::config_error)).
 #[derive(Clone)]
 pub struct FileSource {
     path: PathBuf,
@@ -239,10 +242,20 @@ impl Source for FileSource {
     }
 
     fn fetch(&mut self) -> Result<Fetched, SourceError> {
-        match crate::document::input::read_config_file(&self.path, &self.limits) {
+        let bytes = match crate::document::input::read_config_bytes(&self.path, &self.limits) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Fetched::Missing),
+            Err(e) => return Err(Box::new(e)),
+        };
+        match String::from_utf8(bytes) {
             Ok(text) => Ok(Fetched::Text(text)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Fetched::Missing),
-            Err(e) => Err(Box::new(e)),
+            // Bytes that are not UTF-8 (a UTF-16 file, a binary) are the
+            // config's error, placed at the first bad byte as `check`
+            // places it, not a failure to read.
+            Err(e) => match crate::config::decode(e.as_bytes()) {
+                Err(d) => Err(Box::new(ConfigError::new(None, vec![*d]))),
+                Ok(_) => Err(Box::new(e)),
+            },
         }
     }
 

@@ -198,6 +198,48 @@ fn a_broken_file_keeps_the_old_version_and_reports_the_error() {
 }
 
 #[test]
+fn a_file_that_is_not_utf8_is_a_placed_config_error_not_a_read_failure() {
+    let dir = TempDir::new("utf16");
+    let path = dir.path("flags.json");
+    replace(&path, &config(false));
+    let (store, rx) = file_store(&path, true, Some(Duration::from_millis(50)));
+
+    // A UTF-8 config with one stray Latin-1 byte on its second line.
+    let mut bytes = b"{\"flag_key\": \"checkout_v2\",\n \"enabled\": tru\xe9}".to_vec();
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, &bytes).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    let StoreEvent::Rejected { error, .. } = next_event(&rx) else {
+        panic!("expected a rejection");
+    };
+    let problems = error
+        .config_error()
+        .expect("a config error, not an I/O one");
+    assert_eq!(
+        problems.diagnostics()[0].kind(),
+        killswitch::ErrorKind::InvalidEncoding
+    );
+    assert_eq!(problems.diagnostics()[0].line_column(), Some((2, 16)));
+    assert!(error.to_string().contains("flags.json:2:16"), "{error}");
+    assert_eq!(store.version(), 1);
+
+    // A UTF-16 file is named as such; the next good write lands.
+    bytes = vec![0xFF, 0xFE, b'{', 0, b'}', 0];
+    std::fs::write(&tmp, &bytes).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    let StoreEvent::Rejected { error, .. } = next_event(&rx) else {
+        panic!("expected a rejection");
+    };
+    assert!(error.to_string().contains("UTF-16"), "{error}");
+    replace(&path, &config(true));
+    wait_for("the kill switch", || store.version() == 2);
+    assert_eq!(
+        store.evaluate("checkout_v2", &user()).reason,
+        Reason::KillSwitch
+    );
+}
+
+#[test]
 fn a_truncated_write_then_a_good_write_ends_on_the_good_version() {
     use std::io::Write;
     let dir = TempDir::new("truncated");

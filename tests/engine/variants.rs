@@ -408,7 +408,7 @@ fn explain_names_the_split_bucket_and_the_variant() {
 fn hostile_variants_fail_fast() {
     use killswitch::ErrorKind;
     let kinds = |config: String| {
-        crate::on_stack_within(256 * 1024, std::time::Duration::from_secs(30), move || {
+        crate::on_stack_within(256 * 1024, std::time::Duration::from_secs(120), move || {
             FlagSet::from_json(&config)
                 .unwrap_err()
                 .diagnostics()
