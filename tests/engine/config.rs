@@ -3,31 +3,6 @@
 
 use crate::{flags, SPEC_FLAG};
 use killswitch::{ConfigError, Context, Diagnostic, ErrorKind, FlagSet, Reason};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// A file in the temp directory, removed when dropped.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(contents: &str) -> TempFile {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "killswitch-test-{}-{}.json",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = std::env::temp_dir().join(name);
-        std::fs::write(&path, contents).expect("write a temp file");
-        TempFile(path)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
 
 fn errors(json: &str) -> ConfigError {
     match FlagSet::from_json(json) {
@@ -127,8 +102,8 @@ fn structured_rules_agree_with_text_rules() {
 
 #[test]
 fn configs_load_from_files() {
-    let file = TempFile::new(&format!("[{SPEC_FLAG}]"));
-    let set = FlagSet::load(&file.0).expect("loads");
+    let dir = crate::TempDir::new("config");
+    let set = FlagSet::load(dir.write("flags.json", format!("[{SPEC_FLAG}]"))).expect("loads");
     assert_eq!(set.len(), 1);
     assert_eq!(
         set.evaluate("new_search_ui", &Context::for_user("user_123"))
@@ -149,10 +124,11 @@ fn a_file_that_cannot_be_read_is_an_io_error() {
 
 #[test]
 fn errors_in_a_loaded_file_name_the_file() {
-    let file = TempFile::new("{\"flag_key\": \"x\",\n \"enabled\": yes}");
-    let e = FlagSet::load(&file.0).unwrap_err();
+    let dir = crate::TempDir::new("config-bad");
+    let file = dir.write("flags.json", "{\"flag_key\": \"x\",\n \"enabled\": yes}");
+    let e = FlagSet::load(&file).unwrap_err();
     assert!(!e.is_io());
-    let name = file.0.display().to_string();
+    let name = file.display().to_string();
     assert_eq!(e.file(), Some(name.as_str()));
     assert_eq!(kinds(&e), [ErrorKind::InvalidJson]);
     assert_eq!(e.diagnostics()[0].line_column(), Some((2, 13)));

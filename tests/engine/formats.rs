@@ -158,9 +158,8 @@ fn the_examples_give_identical_decisions_in_all_three_formats() {
 #[cfg(feature = "store")]
 #[test]
 fn load_and_the_store_choose_the_format_by_extension() {
-    let dir = std::env::temp_dir().join(format!("killswitch-formats-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("flags.yml");
+    let dir = crate::TempDir::new("formats");
+    let path = dir.path("flags.yml");
     std::fs::write(
         &path,
         "flag_key: a\nenabled: true\nrollout_percentage: 100\n",
@@ -180,7 +179,6 @@ fn load_and_the_store_choose_the_format_by_extension() {
     std::fs::write(&path, "flag_key: a\nenabled: tru\n").unwrap();
     let err = store.reload().unwrap_err().to_string();
     assert!(err.contains("flags.yml:2:10"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // --- Positions --------------------------------------------------------------

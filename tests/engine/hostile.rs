@@ -320,19 +320,10 @@ fn load_error(path: &std::path::Path, limits: Limits) -> String {
     })
 }
 
-/// A fresh, empty directory for one test.
-fn scratch_dir(name: &str) -> std::path::PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("killswitch-hostile-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create a scratch directory");
-    dir
-}
-
 #[test]
 fn a_config_file_over_max_config_bytes_is_refused_with_its_size() {
-    let dir = scratch_dir("big");
-    let path = dir.join("flags.json");
+    let dir = crate::TempDir::new("big");
+    let path = dir.path("flags.json");
     // Valid JSON, just long.
     let text = format!(
         r#"{{"flag_key": "a", "enabled": true}}{}"#,
@@ -353,16 +344,15 @@ fn a_config_file_over_max_config_bytes_is_refused_with_its_size() {
     );
     limits.max_config_bytes = text.len();
     assert_eq!(load_error(&path, limits), "loaded");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[cfg(unix)]
 #[test]
 fn dev_zero_a_fifo_and_a_directory_are_refused_as_config_files() {
-    let dir = scratch_dir("special");
-    let zero = dir.join("zero.json");
+    let dir = crate::TempDir::new("special");
+    let zero = dir.path("zero.json");
     std::os::unix::fs::symlink("/dev/zero", &zero).expect("symlink /dev/zero");
-    let fifo = dir.join("fifo.json");
+    let fifo = dir.path("fifo.json");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
         .status()
@@ -371,7 +361,7 @@ fn dev_zero_a_fifo_and_a_directory_are_refused_as_config_files() {
     let cases = [
         (zero, "a character device"),
         (fifo, "a FIFO (named pipe)"),
-        (dir.clone(), "a directory"),
+        (dir.path(""), "a directory"),
     ];
     for (path, kind) in cases {
         assert_eq!(
@@ -382,5 +372,4 @@ fn dev_zero_a_fifo_and_a_directory_are_refused_as_config_files() {
             )
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

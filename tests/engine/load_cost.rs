@@ -358,21 +358,13 @@ fn a_whole_float_percentage_is_accepted_in_every_format_and_a_fraction_is_not() 
     }
 }
 
-/// Writes `bytes` to a new file in the temporary directory.
-fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("killswitch-load-cost-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
 #[test]
 fn invalid_utf8_is_a_located_error_not_an_io_error() {
     let mut bytes = b"{\n  \"flag_key\": \"caf".to_vec();
     bytes.push(0xE9); // Latin-1 `e` with an accent
     bytes.extend_from_slice(b"\",\n  \"enabled\": true\n}\n");
-    let path = temp_file("latin1.json", &bytes);
+    let dir = crate::TempDir::new("latin1");
+    let path = dir.write("latin1.json", &bytes);
     let err = FlagSet::load(&path).unwrap_err();
     assert!(!err.is_io());
     let d = &err.diagnostics()[0];
@@ -390,6 +382,7 @@ fn invalid_utf8_is_a_located_error_not_an_io_error() {
 
 #[test]
 fn a_utf16_file_is_named_as_such() {
+    let dir = crate::TempDir::new("utf16");
     for (name, bom) in [("le.json", [0xFF, 0xFE]), ("be.json", [0xFE, 0xFF])] {
         let mut bytes = bom.to_vec();
         for unit in "{\"flag_key\": \"f\", \"enabled\": true}".encode_utf16() {
@@ -400,7 +393,7 @@ fn a_utf16_file_is_named_as_such() {
             };
             bytes.extend_from_slice(&pair);
         }
-        let err = FlagSet::load(temp_file(name, &bytes)).unwrap_err();
+        let err = FlagSet::load(dir.write(name, &bytes)).unwrap_err();
         assert!(!err.is_io());
         let d = &err.diagnostics()[0];
         assert_eq!(d.kind(), ErrorKind::InvalidEncoding);
@@ -410,7 +403,7 @@ fn a_utf16_file_is_named_as_such() {
     // A UTF-8 byte-order mark is fine.
     let mut bytes = vec![0xEF, 0xBB, 0xBF];
     bytes.extend_from_slice(b"{\"flag_key\": \"f\", \"enabled\": true}");
-    assert!(FlagSet::load(temp_file("bom8.json", &bytes)).is_ok());
+    assert!(FlagSet::load(dir.write("bom8.json", &bytes)).is_ok());
 }
 
 // --- Names (defect 7) -------------------------------------------------------

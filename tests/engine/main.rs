@@ -24,10 +24,49 @@ mod store;
 mod variants;
 
 use killswitch::{Context, FlagSet, Rule};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The specification's example flag, with a structured deny rule: the one
 /// fixture the tests and benchmarks share (`tests/fixtures/spec_flag.json`).
 pub(crate) const SPEC_FLAG: &str = include_str!("../fixtures/spec_flag.json");
+
+/// A fresh, empty directory for one test, removed when dropped. Names
+/// carry the process id and a counter, so tests running in parallel (and
+/// earlier runs' leftovers) never share one.
+pub(crate) struct TempDir(PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(name: &str) -> TempDir {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "killswitch-engine-{}-{}-{name}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a temporary directory");
+        TempDir(dir)
+    }
+
+    /// The path of `name` inside the directory.
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Writes `bytes` to `name` inside the directory and returns its path.
+    pub(crate) fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, bytes).expect("write a temporary file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 /// Compiles a config that must be valid, showing every diagnostic if not.
 pub(crate) fn flags(json: &str) -> FlagSet {

@@ -7,11 +7,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::TempDir;
 use killswitch::store::{
     Fetched, FileSource, IfMissing, LoadError, Reload, Source, SourceError, Store, StoreEvent,
 };
 use killswitch::{Context, Decision, FlagSet, Reason};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
@@ -19,33 +20,6 @@ use std::time::{Duration, Instant};
 
 /// How long any single expected change may take before a test fails.
 const DEADLINE: Duration = Duration::from_secs(10);
-
-/// A fresh directory, removed at the end of the test.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "killswitch-store-{}-{}-{name}",
-            std::process::id(),
-            COUNT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Replaces `path` atomically: a temporary file in the same directory,
 /// renamed over it.
