@@ -296,9 +296,61 @@ impl<'a> Context<'a> {
         self
     }
 
+    /// Stores an attribute: [`Context::insert_inline`], else
+    /// [`Context::insert_rest`].
     #[inline(always)]
     fn insert(&mut self, key: Cow<'a, str>, value: Value<'a>) {
-        let len = usize::from(self.len);
+        if let Some((key, value)) = self.insert_inline(key, value) {
+            self.insert_rest(key, value);
+        }
+    }
+
+    /// The common case of storing an attribute, inline: a borrowed name
+    /// and a value that owns no memory, in a context that has not spilled,
+    /// with this name already inline or a free inline slot. Gives the
+    /// attribute back otherwise. It takes no address of the context
+    /// outside it, so that the compiler can build a `with` chain in place.
+    #[inline(always)]
+    fn insert_inline(
+        &mut self,
+        key: Cow<'a, str>,
+        value: Value<'a>,
+    ) -> Option<(Cow<'a, str>, Value<'a>)> {
+        let Cow::Borrowed(name) = key else {
+            return Some((key, value));
+        };
+        if !self.spill.is_empty() || owns_heap(&value) {
+            return Some((key, value));
+        }
+        let len = usize::from(self.len).min(INLINE);
+        if let Some(i) = self.position(name) {
+            if let Some(slot) = self.values.get_mut(i) {
+                // Inline values own nothing: forgetting the old one skips
+                // a call to its drop glue.
+                std::mem::forget(std::mem::replace(slot, value));
+            }
+            return None;
+        }
+        match (self.keys.get_mut(len), self.values.get_mut(len)) {
+            (Some(k), Some(v)) => {
+                *k = name;
+                // The slot holds `Null`: nothing to drop.
+                std::mem::forget(std::mem::replace(v, value));
+                if key_eq(name.as_bytes(), b"user_id") {
+                    self.user_slot = self.len;
+                }
+                self.len += 1;
+                None
+            }
+            _ => Some((key, value)),
+        }
+    }
+
+    /// [`Context::insert`] past the fast path: owned names, owning values,
+    /// a full inline array, or a context that has spilled already.
+    #[cold]
+    #[inline(never)]
+    fn insert_rest(&mut self, key: Cow<'a, str>, value: Value<'a>) {
         if let Some(i) = self.position(&key) {
             if owns_heap(&value) {
                 // Owning values live in the spill: move everything there,
@@ -306,23 +358,20 @@ impl<'a> Context<'a> {
                 self.spill_inline();
             } else {
                 if let Some(slot) = self.values.get_mut(i) {
-                    // Inline values own nothing: forgetting the old one
-                    // skips a call to its drop glue.
                     std::mem::forget(std::mem::replace(slot, value));
                 }
                 return;
             }
         }
-        if !self.spill.is_empty() {
-            if let Some(slot) = self
-                .spill
-                .iter_mut()
-                .find(|(k, _)| key_eq(k.as_bytes(), key.as_bytes()))
-            {
-                slot.1 = value;
-                return;
-            }
+        if let Some(slot) = self
+            .spill
+            .iter_mut()
+            .find(|(k, _)| key_eq(k.as_bytes(), key.as_bytes()))
+        {
+            slot.1 = value;
+            return;
         }
+        let len = usize::from(self.len);
         match key {
             Cow::Borrowed(name) if len < INLINE && self.spill.is_empty() && !owns_heap(&value) => {
                 if key_eq(name.as_bytes(), b"user_id") {
@@ -330,7 +379,6 @@ impl<'a> Context<'a> {
                 }
                 if let (Some(k), Some(v)) = (self.keys.get_mut(len), self.values.get_mut(len)) {
                     *k = name;
-                    // The slot holds `Null`: nothing to drop.
                     std::mem::forget(std::mem::replace(v, value));
                 }
                 self.len += 1;
@@ -377,7 +425,17 @@ impl<'a> Context<'a> {
     /// expression.
     #[inline(always)]
     pub fn with(mut self, key: impl Into<Cow<'a, str>>, value: impl Into<Value<'a>>) -> Self {
-        self.insert(key.into(), value.into());
+        match self.insert_inline(key.into(), value.into()) {
+            None => self,
+            Some((key, value)) => self.with_rest(key, value),
+        }
+    }
+
+    /// [`Context::with`] past the inline case, out of line and by value.
+    #[cold]
+    #[inline(never)]
+    fn with_rest(mut self, key: Cow<'a, str>, value: Value<'a>) -> Self {
+        self.insert_rest(key, value);
         self
     }
 
