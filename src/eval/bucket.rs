@@ -67,14 +67,16 @@ fn digest_words(a: &[u8], b: &[u8]) -> (u32, u32) {
             u32::from_be_bytes([digest[4], digest[5], digest[6], digest[7]]),
         );
     }
-    let mut block = [0u8; 64];
+    // The block is built where `compress256` reads it, not copied there.
+    let mut blocks = [GenericArray::from([0u8; 64])];
+    let block = blocks[0].as_mut_slice();
     block[..a.len()].copy_from_slice(a);
     block[a.len()..n].copy_from_slice(b);
     block[n] = 0x80;
     // The message length in bits, big-endian, in the last eight bytes.
     block[56..].copy_from_slice(&(n as u64 * 8).to_be_bytes());
     let mut state = H0;
-    sha2::compress256(&mut state, &[GenericArray::from(block)]);
+    sha2::compress256(&mut state, &blocks);
     (state[0], state[1])
 }
 

@@ -273,6 +273,14 @@ impl Test {
             return false;
         };
         match (&self.check, value) {
+            // The two commonest tests, inline: a string equal to one
+            // literal, and a case-sensitive string test with one needle.
+            (Check::StrEq(want), Value::String(s)) => {
+                key_eq(s.as_bytes(), want.as_bytes()) != self.negate
+            }
+            (Check::Text(op, false, needles), Value::String(s)) if needles.len() == 1 => {
+                text_test(*op, false, s, &needles[0]) != self.negate
+            }
             (_, Value::Null) => false,
             (Check::Exists, _) => true,
             (_, Value::List(items)) => {
