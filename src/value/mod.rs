@@ -747,6 +747,39 @@ mod tests {
         assert_eq!(Context::new().with("x", 1).user_id(), None);
     }
 
+    /// `with` takes the inline case in place and the rest out of line:
+    /// both give what `set` gives, in the same order.
+    #[test]
+    fn with_agrees_with_set_past_the_inline_case() {
+        let built = Context::new()
+            .with("a", "x")
+            .with("user_id", "u1")
+            .with("a", 2)
+            .with(String::from("b"), true)
+            .with("c", Value::from(vec!["l"]))
+            .with("user_id", "u2");
+        let mut set = Context::new();
+        set.set("a", "x")
+            .set("user_id", "u1")
+            .set("a", 2)
+            .set(String::from("b"), true)
+            .set("c", Value::from(vec!["l"]))
+            .set("user_id", "u2");
+        let keys: Vec<&str> = built.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "user_id", "b", "c"]);
+        assert_eq!(built, set);
+        assert_eq!(built.user_id(), Some("u2"));
+        assert_eq!(built.get("a"), Some(&Value::from(2)));
+        let nine = (0..9).fold(Context::new(), |ctx, i| {
+            ctx.with(
+                ["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8"][i],
+                i as i64,
+            )
+        });
+        assert_eq!(nine.len(), 9);
+        assert_eq!(nine.get("k8"), Some(&Value::from(8)));
+    }
+
     #[test]
     fn json_borrows_plain_strings_and_rejects_duplicates() {
         let json = r#"{"user_id": "u1", "name": "a\"b", "account": {"plan": "pro"}}"#;
