@@ -272,15 +272,28 @@ impl Test {
         let Some(value) = found else {
             return false;
         };
-        match (&self.check, value) {
+        if let Value::String(s) = value {
             // The two commonest tests, inline: a string equal to one
-            // literal, and a case-sensitive string test with one needle.
-            (Check::StrEq(want), Value::String(s)) => {
-                key_eq(s.as_bytes(), want.as_bytes()) != self.negate
+            // literal, and a case-sensitive prefix or suffix test with one
+            // needle. Everything else is out of line, so that this stays
+            // small (a short prologue, no large stack frame).
+            match &self.check {
+                Check::StrEq(want) => return key_eq(s.as_bytes(), want.as_bytes()) != self.negate,
+                Check::Text(op @ (TextOp::StartsWith | TextOp::EndsWith), false, needles) => {
+                    if let [needle] = &**needles {
+                        return text_test(*op, false, s, needle) != self.negate;
+                    }
+                }
+                _ => {}
             }
-            (Check::Text(op, false, needles), Value::String(s)) if needles.len() == 1 => {
-                text_test(*op, false, s, &needles[0]) != self.negate
-            }
+        }
+        self.eval_value(value)
+    }
+
+    /// The test on a value found, in general.
+    #[inline(never)]
+    fn eval_value(&self, value: &Value<'_>) -> bool {
+        match (&self.check, value) {
             (_, Value::Null) => false,
             (Check::Exists, _) => true,
             (_, Value::List(items)) => {
@@ -417,9 +430,16 @@ fn text_test(op: TextOp, fold_case: bool, s: &str, needle: &str) -> bool {
                 let (s, n) = (s.as_bytes(), needle.as_bytes());
                 s.len() >= n.len() && key_eq(&s[s.len() - n.len()..], n)
             }
-            TextOp::Contains => s.contains(needle),
+            TextOp::Contains => contains(s, needle),
         }
     }
+}
+
+/// A substring search, out of line: the searcher is large, and inlined
+/// it would make every test's frame large.
+#[inline(never)]
+fn contains(s: &str, needle: &str) -> bool {
+    s.contains(needle)
 }
 
 /// The case-insensitive string tests, kept out of line so that the common
