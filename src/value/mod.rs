@@ -256,7 +256,10 @@ pub struct Context<'a> {
     /// The attributes after the eighth, and every attribute from the first
     /// owned name or owning value on (which has allocated already), in
     /// insertion order: inline attributes were all inserted before these.
-    spill: Vec<Entry<'a>>,
+    ///
+    /// Boxed, so that a context that never spilled drops with one test
+    /// of a pointer and no call (a `Vec` of entries drops through a call).
+    spill: Option<Box<Vec<Entry<'a>>>>,
 }
 
 impl Default for Context<'_> {
@@ -274,7 +277,7 @@ impl<'a> Context<'a> {
             values: ManuallyDrop::new([NULL; INLINE]),
             len: 0,
             user_slot: NO_SLOT,
-            spill: Vec::new(),
+            spill: None,
         }
     }
 
@@ -319,7 +322,7 @@ impl<'a> Context<'a> {
         let Cow::Borrowed(name) = key else {
             return Some((key, value));
         };
-        if !self.spill.is_empty() || owns_heap(&value) {
+        if self.spill.is_some() || owns_heap(&value) {
             return Some((key, value));
         }
         let len = usize::from(self.len).min(INLINE);
@@ -366,6 +369,7 @@ impl<'a> Context<'a> {
         if let Some(slot) = self
             .spill
             .iter_mut()
+            .flat_map(|spill| spill.iter_mut())
             .find(|(k, _)| key_eq(k.as_bytes(), key.as_bytes()))
         {
             slot.1 = value;
@@ -373,7 +377,7 @@ impl<'a> Context<'a> {
         }
         let len = usize::from(self.len);
         match key {
-            Cow::Borrowed(name) if len < INLINE && self.spill.is_empty() && !owns_heap(&value) => {
+            Cow::Borrowed(name) if len < INLINE && self.spill.is_none() && !owns_heap(&value) => {
                 if key_eq(name.as_bytes(), b"user_id") {
                     self.user_slot = self.len;
                 }
@@ -385,10 +389,9 @@ impl<'a> Context<'a> {
             }
             key => {
                 // One allocation for the common sizes, not one per doubling.
-                if self.spill.capacity() == 0 {
-                    self.spill.reserve(INLINE);
-                }
-                self.spill.push((key, value));
+                self.spill
+                    .get_or_insert_with(|| Box::new(Vec::with_capacity(INLINE)))
+                    .push((key, value));
             }
         }
     }
@@ -406,8 +409,10 @@ impl<'a> Context<'a> {
             .zip(values)
             .take(len)
             .collect();
-        spill.append(&mut self.spill);
-        self.spill = spill;
+        if let Some(rest) = self.spill.take() {
+            spill.extend(*rest);
+        }
+        self.spill = Some(Box::new(spill));
         self.len = 0;
         self.user_slot = NO_SLOT;
     }
@@ -445,10 +450,8 @@ impl<'a> Context<'a> {
         if let Some(i) = self.position(key) {
             return self.values.get(i);
         }
-        if self.spill.is_empty() {
-            return None;
-        }
-        self.spill
+        let spill = self.spill.as_deref()?;
+        spill
             .iter()
             .find(|(k, _)| key_eq(k.as_bytes(), key.as_bytes()))
             .map(|(_, v)| v)
@@ -460,15 +463,13 @@ impl<'a> Context<'a> {
         if let Some(v) = self.values.get(usize::from(self.user_slot)) {
             return v.as_str();
         }
-        if self.spill.is_empty() {
-            return None;
-        }
+        self.spill.as_ref()?;
         self.get("user_id").and_then(Value::as_str)
     }
 
     /// How many top-level attributes there are.
     pub fn len(&self) -> usize {
-        usize::from(self.len) + self.spill.len()
+        usize::from(self.len) + self.spill.as_deref().map_or(0, Vec::len)
     }
 
     /// Whether there are no attributes.
@@ -483,7 +484,12 @@ impl<'a> Context<'a> {
             .copied()
             .zip(self.values.iter())
             .take(usize::from(self.len))
-            .chain(self.spill.iter().map(|(k, v)| (k.as_ref(), v)))
+            .chain(
+                self.spill
+                    .iter()
+                    .flat_map(|spill| spill.iter())
+                    .map(|(k, v)| (k.as_ref(), v)),
+            )
     }
 
     /// Finds the value at a path: first a top-level key equal to the whole
@@ -529,7 +535,7 @@ impl<'a> Context<'a> {
     /// The same context, owning all its strings.
     pub fn into_owned(mut self) -> Context<'static> {
         let values = std::mem::replace(&mut *self.values, [NULL; INLINE]);
-        let spill = std::mem::take(&mut self.spill);
+        let spill = self.spill.take().map_or_else(Vec::new, |spill| *spill);
         let inline = self
             .keys
             .into_iter()
