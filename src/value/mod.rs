@@ -206,7 +206,7 @@ const INLINE: usize = 8;
 /// An unused inline value.
 const NULL: Value<'static> = Value::Null;
 /// `Context::user_slot` when `user_id` is not an inline attribute.
-const NO_SLOT: u8 = u8::MAX;
+const NO_SLOT: usize = usize::MAX;
 
 /// Whether dropping the value frees memory.
 #[inline(always)]
@@ -249,10 +249,10 @@ pub struct Context<'a> {
     /// (A `Drop` impl instead would make the borrow checker stricter for
     /// callers: a temporary context could no longer borrow a local.)
     values: ManuallyDrop<[Value<'a>; INLINE]>,
-    len: u8,
+    len: usize,
     /// The inline slot holding `user_id`, or `NO_SLOT`: the bucketing key
     /// is read without a search.
-    user_slot: u8,
+    user_slot: usize,
     /// The attributes after the eighth, and every attribute from the first
     /// owned name or owning value on (which has allocated already), in
     /// insertion order: inline attributes were all inserted before these.
@@ -325,7 +325,7 @@ impl<'a> Context<'a> {
         if self.spill.is_some() || owns_heap(&value) {
             return Some((key, value));
         }
-        let len = usize::from(self.len).min(INLINE);
+        let len = self.len.min(INLINE);
         if let Some(i) = self.position(name) {
             if let Some(slot) = self.values.get_mut(i) {
                 // Inline values own nothing: forgetting the old one skips
@@ -375,7 +375,7 @@ impl<'a> Context<'a> {
             slot.1 = value;
             return;
         }
-        let len = usize::from(self.len);
+        let len = self.len;
         match key {
             Cow::Borrowed(name) if len < INLINE && self.spill.is_none() && !owns_heap(&value) => {
                 if key_eq(name.as_bytes(), b"user_id") {
@@ -400,7 +400,7 @@ impl<'a> Context<'a> {
     /// insertion order.
     #[cold]
     fn spill_inline(&mut self) {
-        let len = usize::from(self.len);
+        let len = self.len;
         let values = std::mem::replace(&mut *self.values, [NULL; INLINE]);
         let mut spill: Vec<Entry<'a>> = self
             .keys
@@ -420,7 +420,7 @@ impl<'a> Context<'a> {
     /// The inline slot of a key.
     #[inline(always)]
     fn position(&self, key: &str) -> Option<usize> {
-        let len = usize::from(self.len).min(INLINE);
+        let len = self.len.min(INLINE);
         self.keys[..len]
             .iter()
             .position(|k| key_eq(k.as_bytes(), key.as_bytes()))
@@ -460,7 +460,7 @@ impl<'a> Context<'a> {
     /// The bucketing key: the `user_id` attribute when it is a string.
     #[inline]
     pub fn user_id(&self) -> Option<&str> {
-        if let Some(v) = self.values.get(usize::from(self.user_slot)) {
+        if let Some(v) = self.values.get(self.user_slot) {
             return v.as_str();
         }
         self.spill.as_ref()?;
@@ -469,7 +469,7 @@ impl<'a> Context<'a> {
 
     /// How many top-level attributes there are.
     pub fn len(&self) -> usize {
-        usize::from(self.len) + self.spill.as_deref().map_or(0, Vec::len)
+        self.len + self.spill.as_deref().map_or(0, Vec::len)
     }
 
     /// Whether there are no attributes.
@@ -483,7 +483,7 @@ impl<'a> Context<'a> {
             .iter()
             .copied()
             .zip(self.values.iter())
-            .take(usize::from(self.len))
+            .take(self.len)
             .chain(
                 self.spill
                     .iter()
@@ -540,7 +540,7 @@ impl<'a> Context<'a> {
             .keys
             .into_iter()
             .zip(values)
-            .take(usize::from(self.len));
+            .take(self.len);
         let mut owned = Context::new();
         for (k, v) in inline.map(|(k, v)| (Cow::Borrowed(k), v)).chain(spill) {
             owned.set(Cow::Owned(k.into_owned()), v.into_owned());
