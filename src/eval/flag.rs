@@ -162,6 +162,7 @@ impl Flag {
         self.decide_traced(ctx, &now, &mut Memo(memo))
     }
 
+    #[inline]
     pub(crate) fn decide(&self, ctx: &Context<'_>, now: &Now) -> Decision {
         self.decide_traced(ctx, now, &mut NoTrace)
     }
