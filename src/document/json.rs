@@ -252,7 +252,12 @@ impl Reader<'_> {
         let mut out = String::new();
         loop {
             let rest = &self.src[self.pos..];
-            let Some(stop) = rest.find(|c: char| c == '"' || c == '\\' || c < ' ') else {
+            // The three stops are ASCII, so a byte scan finds them on
+            // character boundaries (no UTF-8 decoding per character).
+            let Some(stop) = rest
+                .bytes()
+                .position(|b| b == b'"' || b == b'\\' || b < b' ')
+            else {
                 return Err(self.error(
                     Span::new(open, self.src.len()),
                     "unclosed string",
