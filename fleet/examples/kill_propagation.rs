@@ -8,6 +8,7 @@
 //! cargo build --release -p killswitch-cli
 //! cargo run --release -p killswitch-fleet --example kill_propagation -- \
 //!     --bin target/release/killswitch [--kills 50] [--rate 5000] [--replicas 3] [--poll-only]
+//!     [--poll-ms 1000] [--probe-gap-us 200] [--db-cpu N]
 //! ```
 //! (`benches/fleet/kill_propagation.sh` runs both modes.) Needs PostgreSQL's
 //! binaries (Debian: `apt-get install postgresql`).
@@ -22,7 +23,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const CONFIG: &str = r#"[
   {"flag_key": "checkout_v2", "enabled": true, "rollout_percentage": 100},
@@ -37,6 +38,8 @@ struct Args {
     replicas: usize,
     poll_only: bool,
     poll_ms: u64,
+    probe_gap_us: u64,
+    db_cpu: Option<usize>,
 }
 
 fn args() -> Args {
@@ -47,6 +50,8 @@ fn args() -> Args {
         replicas: 3,
         poll_only: false,
         poll_ms: 1000,
+        probe_gap_us: 200,
+        db_cpu: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -57,6 +62,8 @@ fn args() -> Args {
             "--replicas" => a.replicas = it.next().unwrap().parse().unwrap(),
             "--poll-ms" => a.poll_ms = it.next().unwrap().parse().unwrap(),
             "--poll-only" => a.poll_only = true,
+            "--probe-gap-us" => a.probe_gap_us = it.next().unwrap().parse().unwrap(),
+            "--db-cpu" => a.db_cpu = Some(it.next().unwrap().parse().unwrap()),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -88,17 +95,23 @@ fn spawn(args: &Args, url: &str) -> Replica {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
+    let addr: SocketAddr = loop {
         let line = lines.next().expect("serve exited").unwrap();
         if let Some(rest) = line.strip_prefix("serve: listening on http://") {
             break rest.split(' ').next().unwrap().parse().unwrap();
         }
     };
     // Keep draining its log.
+    let port = addr.port();
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
             if std::env::var_os("BENCH_LOG").is_some() {
-                eprintln!("replica: {line}");
+                eprintln!(
+                    "{:?} replica {port}: {line}",
+                    SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .unwrap_or_default()
+                );
             }
         }
     });
@@ -163,6 +176,36 @@ impl Conn {
     }
 }
 
+/// Pins the cluster's postmaster (and so every backend it forks later) to
+/// one CPU, as if the database had a host of its own; run the benchmark
+/// itself with `taskset` on the other CPUs.
+fn pin_database(pg: &pg::Cluster, cpu: usize) {
+    // The checkpointer lives as long as the server; its parent is the
+    // postmaster.
+    let out = pg.psql(
+        "postgres",
+        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'",
+    );
+    let child = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.trim().parse::<u32>().ok())
+        .expect("the checkpointer's pid");
+    let status = std::fs::read_to_string(format!("/proc/{child}/status")).unwrap();
+    let postmaster = status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let ok = Command::new("taskset")
+        .args(["-a", "-p", "-c", &cpu.to_string(), &postmaster])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "taskset could not pin the database to CPU {cpu}");
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -174,6 +217,9 @@ fn main() {
         std::process::exit(2);
     };
     let url = pg.url("postgres");
+    if let Some(cpu) = args.db_cpu {
+        pin_database(&pg, cpu);
+    }
     let dir = std::env::temp_dir().join(format!("killswitch-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("flags.json"), CONFIG).unwrap();
@@ -225,6 +271,7 @@ fn main() {
     let load_start = Instant::now();
     let sent_start = sent.load(Ordering::Relaxed);
     let mut times = Vec::with_capacity(args.kills);
+    let probe_gap = Duration::from_micros(args.probe_gap_us);
     for i in 0..args.kills {
         // Kills at varied moments, not in step with the replicas' polls.
         let phase = (i * 37 % 50) as u64;
@@ -238,6 +285,14 @@ fn main() {
             &format!("bench {i}"),
         ]);
         let returned = Instant::now();
+        if std::env::var_os("BENCH_LOG").is_some() {
+            eprintln!(
+                "{:?} kill {i} returned",
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+            );
+        }
         // Each replica probed on its own thread, so none waits for another.
         let worst = std::thread::scope(|s| {
             let handles: Vec<_> = probes
@@ -248,11 +303,24 @@ fn main() {
                             if returned.elapsed() > Duration::from_secs(30) {
                                 panic!("never killed: {}", readyz(probe.addr));
                             }
-                            // Probing is part of the load: about 5,000
-                            // requests/s per replica, not a spin.
-                            std::thread::sleep(Duration::from_micros(200));
+                            // Probing is part of the load: by default
+                            // about 5,000 requests/s per replica, not a
+                            // spin (`--probe-gap-us 0`: back to back).
+                            if probe_gap > Duration::ZERO {
+                                std::thread::sleep(probe_gap);
+                            }
                         }
-                        returned.elapsed()
+                        let took = returned.elapsed();
+                        if std::env::var_os("BENCH_LOG").is_some() {
+                            eprintln!(
+                                "{:?} kill {i} seen on {} after {took:?}",
+                                SystemTime::now()
+                                    .duration_since(UNIX_EPOCH)
+                                    .unwrap_or_default(),
+                                probe.addr.port()
+                            );
+                        }
+                        took
                     })
                 })
                 .collect();

@@ -11,7 +11,7 @@ use killswitch::store::{Fetched, Published, Source, SourceError, SourceVersion, 
 use killswitch::Limits;
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::Client;
+use postgres::{Client, Statement};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -60,6 +60,12 @@ pub struct PostgresSource {
     /// The number of the version last fetched; `None` after a connection
     /// loss, so that the newest is fetched (and checked) again.
     last_seen: Option<u64>,
+    /// The poll's query, prepared once per connection: a poll is then one
+    /// round trip (bind and execute), not three (close the last statement,
+    /// parse and describe, execute). Each round trip waits for the
+    /// database's backend to be scheduled, which on a saturated host can
+    /// take long (see `benches/fleet/README.md`).
+    statement: Option<Statement>,
     shared: Arc<Shared>,
     max_config_bytes: usize,
     listen: bool,
@@ -85,6 +91,7 @@ impl PostgresSource {
             db: Arc::new(db),
             client: None,
             last_seen: None,
+            statement: None,
             shared: Arc::new(Shared {
                 backoff: Mutex::new(Backoff::new()),
                 stop: AtomicBool::new(false),
@@ -108,6 +115,7 @@ impl PostgresSource {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = None;
             self.last_seen = None;
+            self.statement = None;
             {
                 let backoff = self
                     .shared
@@ -141,17 +149,16 @@ impl PostgresSource {
             .last_seen
             .map_or(0, |n| i64::try_from(n).unwrap_or(i64::MAX));
         let max = i64::try_from(self.max_config_bytes).unwrap_or(i64::MAX);
-        let query = format!(
-            "SELECT version, format, CASE WHEN octet_length(config) <= $2::bigint THEN config END, \
-             octet_length(config), author, message, created_at \
-             FROM {TABLE} WHERE version > $1 ORDER BY version DESC LIMIT 1"
-        );
-        let rows = match client.query(&query, &[&after, &max]) {
+        let rows = match poll_newest(client, &mut self.statement, after, max) {
             Ok(rows) => rows,
-            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(Fetched::Missing),
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => {
+                self.statement = None;
+                return Ok(Fetched::Missing);
+            }
             Err(e) => {
                 self.client = None;
                 self.last_seen = None;
+                self.statement = None;
                 let e = self.db.error("cannot read the newest version", &e);
                 let mut backoff = self
                     .shared
@@ -204,6 +211,31 @@ impl PostgresSource {
             text, format, version,
         ))))
     }
+}
+
+/// The newest version after `after`, its config only if within `max`
+/// bytes, through the statement prepared on this connection (preparing it
+/// on first use).
+fn poll_newest(
+    client: &mut Client,
+    statement: &mut Option<Statement>,
+    after: i64,
+    max: i64,
+) -> Result<Vec<postgres::Row>, postgres::Error> {
+    let prepared = match statement {
+        Some(prepared) => prepared.clone(),
+        None => {
+            let query = format!(
+                "SELECT version, format, CASE WHEN octet_length(config) <= $2::bigint THEN config END, \
+                 octet_length(config), author, message, created_at \
+                 FROM {TABLE} WHERE version > $1 ORDER BY version DESC LIMIT 1"
+            );
+            let prepared = client.prepare(&query)?;
+            *statement = Some(prepared.clone());
+            prepared
+        }
+    };
+    client.query(&prepared, &[&after, &max])
 }
 
 impl std::fmt::Debug for PostgresSource {
