@@ -67,10 +67,14 @@ struct Replica {
 }
 
 fn spawn_replica(dir: &Path, url: &str) -> Replica {
+    spawn_replica_with(dir, url, &["--poll-ms", "30000"])
+}
+
+fn spawn_replica_with(dir: &Path, url: &str, extra: &[&str]) -> Replica {
     let mut child = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_killswitch"))
             .args(["serve", "--source", url, "--listen", "127.0.0.1:0"])
-            .args(["--poll-ms", "30000"])
+            .args(extra)
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -135,6 +139,51 @@ fn readyz(r: &Replica) -> serde_json::Value {
     let (status, body) = request(r.addr, "GET", "/readyz", "");
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
+}
+
+#[test]
+fn a_replica_started_while_the_database_is_down_waits_for_it() {
+    let Some(mut pg) = Cluster::start("fleet-late") else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let dir = temp_dir("late");
+    std::fs::write(dir.join("flags.toml"), CONFIG).unwrap();
+    pg.stop_server();
+
+    // Without --allow-missing: a clear error naming the database, exit 2.
+    let out = killswitch(
+        &dir,
+        &["serve", "--source", &url, "--listen", "127.0.0.1:0"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot connect"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(PASSWORD), "{}", stderr(&out));
+
+    // With it: up at once, not ready, the source degraded, flags off.
+    let replica = spawn_replica_with(&dir, &url, &["--allow-missing", "--poll-ms", "100"]);
+    let (status, body) = request(replica.addr, "GET", "/readyz", "");
+    assert_eq!(status, 503, "{body}");
+    let ready: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(ready["source"], "degraded", "{body}");
+    assert!(!body.contains(PASSWORD), "{body}");
+    let (status, _) = request(replica.addr, "GET", "/healthz", "");
+    assert_eq!(status, 200);
+
+    // The database comes up and a config is published: the replica serves it.
+    pg.start_server();
+    version_of(&killswitch(
+        &dir,
+        &["publish", "flags.toml", "--to", &url, "--message", "late"],
+    ));
+    wait_all(std::slice::from_ref(&replica), "the first version", |r| {
+        request(r.addr, "GET", "/readyz", "").0 == 200
+    });
+    assert_eq!(served(&replica), true);
+    assert_eq!(readyz(&replica)["source"], "ok");
+    while let Ok(line) = replica.log.try_recv() {
+        assert!(!line.contains(PASSWORD), "{line}");
+    }
 }
 
 fn metric(r: &Replica, name: &str) -> String {

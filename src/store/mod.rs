@@ -119,8 +119,8 @@ pub enum StoreEvent {
     },
 }
 
-/// What to do when the source has no config at startup (the file does not
-/// exist).
+/// What to do when the source has no config at startup: the file does not
+/// exist, or the source cannot be reached (a database that is down).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum IfMissing {
@@ -129,7 +129,9 @@ pub enum IfMissing {
     Fail,
     /// Start with an empty set (version 0): every flag is off with
     /// [`Reason::UnknownFlag`](crate::Reason::UnknownFlag) until a config
-    /// appears.
+    /// appears. A source that cannot be reached at startup is kept trying
+    /// on every poll, and the status says degraded meanwhile; a config
+    /// that is there but invalid still fails the start.
     StartEmpty,
 }
 
@@ -583,6 +585,7 @@ impl StoreBuilder {
         } else {
             None
         };
+        let mut unreachable_at_start = None;
         let (first, applied, rejected) = match source.fetch() {
             Ok(Fetched::Text(text)) => match FlagSet::from_text(&text, source.format(), &limits) {
                 Ok(flags) => (snapshot(flags, 1, None), Some(Fingerprint::of(&text)), None),
@@ -614,13 +617,32 @@ impl StoreBuilder {
                 let e = "the source reported no change before giving any config";
                 return Err(LoadError::source(name, e.into()));
             }
-            Err(e) => return Err(LoadError::source(name, e)),
+            Err(e) => match if_missing {
+                IfMissing::Fail => return Err(LoadError::source(name, e)),
+                IfMissing::StartEmpty => {
+                    let why = e.to_string();
+                    let error = LoadError::source(name.clone(), e);
+                    if error.config_error().is_some() {
+                        return Err(error);
+                    }
+                    unreachable_at_start = Some(why.clone());
+                    (
+                        snapshot(FlagSet::default(), 0, None),
+                        None,
+                        Some((Fingerprint::Failed(why), error)),
+                    )
+                }
+            },
         };
         let wants_thread = poll_interval.is_some() || watch_path.is_some();
         let shared = Arc::new(
             Shared::new(first, Some(source), listeners, limits, &name)
                 .with_state(applied, rejected),
         );
+        if let Some(why) = unreachable_at_start {
+            // As after a failed poll: `Status::degraded` says why.
+            lock(&shared.state).degraded = Some((why, SystemTime::now()));
+        }
         let store = Store {
             shared: Arc::clone(&shared),
             worker: Mutex::new(None),

@@ -374,6 +374,46 @@ impl Source for TestSource {
 }
 
 #[test]
+fn a_source_unreachable_at_startup_fails_or_is_waited_for() {
+    let source = TestSource::default();
+    *source.text.lock().unwrap() = Some("unreachable".into());
+    let err = Store::builder(source.clone()).start().unwrap_err();
+    assert!(err.to_string().contains("connection refused"), "{err}");
+
+    let store = Store::builder(source.clone())
+        .if_missing(IfMissing::StartEmpty)
+        .poll_interval(Duration::from_millis(20))
+        .start()
+        .unwrap();
+    assert_eq!(store.version(), 0);
+    let status = store.status();
+    assert_eq!(status.degraded.as_deref(), Some("connection refused"));
+    assert!(status.last_error.is_some());
+    assert_eq!(
+        store.evaluate("checkout_v2", &user()).reason,
+        Reason::UnknownFlag
+    );
+
+    // The source answers: its config serves, and the status is healthy.
+    *source.text.lock().unwrap() = Some(config(true));
+    wait_for("the first config", || store.version() == 1);
+    assert_eq!(
+        store.evaluate("checkout_v2", &user()).reason,
+        Reason::KillSwitch
+    );
+    let status = store.status();
+    assert!(status.degraded.is_none() && status.last_error.is_none());
+
+    // A config that is there but invalid still fails the start.
+    *source.text.lock().unwrap() = Some("{\"flag_key\": 3}".into());
+    let err = Store::builder(source)
+        .if_missing(IfMissing::StartEmpty)
+        .start()
+        .unwrap_err();
+    assert!(err.config_error().is_some(), "{err}");
+}
+
+#[test]
 fn a_custom_source_is_reloaded_on_demand_and_by_polling() {
     let source = TestSource::default();
     *source.text.lock().unwrap() = Some(config(false));
