@@ -34,6 +34,9 @@ pub struct Database {
     config: postgres::Config,
     shown: String,
     password: Option<String>,
+    /// The certificate authorities to trust instead of Mozilla's roots
+    /// (`sslrootcert=` or `PGSSLROOTCERT`).
+    root_cert: Option<std::path::PathBuf>,
 }
 
 impl Database {
@@ -45,6 +48,12 @@ impl Database {
 
     fn with_env(url: &str, env: impl Fn(&str) -> Option<String>) -> Result<Database, FleetError> {
         let shown = redact(url);
+        let (url, root_cert) = tls_parameters(url);
+        let url = url.as_str();
+        let root_cert = root_cert
+            .or_else(|| env("PGSSLROOTCERT"))
+            .filter(|p| !p.is_empty() && p != "system")
+            .map(std::path::PathBuf::from);
         let mut config = postgres::Config::from_str(url).map_err(|e| {
             let secret = url_password(url);
             FleetError::new(
@@ -111,6 +120,7 @@ impl Database {
             config,
             shown,
             password,
+            root_cert,
         })
     }
 
@@ -124,7 +134,7 @@ impl Database {
     pub(crate) fn connect(&self) -> Result<Client, FleetError> {
         let result = match self.config.get_ssl_mode() {
             SslMode::Disable => self.config.connect(NoTls),
-            _ => self.config.connect(tls()?),
+            _ => self.config.connect(tls(self.root_cert.as_deref())?),
         };
         result.map_err(|e| self.error(&format!("cannot connect to {}", self.shown), &e))
     }
@@ -161,11 +171,20 @@ impl std::fmt::Debug for Database {
     }
 }
 
-/// TLS in Rust (rustls, Mozilla's roots): used when `sslmode` is
-/// `prefer` (the default: TLS when the server offers it) or `require`.
-fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, FleetError> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+/// TLS in Rust (rustls): used when `sslmode` is `prefer` (the default:
+/// TLS when the server offers it), `require`, `verify-ca` or
+/// `verify-full`. The server's certificate is always checked, chain and
+/// host name (what libpq calls `verify-full`), against Mozilla's roots,
+/// or against only the certificates of `root_cert` (a PEM file, libpq's
+/// `sslrootcert`) when given: a private certificate authority.
+fn tls(
+    root_cert: Option<&std::path::Path>,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, FleetError> {
+    let roots = match root_cert {
+        None => rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        },
+        Some(path) => private_roots(path)?,
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
@@ -175,6 +194,68 @@ fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, FleetError> {
         })?;
     let config = builder.with_root_certificates(roots).with_no_client_auth();
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// The certificates of a PEM file, as the only roots to trust.
+fn private_roots(path: &std::path::Path) -> Result<rustls::RootCertStore, FleetError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let failed = |why: String| {
+        FleetError::new(
+            FleetErrorKind::Database,
+            format!("cannot use sslrootcert `{}`: {why}", path.display()),
+        )
+    };
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| failed(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| failed(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(failed("it holds no PEM certificate".into()));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in certs {
+        roots
+            .add(cert)
+            .map_err(|e| failed(format!("a certificate is not usable: {e}")))?;
+    }
+    Ok(roots)
+}
+
+/// The connection string without the TLS parameters the `postgres` crate
+/// does not read, and the `sslrootcert` it gave: `sslrootcert=PATH` is
+/// taken out, and `sslmode=verify-ca` or `verify-full` becomes `require`
+/// (the certificate is always verified, see [`tls`]). Works on URLs
+/// (`?a=b&c=d`) and on `key=value` strings.
+fn tls_parameters(url: &str) -> (String, Option<String>) {
+    let mut root_cert = None;
+    let mut keep = |param: &str| -> Option<String> {
+        match param.split_once('=') {
+            Some(("sslrootcert", path)) => {
+                root_cert = Some(path.to_string());
+                None
+            }
+            Some(("sslmode", "verify-ca" | "verify-full")) => Some("sslmode=require".into()),
+            _ => Some(param.to_string()),
+        }
+    };
+    let rebuilt = if url.contains("://") {
+        match url.split_once('?') {
+            Some((base, query)) => {
+                let params: Vec<String> = query.split('&').filter_map(&mut keep).collect();
+                if params.is_empty() {
+                    base.to_string()
+                } else {
+                    format!("{base}?{}", params.join("&"))
+                }
+            }
+            None => url.to_string(),
+        }
+    } else {
+        let params: Vec<String> = url.split_whitespace().filter_map(&mut keep).collect();
+        params.join(" ")
+    };
+    (rebuilt, root_cert)
 }
 
 /// The URL with the password of its user part, and any `password=`
@@ -231,6 +312,41 @@ fn scrub(text: &str, secret: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_parameters_the_client_does_not_read_are_taken_out() {
+        assert_eq!(
+            tls_parameters(
+                "postgres://u@h/db?sslmode=verify-full&sslrootcert=/etc/ca.pem&application_name=x"
+            ),
+            (
+                "postgres://u@h/db?sslmode=require&application_name=x".to_string(),
+                Some("/etc/ca.pem".to_string())
+            )
+        );
+        assert_eq!(
+            tls_parameters("postgres://u@h/db?sslrootcert=ca.pem"),
+            ("postgres://u@h/db".to_string(), Some("ca.pem".to_string()))
+        );
+        assert_eq!(
+            tls_parameters("host=h sslmode=verify-ca sslrootcert=ca.pem dbname=d"),
+            (
+                "host=h sslmode=require dbname=d".to_string(),
+                Some("ca.pem".to_string())
+            )
+        );
+        assert_eq!(
+            tls_parameters("postgres://u@h/db?sslmode=require"),
+            ("postgres://u@h/db?sslmode=require".to_string(), None)
+        );
+        let db = Database::with_env("postgres://u:pw@h/db", |name| {
+            (name == "PGSSLROOTCERT").then(|| "/etc/ca.pem".to_string())
+        });
+        assert_eq!(
+            db.ok().and_then(|d| d.root_cert),
+            Some(std::path::PathBuf::from("/etc/ca.pem"))
+        );
+    }
 
     #[test]
     fn passwords_never_show() {

@@ -284,3 +284,151 @@ fn errors_never_show_the_password() {
     assert!(!e.to_string().contains(PASSWORD), "{e}");
     assert!(!format!("{e:?}").contains(PASSWORD));
 }
+
+/// Runs `openssl` with `args` in `dir`; false when it is not installed.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
+    match std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+    {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn tls_with_a_private_certificate_authority() {
+    let Some(pg) = Cluster::start("tls") else {
+        return;
+    };
+    // A throw-away certificate authority and a server certificate for
+    // 127.0.0.1 signed by it.
+    let dir = std::env::temp_dir().join(format!("killswitch-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let made = openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=killswitch test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+    ) && openssl(
+        &dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+    );
+    if !made {
+        assert!(std::env::var_os("CI").is_none(), "openssl is needed in CI");
+        return;
+    }
+    std::fs::write(dir.join("san.ext"), "subjectAltName = IP:127.0.0.1\n").unwrap();
+    assert!(openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.pem"
+        ]
+    ));
+    // The server reads its key only if no one else can.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let _ = std::process::Command::new("chown")
+        .args(["postgres", "server.key", "server.pem"])
+        .current_dir(&dir)
+        .output();
+    let sql = format!(
+        "ALTER SYSTEM SET ssl_cert_file = '{0}/server.pem'; \
+         ALTER SYSTEM SET ssl_key_file = '{0}/server.key'; ALTER SYSTEM SET ssl = on",
+        dir.display()
+    );
+    for statement in sql.split("; ") {
+        let out = pg.psql("postgres", statement);
+        assert!(out.status.success(), "{}", pg::text(&out));
+    }
+    let out = pg.psql("postgres", "SELECT pg_reload_conf()");
+    assert!(out.status.success(), "{}", pg::text(&out));
+    let base = pg.url("postgres");
+
+    // Trusting only the private authority: TLS is verified and works.
+    let ca = dir.join("ca.pem");
+    let url = format!("{base}?sslmode=verify-full&sslrootcert={}", ca.display());
+    wait_for("TLS to be on", Duration::from_secs(10), || {
+        Registry::connect(&url).is_ok()
+    });
+    let registry = Registry::connect(&url).unwrap();
+    registry
+        .publish(JSON, Format::Json, "ana", "over TLS", None)
+        .unwrap();
+    let store = Store::builder(PostgresSource::new(&url).unwrap())
+        .start()
+        .unwrap();
+    assert!(
+        store
+            .evaluate("checkout_v2", &Context::new().with("user_id", "u"))
+            .enabled
+    );
+
+    // Mozilla's roots do not know it: a clear error, no password.
+    let err = Registry::connect(&format!("{base}?sslmode=require")).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("certificate"), "{message}");
+    assert!(!message.contains(PASSWORD), "{message}");
+
+    // A root file that is not PEM is named in the error.
+    std::fs::write(dir.join("bad.pem"), "not a certificate").unwrap();
+    let bad = format!(
+        "{base}?sslmode=require&sslrootcert={}",
+        dir.join("bad.pem").display()
+    );
+    let message = Registry::connect(&bad).unwrap_err().to_string();
+    assert!(message.contains("bad.pem"), "{message}");
+    assert!(!message.contains(PASSWORD), "{message}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
