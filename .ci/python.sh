@@ -13,6 +13,9 @@ cargo clippy --quiet -p killswitch-python -- -D warnings
 venv=$(mktemp -d)
 trap 'rm -rf "$venv"' EXIT
 python3 -m venv "$venv"
+# maturin's build backend runs the `maturin` command by name: the venv's
+# bin must be on PATH (it is not activated).
+export PATH="$venv/bin:$PATH"
 pip=("$venv/bin/pip" --quiet --disable-pip-version-check)
 "${pip[@]}" install -r bindings/python/requirements-test.txt
 # A debug build is enough for the tests and much quicker to compile; the
