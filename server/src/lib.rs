@@ -4,6 +4,9 @@
 //! - `POST /ofrep/v1/evaluate/flags/{key}`: one flag for a context.
 //! - `POST /ofrep/v1/evaluate/flags`: every flag, with an `ETag`; a
 //!   request whose `If-None-Match` names it gets `304 Not Modified`.
+//! - `GET /ofrep/v1/configuration`: OFREP's provider configuration (name,
+//!   polling with its shortest interval, supported types), behind the same
+//!   tokens as the evaluations.
 //! - `GET /healthz` (the process serves), `GET /readyz` (503 until a config
 //!   is loaded), `GET /metrics` (Prometheus text).
 //! - With [`Server::dashboard`]: the flag dashboard's pages under

@@ -983,3 +983,59 @@ fn variant_flags_answer_typed_values_and_their_off_variant() {
         (Some(want.0), Some(want.1))
     );
 }
+
+#[test]
+fn provider_configuration_follows_ofrep() {
+    let server = TestServer::start(fixed_store(), |s| s);
+    let reply = server.get("/ofrep/v1/configuration");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let body = reply.json();
+    assert_eq!(body["name"], "killswitch");
+    let polling = &body["capabilities"]["cacheInvalidation"]["polling"];
+    assert_eq!(polling["enabled"], true);
+    assert!(polling["minPollingIntervalMs"]
+        .as_u64()
+        .is_some_and(|ms| ms >= 1000));
+    let types = &body["capabilities"]["flagEvaluation"]["supportedTypes"];
+    assert_eq!(
+        types,
+        &json!(["boolean", "string", "int", "float", "object"])
+    );
+    assert_eq!(body["capabilities"]["caching"]["enabled"], false);
+    let etag = reply.header("etag").expect("an ETag").to_owned();
+    let reply = send(
+        server.addr,
+        "GET",
+        "/ofrep/v1/configuration",
+        &[("If-None-Match", &etag)],
+        b"",
+    );
+    assert_eq!(reply.status, 304);
+}
+
+#[test]
+fn provider_configuration_needs_a_token_when_tokens_are_set() {
+    let server = TestServer::start(fixed_store(), |s| s.tokens(Tokens::new(["s3cret"])));
+    let path = "/ofrep/v1/configuration";
+    let reply = server.get(path);
+    assert_eq!(reply.status, 401, "{reply:?}");
+    assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+    let reply = send(
+        server.addr,
+        "GET",
+        path,
+        &[("Authorization", "Bearer wrong")],
+        b"",
+    );
+    assert_eq!(reply.status, 401);
+    let reply = send(
+        server.addr,
+        "GET",
+        path,
+        &[("Authorization", "Bearer s3cret")],
+        b"",
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["name"], "killswitch");
+}
