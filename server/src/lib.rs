@@ -43,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod cors;
 pub mod dashboard;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
@@ -78,6 +79,7 @@ pub struct Server {
     store: Arc<Store>,
     metrics: Metrics,
     tokens: Option<Tokens>,
+    cors: cors::Cors,
     dashboard: Option<dashboard::Dashboard>,
     max_body_bytes: usize,
     max_header_bytes: usize,
@@ -95,6 +97,7 @@ impl Server {
             store,
             metrics: Metrics::new(),
             tokens: None,
+            cors: cors::Cors::default(),
             dashboard: None,
             max_body_bytes: 64 * 1024,
             max_header_bytes: 16 * 1024,
@@ -119,6 +122,13 @@ impl Server {
     /// open.
     pub fn tokens(mut self, tokens: Tokens) -> Server {
         self.tokens = Some(tokens);
+        self
+    }
+
+    /// Lets browsers on `origin` call the OFREP routes (CORS); `*` lets
+    /// any origin. Repeatable; off unless given. Never on the dashboard.
+    pub fn cors_origin(mut self, origin: impl Into<String>) -> Server {
+        self.cors.origins.push(origin.into());
         self
     }
 
@@ -214,6 +224,12 @@ impl Server {
         let router = match dashboard {
             Some(dash) => dashboard::router(dash).merge(routes::router(app)),
             None => routes::router(app),
+        };
+        let router = if self.cors.origins.is_empty() {
+            router
+        } else {
+            let cors = Arc::new(self.cors);
+            router.layer(axum::middleware::from_fn_with_state(cors, cors::layer))
         };
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())

@@ -1039,3 +1039,102 @@ fn provider_configuration_needs_a_token_when_tokens_are_set() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["name"], "killswitch");
 }
+
+#[test]
+fn cors_preflight_and_responses_for_listed_origins() {
+    let server = TestServer::start(fixed_store(), |s| {
+        s.tokens(Tokens::new(["s3cret"]))
+            .cors_origin("https://app.example")
+    });
+    let bulk = "/ofrep/v1/evaluate/flags";
+    let origin = ("Origin", "https://app.example");
+    // A preflight needs no token.
+    let reply = send(
+        server.addr,
+        "OPTIONS",
+        bulk,
+        &[origin, ("Access-Control-Request-Method", "POST")],
+        b"",
+    );
+    assert_eq!(reply.status, 204, "{reply:?}");
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    let methods = reply
+        .header("access-control-allow-methods")
+        .unwrap_or_default();
+    for m in ["POST", "GET", "OPTIONS"] {
+        assert!(methods.contains(m), "{methods}");
+    }
+    let allowed = reply
+        .header("access-control-allow-headers")
+        .unwrap_or_default();
+    for h in ["Authorization", "Content-Type", "If-None-Match"] {
+        assert!(allowed.contains(h), "{allowed}");
+    }
+    assert!(reply.header("access-control-max-age").is_some());
+    // The real request still needs the token; errors carry CORS headers.
+    let reply = server.post_with(bulk, &[origin], "{}");
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(reply.header("access-control-expose-headers"), Some("ETag"));
+    let auth = ("Authorization", "Bearer s3cret");
+    let reply = server.post_with(bulk, &[origin, auth], "{}");
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(reply.header("access-control-expose-headers"), Some("ETag"));
+    let etag = reply.header("etag").expect("an ETag").to_owned();
+    let reply = server.post_with(bulk, &[origin, auth, ("If-None-Match", &etag)], "{}");
+    assert_eq!(reply.status, 304);
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(reply.header("access-control-expose-headers"), Some("ETag"));
+    // An unlisted origin gets none.
+    let other = ("Origin", "https://evil.example");
+    let reply = send(server.addr, "OPTIONS", bulk, &[other], b"");
+    assert_ne!(reply.status, 204);
+    assert!(reply.header("access-control-allow-origin").is_none());
+    let reply = server.post_with(bulk, &[other, auth], "{}");
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("access-control-allow-origin").is_none());
+    // Not outside OFREP.
+    let reply = send(server.addr, "GET", "/healthz", &[origin], b"");
+    assert!(reply.header("access-control-allow-origin").is_none());
+}
+
+#[test]
+fn cors_wildcard_and_off_by_default() {
+    let server = TestServer::start(fixed_store(), |s| s.cors_origin("*"));
+    let origin = ("Origin", "https://any.example");
+    let reply = send(
+        server.addr,
+        "OPTIONS",
+        "/ofrep/v1/configuration",
+        &[origin],
+        b"",
+    );
+    assert_eq!(reply.status, 204);
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    let reply = send(
+        server.addr,
+        "GET",
+        "/ofrep/v1/configuration",
+        &[origin],
+        b"",
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    let server = TestServer::start(fixed_store(), |s| s);
+    let reply = server.post_with("/ofrep/v1/evaluate/flags", &[origin], "{}");
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("access-control-allow-origin").is_none());
+}
