@@ -76,7 +76,7 @@ pub(crate) struct ServeArgs {
 pub(crate) fn run(args: &ServeArgs) -> u8 {
     let tokens = match &args.token_file {
         None => None,
-        Some(path) => match Tokens::from_file(path) {
+        Some(path) => match Tokens::watch_file(path) {
             Ok(tokens) => Some(tokens),
             Err(e) => {
                 eprintln!("error: cannot read the token file `{path}`: {e}");

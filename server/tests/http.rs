@@ -1138,3 +1138,48 @@ fn cors_wildcard_and_off_by_default() {
     assert_eq!(reply.status, 200);
     assert!(reply.header("access-control-allow-origin").is_none());
 }
+
+/// Polls until `path` answers `status` with `token`, for up to 10 s.
+fn wait_for_status(server: &TestServer, token: &str, status: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let auth = format!("Bearer {token}");
+    loop {
+        let reply = server.post_with(
+            "/ofrep/v1/evaluate/flags",
+            &[("Authorization", &auth)],
+            "{}",
+        );
+        if reply.status == status {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{token}: still {}", reply.status);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_watched_token_file_is_reloaded_and_a_bad_one_ignored() {
+    let dir = temp_dir();
+    let file = dir.join("tokens");
+    std::fs::write(&file, "first\n").expect("write");
+    let tokens = Tokens::watch_file(&file).expect("tokens");
+    let server = TestServer::start(fixed_store(), |s| s.tokens(tokens));
+    wait_for_status(&server, "first", 200);
+    wait_for_status(&server, "second", 401);
+    // Added: accepted.
+    std::fs::write(&file, "first\nsecond-token\n").expect("write");
+    wait_for_status(&server, "second-token", 200);
+    // Removed: refused.
+    std::fs::write(&file, "second-token\n").expect("write");
+    wait_for_status(&server, "first", 401);
+    wait_for_status(&server, "second-token", 200);
+    // Empty: the last good set stays.
+    std::fs::write(&file, "").expect("write");
+    std::thread::sleep(Duration::from_millis(2500));
+    wait_for_status(&server, "second-token", 200);
+    // Gone: the same.
+    std::fs::remove_file(&file).expect("remove");
+    std::thread::sleep(Duration::from_millis(2500));
+    wait_for_status(&server, "second-token", 200);
+    let _ = std::fs::remove_dir_all(dir);
+}
