@@ -44,6 +44,10 @@ pub(crate) struct ServeArgs {
     /// skipped).
     #[arg(long, value_name = "PATH")]
     token_file: Option<String>,
+    /// Let browsers on this origin call the OFREP routes (CORS);
+    /// repeatable, `*` for any origin. Off unless given.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    cors_origins: Vec<String>,
     /// Serve the flag dashboard at /dashboard and its JSON at /api/v1.
     /// With a plain file source it is read-only.
     #[arg(long)]
@@ -72,7 +76,7 @@ pub(crate) struct ServeArgs {
 pub(crate) fn run(args: &ServeArgs) -> u8 {
     let tokens = match &args.token_file {
         None => None,
-        Some(path) => match Tokens::from_file(path) {
+        Some(path) => match Tokens::watch_file(path) {
             Ok(tokens) => Some(tokens),
             Err(e) => {
                 eprintln!("error: cannot read the token file `{path}`: {e}");
@@ -157,6 +161,9 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
         .max_body_bytes(args.max_body_bytes);
     if let Some(tokens) = tokens {
         server = server.tokens(tokens);
+    }
+    for origin in &args.cors_origins {
+        server = server.cors_origin(origin.as_str());
     }
     let dashboard_mode = match dashboard {
         None => None,

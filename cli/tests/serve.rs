@@ -228,3 +228,39 @@ fn serve_refuses_a_missing_file_unless_allowed() {
     sigterm(&child.0);
     assert_eq!(wait_exit(&mut child.0).code(), Some(0));
 }
+
+#[test]
+fn serve_cors_origin_answers_preflights() {
+    let dir = temp_dir("cors");
+    replace(&dir.join("flags.json"), &config(true));
+    let (_child, addr, _lines) = spawn_serve(
+        &dir,
+        &[
+            "flags.json",
+            "--cors-origin",
+            "https://a.example",
+            "--cors-origin",
+            "https://b.example",
+        ],
+    );
+    let head = |origin: &str| {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(DEADLINE)).unwrap();
+        write!(
+            stream,
+            "OPTIONS /ofrep/v1/evaluate/flags HTTP/1.1\r\nHost: t\r\nConnection: close\r\nOrigin: {origin}\r\n\r\n"
+        )
+        .unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        raw.to_ascii_lowercase()
+    };
+    let raw = head("https://b.example");
+    assert!(raw.starts_with("http/1.1 204"), "{raw}");
+    assert!(
+        raw.contains("access-control-allow-origin: https://b.example\r\n"),
+        "{raw}"
+    );
+    let raw = head("https://c.example");
+    assert!(!raw.contains("access-control-allow-origin"), "{raw}");
+}

@@ -2,7 +2,12 @@
 
 use sha2::{Digest, Sha256};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, SystemTime};
+
+/// The largest token file read, in bytes; a larger one is refused.
+const MAX_TOKEN_FILE_BYTES: u64 = 1024 * 1024;
 
 /// The bearer tokens a [`Server`](crate::Server) accepts.
 ///
@@ -17,15 +22,18 @@ use std::path::Path;
 /// assert_eq!(tokens.len(), 2);
 /// assert!(!format!("{tokens:?}").contains("s3cret"));
 /// ```
+///
+/// Clones share one set: a set made by [`Tokens::watch_file`] changes in
+/// every clone when the file does.
 #[derive(Clone)]
 pub struct Tokens {
-    digests: Vec<[u8; 32]>,
+    digests: Arc<RwLock<Arc<Vec<[u8; 32]>>>>,
 }
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tokens")
-            .field("count", &self.digests.len())
+            .field("count", &self.len())
             .finish()
     }
 }
@@ -41,8 +49,16 @@ impl Tokens {
             .into_iter()
             .filter(|t| !t.as_ref().is_empty())
             .map(|t| Sha256::digest(t.as_ref().as_bytes()).into())
-            .collect();
-        Tokens { digests }
+            .collect::<Vec<_>>();
+        Tokens {
+            digests: Arc::new(RwLock::new(Arc::new(digests))),
+        }
+    }
+
+    /// The current set (a cheap copy of a pointer).
+    fn current(&self) -> Arc<Vec<[u8; 32]>> {
+        let guard = self.digests.read().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(&guard)
     }
 
     /// Reads a token file: one token per line, surrounding whitespace
@@ -50,6 +66,14 @@ impl Tokens {
     /// without any token is an error (it would lock every client out).
     pub fn from_file(path: impl AsRef<Path>) -> io::Result<Tokens> {
         let path = path.as_ref();
+        let len = std::fs::metadata(path)?.len();
+        if len > MAX_TOKEN_FILE_BYTES {
+            let msg = format!(
+                "`{}` is larger than {MAX_TOKEN_FILE_BYTES} bytes",
+                path.display()
+            );
+            return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+        }
         let text = std::fs::read_to_string(path)?;
         let tokens = Tokens::new(
             text.lines()
@@ -63,14 +87,31 @@ impl Tokens {
         Ok(tokens)
     }
 
+    /// Reads a token file as [`Tokens::from_file`] does, then follows it:
+    /// a thread checks its modification time and length once a second and
+    /// re-reads it when either changes. A file that cannot be read, is
+    /// larger than 1 MiB or holds no token keeps the last good set, with
+    /// one line on stderr (never a token). The thread ends once every
+    /// clone of these tokens is dropped.
+    pub fn watch_file(path: impl AsRef<Path>) -> io::Result<Tokens> {
+        let path = path.as_ref().to_path_buf();
+        let tokens = Tokens::from_file(&path)?;
+        let shared = Arc::downgrade(&tokens.digests);
+        let stamp = file_stamp(&path);
+        std::thread::Builder::new()
+            .name("token-file".into())
+            .spawn(move || follow(&path, &shared, stamp))?;
+        Ok(tokens)
+    }
+
     /// How many tokens there are.
     pub fn len(&self) -> usize {
-        self.digests.len()
+        self.current().len()
     }
 
     /// Whether there are none (then no request is let in).
     pub fn is_empty(&self) -> bool {
-        self.digests.is_empty()
+        self.current().is_empty()
     }
 
     /// Whether an `Authorization` header value carries one of the tokens
@@ -95,7 +136,7 @@ impl Tokens {
         }
         let presented: [u8; 32] = Sha256::digest(token).into();
         let mut found = 0u8;
-        for digest in &self.digests {
+        for digest in self.current().iter() {
             let diff = digest
                 .iter()
                 .zip(presented.iter())
@@ -103,6 +144,49 @@ impl Tokens {
             found |= u8::from(diff == 0);
         }
         std::hint::black_box(found) == 1
+    }
+}
+
+/// A file's modification time and length, if it can be read.
+fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// Re-reads `path` into `shared` whenever its stamp changes, until the
+/// tokens are gone.
+fn follow(
+    path: &PathBuf,
+    shared: &Weak<RwLock<Arc<Vec<[u8; 32]>>>>,
+    mut seen: Option<(SystemTime, u64)>,
+) {
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let Some(digests) = shared.upgrade() else {
+            return;
+        };
+        let stamp = file_stamp(path);
+        if stamp == seen {
+            continue;
+        }
+        seen = stamp;
+        match Tokens::from_file(path) {
+            Ok(fresh) => {
+                let fresh = fresh.current();
+                let count = fresh.len();
+                *digests.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+                eprintln!(
+                    "serve: token file `{}` reloaded: {count} tokens",
+                    path.display()
+                );
+            }
+            // io::Error texts here name the path or the OS error, never
+            // the file's content.
+            Err(e) => eprintln!(
+                "serve: token file `{}` not reloaded, keeping the last good tokens: {e}",
+                path.display()
+            ),
+        }
     }
 }
 

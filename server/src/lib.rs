@@ -4,6 +4,9 @@
 //! - `POST /ofrep/v1/evaluate/flags/{key}`: one flag for a context.
 //! - `POST /ofrep/v1/evaluate/flags`: every flag, with an `ETag`; a
 //!   request whose `If-None-Match` names it gets `304 Not Modified`.
+//! - `GET /ofrep/v1/configuration`: OFREP's provider configuration (name,
+//!   polling with its shortest interval, supported types), behind the same
+//!   tokens as the evaluations.
 //! - `GET /healthz` (the process serves), `GET /readyz` (503 until a config
 //!   is loaded), `GET /metrics` (Prometheus text).
 //! - With [`Server::dashboard`]: the flag dashboard's pages under
@@ -40,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod cors;
 pub mod dashboard;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
@@ -75,6 +79,7 @@ pub struct Server {
     store: Arc<Store>,
     metrics: Metrics,
     tokens: Option<Tokens>,
+    cors: cors::Cors,
     dashboard: Option<dashboard::Dashboard>,
     max_body_bytes: usize,
     max_header_bytes: usize,
@@ -92,6 +97,7 @@ impl Server {
             store,
             metrics: Metrics::new(),
             tokens: None,
+            cors: cors::Cors::default(),
             dashboard: None,
             max_body_bytes: 64 * 1024,
             max_header_bytes: 16 * 1024,
@@ -116,6 +122,13 @@ impl Server {
     /// open.
     pub fn tokens(mut self, tokens: Tokens) -> Server {
         self.tokens = Some(tokens);
+        self
+    }
+
+    /// Lets browsers on `origin` call the OFREP routes (CORS); `*` lets
+    /// any origin. Repeatable; off unless given. Never on the dashboard.
+    pub fn cors_origin(mut self, origin: impl Into<String>) -> Server {
+        self.cors.origins.push(origin.into());
         self
     }
 
@@ -211,6 +224,12 @@ impl Server {
         let router = match dashboard {
             Some(dash) => dashboard::router(dash).merge(routes::router(app)),
             None => routes::router(app),
+        };
+        let router = if self.cors.origins.is_empty() {
+            router
+        } else {
+            let cors = Arc::new(self.cors);
+            router.layer(axum::middleware::from_fn_with_state(cors, cors::layer))
         };
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())

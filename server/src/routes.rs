@@ -39,6 +39,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/ofrep/v1/evaluate/flags/{key}", post(evaluate_flag))
         .route("/ofrep/v1/evaluate/flags", post(evaluate_flags))
+        .route("/ofrep/v1/configuration", get(configuration))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -131,6 +132,58 @@ async fn bulk(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, Fa
     }
     json.extend_from_slice(b"]}");
     let etag = etag(snapshot.version(), &json);
+    let etag_value = HeaderValue::from_str(&etag).map_err(general)?;
+    if let Some(tags) = headers.get(IF_NONE_MATCH) {
+        if matches_etag(tags.as_bytes(), &etag) {
+            return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag_value)]).into_response());
+        }
+    }
+    Ok((
+        [
+            (CONTENT_TYPE, JSON),
+            (ETAG, etag_value),
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        json,
+    )
+        .into_response())
+}
+
+/// The shortest polling interval a provider is told to use, in
+/// milliseconds: a kill switch reaches polling clients within about this.
+pub(crate) const MIN_POLLING_INTERVAL_MS: u64 = 1000;
+
+/// `GET /ofrep/v1/configuration`: what this service supports, in OFREP's
+/// provider configuration shape, with an `ETag` (it never changes while
+/// the process runs).
+async fn configuration(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    match provider_configuration(&app, &headers) {
+        Ok(response) => response,
+        Err(failure) => failure_response(&app, None, failure),
+    }
+}
+
+fn provider_configuration(app: &App, headers: &HeaderMap) -> Result<Response, Failure> {
+    authorize(app, headers)?;
+    let body = serde_json::json!({
+        "name": "killswitch",
+        "capabilities": {
+            "cacheInvalidation": {
+                "polling": {
+                    "enabled": true,
+                    "minPollingIntervalMs": MIN_POLLING_INTERVAL_MS,
+                },
+            },
+            "flagEvaluation": {
+                "supportedTypes": ["boolean", "string", "int", "float", "object"],
+            },
+            // A kill switch must take effect at once: server providers
+            // should not keep answers.
+            "caching": { "enabled": false },
+        },
+    });
+    let json = serde_json::to_vec(&body).map_err(general)?;
+    let etag = etag(0, &json);
     let etag_value = HeaderValue::from_str(&etag).map_err(general)?;
     if let Some(tags) = headers.get(IF_NONE_MATCH) {
         if matches_etag(tags.as_bytes(), &etag) {

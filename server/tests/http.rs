@@ -983,3 +983,203 @@ fn variant_flags_answer_typed_values_and_their_off_variant() {
         (Some(want.0), Some(want.1))
     );
 }
+
+#[test]
+fn provider_configuration_follows_ofrep() {
+    let server = TestServer::start(fixed_store(), |s| s);
+    let reply = server.get("/ofrep/v1/configuration");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let body = reply.json();
+    assert_eq!(body["name"], "killswitch");
+    let polling = &body["capabilities"]["cacheInvalidation"]["polling"];
+    assert_eq!(polling["enabled"], true);
+    assert!(polling["minPollingIntervalMs"]
+        .as_u64()
+        .is_some_and(|ms| ms >= 1000));
+    let types = &body["capabilities"]["flagEvaluation"]["supportedTypes"];
+    assert_eq!(
+        types,
+        &json!(["boolean", "string", "int", "float", "object"])
+    );
+    assert_eq!(body["capabilities"]["caching"]["enabled"], false);
+    let etag = reply.header("etag").expect("an ETag").to_owned();
+    let reply = send(
+        server.addr,
+        "GET",
+        "/ofrep/v1/configuration",
+        &[("If-None-Match", &etag)],
+        b"",
+    );
+    assert_eq!(reply.status, 304);
+}
+
+#[test]
+fn provider_configuration_needs_a_token_when_tokens_are_set() {
+    let server = TestServer::start(fixed_store(), |s| s.tokens(Tokens::new(["s3cret"])));
+    let path = "/ofrep/v1/configuration";
+    let reply = server.get(path);
+    assert_eq!(reply.status, 401, "{reply:?}");
+    assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+    let reply = send(
+        server.addr,
+        "GET",
+        path,
+        &[("Authorization", "Bearer wrong")],
+        b"",
+    );
+    assert_eq!(reply.status, 401);
+    let reply = send(
+        server.addr,
+        "GET",
+        path,
+        &[("Authorization", "Bearer s3cret")],
+        b"",
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["name"], "killswitch");
+}
+
+#[test]
+fn cors_preflight_and_responses_for_listed_origins() {
+    let server = TestServer::start(fixed_store(), |s| {
+        s.tokens(Tokens::new(["s3cret"]))
+            .cors_origin("https://app.example")
+    });
+    let bulk = "/ofrep/v1/evaluate/flags";
+    let origin = ("Origin", "https://app.example");
+    // A preflight needs no token.
+    let reply = send(
+        server.addr,
+        "OPTIONS",
+        bulk,
+        &[origin, ("Access-Control-Request-Method", "POST")],
+        b"",
+    );
+    assert_eq!(reply.status, 204, "{reply:?}");
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    let methods = reply
+        .header("access-control-allow-methods")
+        .unwrap_or_default();
+    for m in ["POST", "GET", "OPTIONS"] {
+        assert!(methods.contains(m), "{methods}");
+    }
+    let allowed = reply
+        .header("access-control-allow-headers")
+        .unwrap_or_default();
+    for h in ["Authorization", "Content-Type", "If-None-Match"] {
+        assert!(allowed.contains(h), "{allowed}");
+    }
+    assert!(reply.header("access-control-max-age").is_some());
+    // The real request still needs the token; errors carry CORS headers.
+    let reply = server.post_with(bulk, &[origin], "{}");
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(reply.header("access-control-expose-headers"), Some("ETag"));
+    let auth = ("Authorization", "Bearer s3cret");
+    let reply = server.post_with(bulk, &[origin, auth], "{}");
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(reply.header("access-control-expose-headers"), Some("ETag"));
+    let etag = reply.header("etag").expect("an ETag").to_owned();
+    let reply = server.post_with(bulk, &[origin, auth, ("If-None-Match", &etag)], "{}");
+    assert_eq!(reply.status, 304);
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(reply.header("access-control-expose-headers"), Some("ETag"));
+    // An unlisted origin gets none.
+    let other = ("Origin", "https://evil.example");
+    let reply = send(server.addr, "OPTIONS", bulk, &[other], b"");
+    assert_ne!(reply.status, 204);
+    assert!(reply.header("access-control-allow-origin").is_none());
+    let reply = server.post_with(bulk, &[other, auth], "{}");
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("access-control-allow-origin").is_none());
+    // Not outside OFREP.
+    let reply = send(server.addr, "GET", "/healthz", &[origin], b"");
+    assert!(reply.header("access-control-allow-origin").is_none());
+}
+
+#[test]
+fn cors_wildcard_and_off_by_default() {
+    let server = TestServer::start(fixed_store(), |s| s.cors_origin("*"));
+    let origin = ("Origin", "https://any.example");
+    let reply = send(
+        server.addr,
+        "OPTIONS",
+        "/ofrep/v1/configuration",
+        &[origin],
+        b"",
+    );
+    assert_eq!(reply.status, 204);
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    let reply = send(
+        server.addr,
+        "GET",
+        "/ofrep/v1/configuration",
+        &[origin],
+        b"",
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    let server = TestServer::start(fixed_store(), |s| s);
+    let reply = server.post_with("/ofrep/v1/evaluate/flags", &[origin], "{}");
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("access-control-allow-origin").is_none());
+}
+
+/// Polls until `path` answers `status` with `token`, for up to 10 s.
+fn wait_for_status(server: &TestServer, token: &str, status: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let auth = format!("Bearer {token}");
+    loop {
+        let reply = server.post_with(
+            "/ofrep/v1/evaluate/flags",
+            &[("Authorization", &auth)],
+            "{}",
+        );
+        if reply.status == status {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{token}: still {}", reply.status);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_watched_token_file_is_reloaded_and_a_bad_one_ignored() {
+    let dir = temp_dir();
+    let file = dir.join("tokens");
+    std::fs::write(&file, "first\n").expect("write");
+    let tokens = Tokens::watch_file(&file).expect("tokens");
+    let server = TestServer::start(fixed_store(), |s| s.tokens(tokens));
+    wait_for_status(&server, "first", 200);
+    wait_for_status(&server, "second", 401);
+    // Added: accepted.
+    std::fs::write(&file, "first\nsecond-token\n").expect("write");
+    wait_for_status(&server, "second-token", 200);
+    // Removed: refused.
+    std::fs::write(&file, "second-token\n").expect("write");
+    wait_for_status(&server, "first", 401);
+    wait_for_status(&server, "second-token", 200);
+    // Empty: the last good set stays.
+    std::fs::write(&file, "").expect("write");
+    std::thread::sleep(Duration::from_millis(2500));
+    wait_for_status(&server, "second-token", 200);
+    // Gone: the same.
+    std::fs::remove_file(&file).expect("remove");
+    std::thread::sleep(Duration::from_millis(2500));
+    wait_for_status(&server, "second-token", 200);
+    let _ = std::fs::remove_dir_all(dir);
+}
