@@ -141,6 +141,55 @@ fn readyz(r: &Replica) -> serde_json::Value {
     serde_json::from_str(&body).unwrap()
 }
 
+/// The bulk answer's ETag and body from a replica.
+fn bulk(r: &Replica) -> (String, serde_json::Value) {
+    let body = r#"{"context": {"targetingKey": "user_123"}}"#;
+    let mut stream = TcpStream::connect(r.addr).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    write!(
+        stream,
+        "POST /ofrep/v1/evaluate/flags HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let etag = head
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .expect("an ETag")
+        .to_string();
+    (etag, serde_json::from_str(body).unwrap())
+}
+
+#[test]
+fn replicas_on_one_published_version_answer_alike() {
+    let Some(pg) = Cluster::start("fleet-etag") else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let dir = temp_dir("etag");
+    std::fs::write(dir.join("flags.toml"), CONFIG).unwrap();
+    version_of(&killswitch(&dir, &["publish", "flags.toml", "--to", &url]));
+    let early = spawn_replica(&dir, &url);
+    let v2 = version_of(&killswitch(
+        &dir,
+        &["kill", "checkout_v2", "--to", &url, "--message", "INC-9"],
+    ));
+    wait_all(std::slice::from_ref(&early), "the kill", |r| {
+        served(r) == false
+    });
+    // The early replica has loaded two configs, the late one only one:
+    // both name the published version, and their ETags agree.
+    let late = spawn_replica(&dir, &url);
+    let (early_tag, early_body) = bulk(&early);
+    let (late_tag, late_body) = bulk(&late);
+    assert_eq!(early_tag, late_tag);
+    assert_eq!(early_body, late_body);
+    assert_eq!(early_body["flags"][0]["metadata"]["config_version"], v2);
+}
+
 #[test]
 fn a_replica_started_while_the_database_is_down_waits_for_it() {
     let Some(mut pg) = Cluster::start("fleet-late") else {

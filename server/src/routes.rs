@@ -94,7 +94,7 @@ async fn single(
     };
     let decision = flag.evaluate(&ctx);
     app.metrics.evaluation(key, decision.reason);
-    let evaluation = Evaluation::new(flag, decision, snapshot.version());
+    let evaluation = Evaluation::new(flag, decision, served_version(&snapshot));
     let json = serde_json::to_vec(&evaluation).map_err(general)?;
     Ok(([(CONTENT_TYPE, JSON)], json).into_response())
 }
@@ -127,11 +127,11 @@ async fn bulk(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, Fa
         if i > 0 {
             json.push(b',');
         }
-        let evaluation = Evaluation::new(flag, decision, snapshot.version());
+        let evaluation = Evaluation::new(flag, decision, served_version(&snapshot));
         serde_json::to_writer(&mut json, &evaluation).map_err(general)?;
     }
     json.extend_from_slice(b"]}");
-    let etag = etag(snapshot.version(), &json);
+    let etag = etag(served_version(&snapshot), &json);
     let etag_value = HeaderValue::from_str(&etag).map_err(general)?;
     if let Some(tags) = headers.get(IF_NONE_MATCH) {
         if matches_etag(tags.as_bytes(), &etag) {
@@ -199,6 +199,16 @@ fn provider_configuration(app: &App, headers: &HeaderMap) -> Result<Response, Fa
         json,
     )
         .into_response())
+}
+
+/// The version answers name (`config_version`, and in the bulk ETag): the
+/// published version when the source keeps versions (a database), so that
+/// every replica serving it answers alike and a client moving between
+/// replicas keeps its ETag; otherwise the store's own count of loads.
+fn served_version(snapshot: &killswitch::store::Snapshot) -> u64 {
+    snapshot
+        .source_version()
+        .map_or_else(|| snapshot.version(), |v| v.number)
 }
 
 /// The bulk answer's entity tag: the config version and a digest of the
