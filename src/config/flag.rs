@@ -122,7 +122,7 @@ impl Loader<'_> {
         Some(Pending {
             flag,
             requires: raw.requires,
-            place: place.flag.clone(),
+            place: place.flag,
             tests: self.flag_tests,
         })
     }
@@ -404,11 +404,10 @@ impl Loader<'_> {
         let NodeKind::Array(items) = &list.value.value else {
             return Vec::new();
         };
-        let field = format!("targeting_rules.{}", list.key);
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| self.pin(place, &format!("{field}[{i}]"), deny, item))
+            .map(|(i, item)| self.pin(place, super::Field::Entry(&list.key, i), deny, item))
             .collect()
     }
 

@@ -15,7 +15,7 @@ pub(super) struct Pending {
     /// The `requires` entries: flag keys and their spans.
     pub(super) requires: Vec<(String, Span)>,
     /// The flag's place (`flags[3]`), for diagnostics.
-    pub(super) place: String,
+    pub(super) place: super::Owner,
     /// How many tests one evaluation of the flag's own rules may run.
     pub(super) tests: usize,
 }
@@ -142,6 +142,10 @@ impl Loader<'_> {
         pending: Vec<Pending>,
         declared: &HashMap<String, Span>,
     ) -> Vec<Arc<Flag>> {
+        // Most files have no prerequisites: nothing to resolve or order.
+        if pending.iter().all(|p| p.requires.is_empty()) {
+            return pending.into_iter().map(|p| Arc::new(p.flag)).collect();
+        }
         let index: HashMap<&str, usize> = pending
             .iter()
             .enumerate()
@@ -250,7 +254,7 @@ impl Loader<'_> {
         for (i, j, kind, message, help) in problems {
             let p = &pending[i];
             let place = Place {
-                flag: p.place.clone(),
+                flag: p.place,
                 key: Some(&p.flag.key),
             };
             let span = p.requires.get(j).map_or(Span::new(0, 0), |(_, s)| *s);

@@ -5,7 +5,7 @@
 use crate::error::{is_bidi_control, ErrorKind};
 use crate::eval::flag::Flag;
 use crate::eval::rule::Rule;
-use crate::syntax::ast::{Expr, ExprKind, LiteralValue, Op};
+use crate::syntax::ast::{Expr, ExprKind, Literal, LiteralValue, Op};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -101,14 +101,14 @@ pub(crate) fn check(flag: &Flag) -> Vec<Finding> {
     }
     duplicates(allow, At::Allow, "allow_list", &mut out);
     duplicates(deny, At::Deny, "deny_list", &mut out);
-    // Shapes are hashed only where there is something to compare with.
+    // Shapes are compared only where there is something to compare with.
     let allow_groups = if deny.is_empty() {
-        HashMap::new()
+        None
     } else {
         by_shape(allow)
     };
     for (d, rule) in deny.iter().enumerate() {
-        if let Some(a) = first_same(allow, &allow_groups, rule, allow.len()) {
+        if let Some(a) = first_same(allow, allow_groups.as_ref(), rule, allow.len()) {
             out.push(finding(
                 ErrorKind::ShadowedRule,
                 At::Deny(d),
@@ -127,32 +127,40 @@ pub(crate) fn check(flag: &Flag) -> Vec<Finding> {
 }
 
 fn same(a: &Rule, b: &Rule) -> bool {
-    a.expr().without_spans() == b.expr().without_spans()
+    a.expr().same_shape(b.expr())
 }
+
+/// Lists this long or shorter are scanned pair by pair, which costs less
+/// than hashing each rule's shape (every list of a typical config).
+const SCAN: usize = 8;
 
 /// The rules of a list grouped by the hash of their shape (spans
 /// ignored), each group in list order: rules equal in shape share a group,
 /// so finding an earlier equal rule costs one lookup, not a scan of the
-/// list.
-fn by_shape(rules: &[Rule]) -> HashMap<u64, Vec<usize>> {
+/// list. `None` for a short list, which is scanned instead.
+fn by_shape(rules: &[Rule]) -> Option<HashMap<u64, Vec<usize>>> {
+    if rules.len() <= SCAN {
+        return None;
+    }
     let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
     for (i, rule) in rules.iter().enumerate() {
         groups.entry(shape_hash(rule.expr())).or_default().push(i);
     }
-    groups
+    Some(groups)
 }
 
 /// The first rule of `rules` (grouped by [`by_shape`]) equal in shape to
 /// `rule`, among those before `before`.
 fn first_same(
     rules: &[Rule],
-    groups: &HashMap<u64, Vec<usize>>,
+    groups: Option<&HashMap<u64, Vec<usize>>>,
     rule: &Rule,
     before: usize,
 ) -> Option<usize> {
-    if groups.is_empty() {
-        return None;
-    }
+    let Some(groups) = groups else {
+        let earlier = rules.get(..before).unwrap_or(rules);
+        return earlier.iter().position(|r| same(r, rule));
+    };
     let group = groups.get(&shape_hash(rule.expr()))?;
     group
         .iter()
@@ -167,7 +175,7 @@ fn duplicates(rules: &[Rule], at: fn(usize) -> At, list: &str, out: &mut Vec<Fin
     }
     let groups = by_shape(rules);
     for (i, rule) in rules.iter().enumerate() {
-        if let Some(first) = first_same(rules, &groups, rule, i) {
+        if let Some(first) = first_same(rules, groups.as_ref(), rule, i) {
             out.push(finding(
                 ErrorKind::DuplicateRule,
                 at(i),
@@ -285,22 +293,33 @@ pub(crate) fn expr(e: &Expr, at: At, out: &mut Vec<Finding>) {
                     }
                 }
             }
-            // One pass with a set of the values seen: linear in the list.
-            let mut seen = HashSet::with_capacity(c.values.len());
-            for v in &c.values {
-                if !seen.insert(ValueKey::of(&v.value)) {
-                    out.push(finding(
-                        ErrorKind::DuplicateValue,
-                        at,
-                        format!("a value appears twice in the list of `{}`", c.path.dotted()),
-                        Some("remove the duplicate".into()),
-                    ));
-                    break;
-                }
+            if has_duplicate(&c.values) {
+                out.push(finding(
+                    ErrorKind::DuplicateValue,
+                    at,
+                    format!("a value appears twice in the list of `{}`", c.path.dotted()),
+                    Some("remove the duplicate".into()),
+                ));
             }
         }
         ExprKind::Exists(_) | ExprKind::Truthy(_) | ExprKind::Segment(_) => {}
     }
+}
+
+/// Whether a value appears twice in a list: short lists are scanned pair
+/// by pair, longer ones in one pass with a set of the values seen (linear
+/// in the list).
+fn has_duplicate(values: &[Literal]) -> bool {
+    if values.len() <= SCAN {
+        return values.iter().enumerate().any(|(i, v)| {
+            values
+                .iter()
+                .take(i)
+                .any(|w| ValueKey::of(&w.value) == ValueKey::of(&v.value))
+        });
+    }
+    let mut seen = HashSet::with_capacity(values.len());
+    values.iter().any(|v| !seen.insert(ValueKey::of(&v.value)))
 }
 
 /// An operand whose negation is also an operand, as canonical text: the
@@ -312,12 +331,11 @@ fn complementary(xs: &[Expr]) -> Option<String> {
     }
     // A short chain (the common case) is compared pairwise: cheaper than
     // hashing every operand's shape.
-    if xs.len() <= 8 {
+    if xs.len() <= SCAN {
         for x in xs {
             if let ExprKind::Not(inner) = &x.kind {
-                let bare = inner.without_spans();
-                if xs.iter().any(|y| y.without_spans() == bare) {
-                    return Some(bare.to_string());
+                if xs.iter().any(|y| y.same_shape(inner)) {
+                    return Some(inner.without_spans().to_string());
                 }
             }
         }
@@ -332,12 +350,11 @@ fn complementary(xs: &[Expr]) -> Option<String> {
             let Some(group) = groups.get(&shape_hash(inner)) else {
                 continue;
             };
-            let bare = inner.without_spans();
             if group
                 .iter()
-                .any(|&j| xs.get(j).is_some_and(|y| y.without_spans() == bare))
+                .any(|&j| xs.get(j).is_some_and(|y| y.same_shape(inner)))
             {
-                return Some(bare.to_string());
+                return Some(inner.without_spans().to_string());
             }
         }
     }

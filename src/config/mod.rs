@@ -32,6 +32,7 @@ use crate::plan::compile::{compile_within, SegmentTable, Spent};
 use crate::suggest::{did_you_mean, Quote};
 use crate::syntax::ast::Expr;
 use std::collections::HashMap;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 /// How deeply a config's JSON (YAML, TOML) may nest.
@@ -210,21 +211,66 @@ struct Loader<'s> {
 /// Where a problem is: the flag and the field path inside it.
 #[derive(Clone)]
 struct Place<'a> {
-    flag: String,
+    flag: Owner,
     key: Option<&'a str>,
 }
 
-impl Place<'_> {
-    fn path(&self, field: &str) -> String {
-        let mut out = self.flag.clone();
-        if let Some(key) = self.key {
-            out.push_str(&format!(" \"{key}\""));
+/// What a problem's field belongs to: written out only when a problem is
+/// reported, so that loading a good config builds no paths.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Owner {
+    /// The file's top level.
+    File,
+    /// A section such as `segments`, or the one flag of a file that is a
+    /// single flag (`flag`).
+    Named(&'static str),
+    /// `flags[<index>]`.
+    Flag(usize),
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::File => Ok(()),
+            Owner::Named(name) => f.write_str(name),
+            Owner::Flag(i) => write!(f, "flags[{i}]"),
         }
-        if !field.is_empty() {
-            out.push_str(" > ");
-            out.push_str(field);
+    }
+}
+
+impl Place<'_> {
+    fn path(&self, field: impl fmt::Display) -> String {
+        let mut out = self.flag.to_string();
+        if let Some(key) = self.key {
+            let _ = write!(out, " \"{key}\"");
+        }
+        let before = out.len();
+        let _ = write!(out, " > {field}");
+        if out.len() == before + 3 {
+            // An empty field: the place is the flag itself.
+            out.truncate(before);
         }
         out
+    }
+}
+
+/// A field of a flag, for messages: a name, a rule list or one entry of
+/// one. Written out only when a problem is reported, so that loading a
+/// good config builds no field paths.
+#[derive(Clone, Copy)]
+pub(crate) enum Field<'a> {
+    /// `targeting_rules.<list>`.
+    List(&'a str),
+    /// `targeting_rules.<list>[<index>]`.
+    Entry(&'a str, usize),
+}
+
+impl fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Field::List(list) => write!(f, "targeting_rules.{list}"),
+            Field::Entry(list, i) => write!(f, "targeting_rules.{list}[{i}]"),
+        }
     }
 }
 
@@ -233,7 +279,7 @@ impl Loader<'_> {
     fn report(
         &mut self,
         place: &Place<'_>,
-        field: &str,
+        field: impl fmt::Display,
         kind: ErrorKind,
         span: Span,
         message: String,
@@ -250,7 +296,7 @@ impl Loader<'_> {
     fn lint(
         &mut self,
         place: &Place<'_>,
-        field: &str,
+        field: impl fmt::Display,
         kind: ErrorKind,
         span: Span,
         message: String,
@@ -292,14 +338,14 @@ impl Loader<'_> {
 
     /// Adds a diagnostic at a place (after [`Loader::full`] said there is
     /// room).
-    fn push(&mut self, d: Diagnostic, place: &Place<'_>, field: &str) {
+    fn push(&mut self, d: Diagnostic, place: &Place<'_>, field: impl fmt::Display) {
         self.diagnostics
             .push(d.in_place(place.path(field), place.key));
     }
 
     fn document(&mut self, doc: &Node) -> Vec<Arc<Flag>> {
         let top = Place {
-            flag: String::new(),
+            flag: Owner::File,
             key: None,
         };
         match &doc.value {
@@ -358,7 +404,7 @@ impl Loader<'_> {
             }
             NodeKind::Object(_) => {
                 let place = Place {
-                    flag: "flag".into(),
+                    flag: Owner::Named("flag"),
                     key: None,
                 };
                 let pending = self.flag(doc, place).into_iter().collect();
@@ -386,7 +432,7 @@ impl Loader<'_> {
         let mut seen: HashMap<String, Span> = HashMap::new();
         for (i, item) in items.iter().enumerate() {
             let place = Place {
-                flag: format!("flags[{i}]"),
+                flag: Owner::Flag(i),
                 key: None,
             };
             let key = key_of(item);
@@ -401,7 +447,7 @@ impl Loader<'_> {
                         (0, 0)
                     };
                     let named = Place {
-                        flag: place.flag.clone(),
+                        flag: place.flag,
                         key: Some(key),
                     };
                     self.report(
@@ -566,18 +612,22 @@ impl Loader<'_> {
 
     /// Compiles a rule list; a failed rule is `None` (and reported).
     fn rules(&mut self, place: &Place<'_>, list: &Member) -> Vec<(Option<Rule>, Span)> {
-        let field = format!("targeting_rules.{}", list.key);
         match &list.value.value {
             NodeKind::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| (self.rule(place, &format!("{field}[{i}]"), item), item.span))
+                .map(|(i, item)| {
+                    (
+                        self.rule(place, Field::Entry(&list.key, i), item),
+                        item.span,
+                    )
+                })
                 .collect(),
             NodeKind::Null => Vec::new(),
             other => {
                 self.report(
                     place,
-                    &field,
+                    Field::List(&list.key),
                     ErrorKind::WrongType,
                     list.value.span,
                     format!(
@@ -592,7 +642,7 @@ impl Loader<'_> {
         }
     }
 
-    fn rule(&mut self, place: &Place<'_>, field: &str, item: &Node) -> Option<Rule> {
+    fn rule(&mut self, place: &Place<'_>, field: Field<'_>, item: &Node) -> Option<Rule> {
         let unpinned = self.unpinned(place, field, item)?;
         let item = unpinned.as_ref();
         let expr = self.rule_expr(place, field, item)?;
@@ -631,7 +681,7 @@ impl Loader<'_> {
     fn unpinned<'n>(
         &mut self,
         place: &Place<'_>,
-        field: &str,
+        field: Field<'_>,
         item: &'n Node,
     ) -> Option<std::borrow::Cow<'n, Node>> {
         let NodeKind::Object(members) = &item.value else {
@@ -644,7 +694,7 @@ impl Loader<'_> {
                     ok = false;
                     self.report(
                         place,
-                        &format!("{field}.{}", m.key),
+                        format_args!("{field}.{}", m.key),
                         ErrorKind::UnknownField,
                         m.key_span,
                         format!("unknown field \"{}\" beside \"rule\"", m.key),
@@ -670,7 +720,12 @@ impl Loader<'_> {
 
     /// Parses a rule written as text or in the structured form into its
     /// tree; errors are reported.
-    fn rule_expr(&mut self, place: &Place<'_>, field: &str, item: &Node) -> Option<Expr> {
+    fn rule_expr(
+        &mut self,
+        place: &Place<'_>,
+        field: impl fmt::Display + Copy,
+        item: &Node,
+    ) -> Option<Expr> {
         let parsed = match &item.value {
             NodeKind::String(text) => crate::syntax::parse(text, self.limits).map_err(|e| vec![e]),
             NodeKind::Object(_) => crate::syntax::structured::lower(item).and_then(|expr| {
@@ -718,7 +773,13 @@ impl Loader<'_> {
 
     /// Adds a rule's tests to its flag's and the file's; past either
     /// budget, reports it at the rule and returns false.
-    fn charge_tests(&mut self, place: &Place<'_>, field: &str, span: Span, cost: usize) -> bool {
+    fn charge_tests(
+        &mut self,
+        place: &Place<'_>,
+        field: impl fmt::Display,
+        span: Span,
+        cost: usize,
+    ) -> bool {
         let flag_tests = self.flag_tests.saturating_add(cost);
         let file_tests = self.file_tests.saturating_add(cost);
         let (total, max, what, limit) = if flag_tests > self.limits.max_tests_per_flag {
@@ -755,7 +816,7 @@ impl Loader<'_> {
         false
     }
 
-    fn error(&mut self, place: &Place<'_>, field: &str, e: &Error, span: Span) {
+    fn error(&mut self, place: &Place<'_>, field: impl fmt::Display, e: &Error, span: Span) {
         self.report(
             place,
             field,

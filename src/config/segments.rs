@@ -31,7 +31,7 @@ impl Loader<'_> {
     /// its users are told why.
     pub(super) fn declare_segments(&mut self, member: &Member) {
         let top = Place {
-            flag: "segments".into(),
+            flag: super::Owner::Named("segments"),
             key: None,
         };
         let members = match &member.value.value {
@@ -174,7 +174,7 @@ impl Loader<'_> {
     /// likely the same name misspelt, and its error says so already.
     pub(super) fn unused_segments(&mut self) {
         let top = Place {
-            flag: "segments".into(),
+            flag: super::Owner::Named("segments"),
             key: None,
         };
         if self

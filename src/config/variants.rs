@@ -357,7 +357,7 @@ impl Loader<'_> {
     pub(super) fn pin(
         &mut self,
         place: &Place<'_>,
-        field: &str,
+        field: super::Field<'_>,
         deny: bool,
         item: &Node,
     ) -> Option<Named> {

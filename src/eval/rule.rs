@@ -131,10 +131,19 @@ impl Rule {
     /// was written as, or `None` to print the tree.
     pub(crate) fn from_parts(expr: Expr, source: Option<&str>, compiled: Compiled) -> Rule {
         Rule {
-            source: source.map_or_else(|| expr.to_string().into(), Into::into),
+            source: source.map_or_else(|| print(&expr), Into::into),
             expr,
             node: compiled.program,
             segments: compiled.uses.into_boxed_slice(),
         }
     }
+}
+
+/// The canonical text of a structured rule, written into one buffer sized
+/// for a typical rule (not grown from empty a few bytes at a time).
+fn print(expr: &Expr) -> Box<str> {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(64);
+    let _ = write!(text, "{expr}");
+    text.into_boxed_str()
 }

@@ -197,10 +197,7 @@ fn segment(name: &str, span: Span, cx: &mut Cx<'_>) -> Result<Node, Error> {
 
 fn test(path: &Path, check: Check, negate: bool) -> Node {
     Node::Test(Test {
-        attr: Attr {
-            dotted: path.dotted().into(),
-            segments: path.segments.iter().map(|s| s.as_str().into()).collect(),
-        },
+        attr: Attr::new(path),
         check,
         negate,
     })
@@ -324,28 +321,34 @@ fn semver_name(op: Op) -> &'static str {
     }
 }
 
+fn not_a_string(c: &Compare, literal: &Literal) -> Error {
+    mismatch(c, literal, "strings").with_help("put the value in quotes to compare it as text")
+}
+
 fn strings(c: &Compare) -> Result<Vec<(&str, Span)>, Error> {
     c.values
         .iter()
         .map(|literal| match &literal.value {
             LiteralValue::String(s) => Ok((s.as_str(), literal.span)),
-            _ => Err(mismatch(c, literal, "strings")
-                .with_help("put the value in quotes to compare it as text")),
+            _ => Err(not_a_string(c, literal)),
         })
         .collect()
 }
 
 fn needles(c: &Compare) -> Result<Box<[Box<str>]>, Error> {
-    Ok(strings(c)?
-        .into_iter()
-        .map(|(s, _)| {
-            if c.ignore_case {
-                crate::plan::fold(s).collect::<String>().into()
-            } else {
-                s.into()
-            }
-        })
-        .collect())
+    // One allocation for the list, none for a vector grown on the way.
+    let mut out = Vec::with_capacity(c.values.len());
+    for literal in &c.values {
+        let LiteralValue::String(s) = &literal.value else {
+            return Err(not_a_string(c, literal));
+        };
+        out.push(if c.ignore_case {
+            crate::plan::fold(s).collect::<String>().into()
+        } else {
+            s.as_str().into()
+        });
+    }
+    Ok(out.into_boxed_slice())
 }
 
 fn regexes(c: &Compare, limits: &Limits, spent: &mut Spent) -> Result<Box<[regex::Regex]>, Error> {

@@ -56,7 +56,24 @@ pub(crate) struct Test {
 #[derive(Debug)]
 pub(crate) struct Attr {
     pub dotted: Box<str>,
+    /// The keys of a dotted path; empty for a single key (the common
+    /// case, found by `dotted` alone), which then costs no allocation.
     pub segments: Box<[Box<str>]>,
+}
+
+impl Attr {
+    pub(crate) fn new(path: &crate::syntax::ast::Path) -> Attr {
+        match path.segments.as_slice() {
+            [one] => Attr {
+                dotted: one.as_str().into(),
+                segments: Box::default(),
+            },
+            many => Attr {
+                dotted: path.dotted().into(),
+                segments: many.iter().map(|s| s.as_str().into()).collect(),
+            },
+        }
+    }
 }
 
 /// What is checked of a value.
@@ -264,7 +281,7 @@ fn count_leaves(node: &Node) -> usize {
 impl Test {
     #[inline]
     fn eval(&self, ctx: &Context<'_>) -> bool {
-        let found = if self.attr.segments.len() == 1 {
+        let found = if self.attr.segments.is_empty() {
             ctx.get(&self.attr.dotted)
         } else {
             ctx.lookup(&self.attr.dotted, &self.attr.segments)

@@ -190,6 +190,32 @@ impl Expr {
         }
     }
 
+    /// Whether two trees are equal but for their spans: what
+    /// `a.without_spans() == b.without_spans()` says, without building
+    /// either copy (the lints compare rules this way on every load).
+    pub(crate) fn same_shape(&self, other: &Expr) -> bool {
+        match (&self.kind, &other.kind) {
+            (ExprKind::Or(xs), ExprKind::Or(ys)) | (ExprKind::And(xs), ExprKind::And(ys)) => {
+                xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| x.same_shape(y))
+            }
+            (ExprKind::Not(x), ExprKind::Not(y)) => x.same_shape(y),
+            (ExprKind::Compare(a), ExprKind::Compare(b)) => {
+                a.path.segments == b.path.segments
+                    && a.op == b.op
+                    && a.ignore_case == b.ignore_case
+                    && a.values.len() == b.values.len()
+                    && a.values
+                        .iter()
+                        .zip(&b.values)
+                        .all(|(x, y)| x.value == y.value)
+            }
+            (ExprKind::Exists(a), ExprKind::Exists(b))
+            | (ExprKind::Truthy(a), ExprKind::Truthy(b)) => a.segments == b.segments,
+            (ExprKind::Segment(a), ExprKind::Segment(b)) => a == b,
+            _ => false,
+        }
+    }
+
     /// How deeply the tree nests (a leaf is 1).
     pub fn depth(&self) -> usize {
         match &self.kind {
