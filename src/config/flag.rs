@@ -364,7 +364,7 @@ impl Loader<'_> {
                             );
                             self.report(
                                 place,
-                                &format!("targeting_rules.{other}"),
+                                format_args!("targeting_rules.{other}"),
                                 ErrorKind::UnknownField,
                                 list.key_span,
                                 format!("unknown field \"{other}\" in targeting_rules"),

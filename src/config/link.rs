@@ -121,7 +121,7 @@ impl Loader<'_> {
                 other => {
                     self.report(
                         place,
-                        &format!("requires[{i}]"),
+                        format_args!("requires[{i}]"),
                         ErrorKind::WrongType,
                         item.span,
                         format!("a prerequisite is a flag key, not {}", other.type_name()),
@@ -260,7 +260,7 @@ impl Loader<'_> {
             let span = p.requires.get(j).map_or(Span::new(0, 0), |(_, s)| *s);
             self.report(
                 &place,
-                &format!("requires[{j}]"),
+                format_args!("requires[{j}]"),
                 kind,
                 span,
                 message,

@@ -134,7 +134,7 @@ impl Loader<'_> {
                 );
                 self.report(
                     place,
-                    &format!("{field}.{}", m.key),
+                    format_args!("{field}.{}", m.key),
                     ErrorKind::UnknownField,
                     m.key_span,
                     format!("unknown field \"{}\" in a schedule entry", m.key),
@@ -196,7 +196,7 @@ impl Loader<'_> {
         if matches!((from_time, to_time), (Some(f), Some(t)) if t <= f) {
             self.report(
                 place,
-                &format!("{field}.to"),
+                format_args!("{field}.to"),
                 ErrorKind::InvalidSchedule,
                 to.value.span,
                 "this ramp ends before it starts".into(),

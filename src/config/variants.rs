@@ -106,7 +106,7 @@ impl Loader<'_> {
                 ok = false;
                 self.report(
                     place,
-                    &format!("variants.{}", m.key.escape_debug()),
+                    format_args!("variants.{}", m.key.escape_debug()),
                     ErrorKind::InvalidName,
                     m.key_span,
                     format!("variant name \"{}\" {problem}", m.key.escape_debug()),
@@ -122,7 +122,7 @@ impl Loader<'_> {
                 ok = false;
                 self.report(
                     place,
-                    &format!("variants.{}", m.key),
+                    format_args!("variants.{}", m.key),
                     ErrorKind::OutOfRange,
                     span,
                     "a variant's value must be JSON: infinity and NaN are not".into(),
@@ -265,7 +265,7 @@ impl Loader<'_> {
                     );
                     self.report(
                         place,
-                        &format!("{field}.{other}"),
+                        format_args!("{field}.{other}"),
                         ErrorKind::UnknownField,
                         m.key_span,
                         format!("unknown field \"{other}\" in a split entry"),
