@@ -140,7 +140,7 @@ fn set_field(
     Ok(out)
 }
 
-fn read(text: &str, format: Format) -> Result<Node, EditError> {
+fn read(text: &str, format: Format) -> Result<Node<'_>, EditError> {
     document::read(text, format, MAX_DEPTH)
         .map(|d| d.doc)
         .map_err(|e| EditError::new(format!("the config cannot be read: {}", e.message)))
@@ -148,7 +148,7 @@ fn read(text: &str, format: Format) -> Result<Node, EditError> {
 
 /// The flag object whose `flag_key` is `flag`: in a list, in the `flags`
 /// list of a document with segments, or the document itself.
-fn find_flag<'d>(doc: &'d Node, flag: &str) -> Result<&'d Node, EditError> {
+fn find_flag<'d, 's>(doc: &'d Node<'s>, flag: &str) -> Result<&'d Node<'s>, EditError> {
     let items: Vec<&Node> = match &doc.value {
         NodeKind::Array(items) => items.iter().collect(),
         NodeKind::Object(members)

@@ -40,7 +40,7 @@ struct RawFlag<'j> {
 /// Where each part of a built flag is in the file, for its lints.
 struct Spans<'j> {
     flag: Span,
-    members: &'j [Member],
+    members: &'j [Member<'j>],
     allow: Vec<Span>,
     deny: Vec<Span>,
     schedule: Vec<Span>,
@@ -145,7 +145,7 @@ impl Loader<'_> {
                     ..
                 },
             ) if !k.is_empty() => match lint::bad_name(k) {
-                None => Some(k.as_str()),
+                None => Some(k.as_ref()),
                 Some((at, message)) => {
                     let span = self.file_span(value, Some(Span::new(at.start, at.end)));
                     self.report(
@@ -223,7 +223,7 @@ impl Loader<'_> {
             ok: key.is_some(),
         };
         for member in members {
-            match member.key.as_str() {
+            match &*member.key {
                 "flag_key" => {}
                 "rollout_schedule" => match self.schedule(place, member) {
                     Some(s) => raw.schedule = s,
@@ -314,7 +314,7 @@ impl Loader<'_> {
                 if !path.is_empty() && path.split('.').all(|s| !s.is_empty()) =>
             {
                 Some((path != "user_id").then(|| BucketBy {
-                    dotted: path.as_str().into(),
+                    dotted: path.as_ref().into(),
                     segments: path.split('.').map(Into::into).collect(),
                 }))
             }
@@ -344,7 +344,7 @@ impl Loader<'_> {
             NodeKind::Object(lists) => {
                 let mut ok = true;
                 for list in lists {
-                    match list.key.as_str() {
+                    match &*list.key {
                         "allow_list" => {
                             raw.allow = self.rules(place, list);
                             raw.variants.allow_pins = self.pins(place, list, false);

@@ -117,7 +117,7 @@ impl Loader<'_> {
         let mut ok = true;
         for (i, item) in items.iter().enumerate() {
             match &item.value {
-                NodeKind::String(key) if !key.is_empty() => keys.push((key.clone(), item.span)),
+                NodeKind::String(key) if !key.is_empty() => keys.push((key.to_string(), item.span)),
                 other => {
                     self.report(
                         place,

@@ -362,7 +362,7 @@ impl Loader<'_> {
                 }
                 let mut flags = Vec::new();
                 for member in members {
-                    match (member.key.as_str(), &member.value.value) {
+                    match (&*member.key, &member.value.value) {
                         ("segments", _) => {}
                         ("flags", NodeKind::Array(items)) => flags = self.flag_list(items),
                         ("flags", other) => self.report(
@@ -666,7 +666,7 @@ impl Loader<'_> {
             self.error(place, field, e, span);
         }
         let source = match &item.value {
-            NodeKind::String(text) => Some(text.as_str()),
+            NodeKind::String(text) => Some(&**text),
             _ => None,
         };
         errors
@@ -678,12 +678,12 @@ impl Loader<'_> {
     /// `{"rule": ..., "variant": ...}`, or a structured rule without its
     /// `variant` field; the entry itself otherwise. `None` when the
     /// `{"rule"}` form has another field (reported).
-    fn unpinned<'n>(
+    fn unpinned<'n, 's>(
         &mut self,
         place: &Place<'_>,
         field: Field<'_>,
-        item: &'n Node,
-    ) -> Option<std::borrow::Cow<'n, Node>> {
+        item: &'n Node<'s>,
+    ) -> Option<std::borrow::Cow<'n, Node<'s>>> {
         let NodeKind::Object(members) = &item.value else {
             return Some(std::borrow::Cow::Borrowed(item));
         };
@@ -837,7 +837,7 @@ fn key_of(item: &Node) -> Option<(String, Span)> {
         .iter()
         .find(|m| m.key == "flag_key")
         .and_then(|m| match &m.value.value {
-            NodeKind::String(k) if !k.is_empty() => Some((k.clone(), m.value.span)),
+            NodeKind::String(k) if !k.is_empty() => Some((k.to_string(), m.value.span)),
             _ => None,
         })
 }

@@ -124,8 +124,7 @@ impl Loader<'_> {
         };
         let mut ok = true;
         for m in members {
-            let known =
-                STEP_FIELDS.contains(&m.key.as_str()) || RAMP_FIELDS.contains(&m.key.as_str());
+            let known = STEP_FIELDS.contains(&&*m.key) || RAMP_FIELDS.contains(&&*m.key);
             if !known {
                 let all = STEP_FIELDS.iter().chain(RAMP_FIELDS).copied();
                 let help = crate::suggest::closest(&m.key, all).map_or_else(

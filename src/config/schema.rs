@@ -303,7 +303,7 @@ fn attributes(json: &Node, report: &mut impl FnMut(Span, String)) -> Vec<Attribu
         .filter_map(|m| {
             let (ty, required) = attribute(&m.value, report)?;
             Some(Attribute {
-                name: m.key.clone(),
+                name: m.key.to_string(),
                 ty,
                 required,
             })
@@ -321,7 +321,7 @@ fn attribute(json: &Node, report: &mut impl FnMut(Span, String)) -> Option<(Type
                 Some(NodeKind::Bool(true))
             );
             for m in members {
-                if !["type", "required", "attributes"].contains(&m.key.as_str()) {
+                if !["type", "required", "attributes"].contains(&&*m.key) {
                     report(
                         m.key_span,
                         format!("unknown field \"{}\" in an attribute", m.key),

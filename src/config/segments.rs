@@ -68,22 +68,22 @@ impl Loader<'_> {
                     format!("\"{}\" cannot name a segment", m.key),
                     Some("a segment name is an identifier: letters, digits and `_`, not starting with a digit".into()),
                 );
-                self.segments.by_name.insert(m.key.clone(), None);
+                self.segments.by_name.insert(m.key.to_string(), None);
                 parsed.push((m, None));
                 continue;
             }
             let expr = self.rule_expr(&top, &m.key, &m.value);
-            self.segments.by_name.insert(m.key.clone(), None);
+            self.segments.by_name.insert(m.key.to_string(), None);
             parsed.push((m, expr));
         }
         let index: HashMap<&str, usize> = parsed
             .iter()
             .enumerate()
-            .map(|(i, (m, _))| (m.key.as_str(), i))
+            .map(|(i, (m, _))| (&*m.key, i))
             .collect();
         let mut refs: Vec<Vec<(usize, Span)>> = Vec::with_capacity(parsed.len());
         for (m, expr) in &parsed {
-            self.declared_segments.push((m.key.clone(), m.key_span));
+            self.declared_segments.push((m.key.to_string(), m.key_span));
             let mut found = Vec::new();
             if let Some(expr) = expr {
                 references(expr, &mut |name, span| {
@@ -156,7 +156,7 @@ impl Loader<'_> {
                 self.lint(&top, &m.key, f.kind, m.value.span, message, f.help);
             }
             let segment = Segment {
-                name: m.key.as_str().into(),
+                name: m.key.as_ref().into(),
                 expr: expr.clone(),
                 program: compiled.program,
                 uses: compiled.uses.into_boxed_slice(),
@@ -165,7 +165,7 @@ impl Loader<'_> {
             };
             self.segments
                 .by_name
-                .insert(m.key.clone(), Some(Arc::new(segment)));
+                .insert(m.key.to_string(), Some(Arc::new(segment)));
         }
     }
 

@@ -135,11 +135,11 @@ impl Loader<'_> {
                 NodeKind::Bool(b) => Scalar::Bool(*b),
                 NodeKind::Int(i) => Scalar::Int(*i),
                 NodeKind::Float(f) => Scalar::Float(*f),
-                NodeKind::String(s) => Scalar::String(s.as_str().into()),
+                NodeKind::String(s) => Scalar::String(s.as_ref().into()),
                 NodeKind::Array(_) | NodeKind::Object(_) => Scalar::Composite,
             };
             out.push(RawVariant {
-                name: m.key.clone(),
+                name: m.key.to_string(),
                 json,
                 scalar,
             });
@@ -156,7 +156,7 @@ impl Loader<'_> {
     ) -> Option<Named> {
         match &node.value {
             NodeKind::String(name) => Some(Named {
-                name: name.clone(),
+                name: name.to_string(),
                 span: node.span,
             }),
             other => {
@@ -252,7 +252,7 @@ impl Loader<'_> {
         let mut ok = true;
         let (mut variant, mut weight) = (None, None);
         for m in members {
-            match m.key.as_str() {
+            match &*m.key {
                 "variant" => {
                     variant = self.variant_ref(place, &format!("{field}.variant"), &m.value)
                 }

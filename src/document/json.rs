@@ -7,10 +7,11 @@
 
 use super::{add_member, Member, Node, NodeKind, ReadError};
 use crate::error::{ErrorKind, Span};
+use std::borrow::Cow;
 
 /// Reads a whole document. Duplicate keys do not stop the reading: they are
 /// returned beside the value (the first occurrence is kept).
-pub(crate) fn parse(src: &str, max_depth: usize) -> Result<(Node, Vec<ReadError>), ReadError> {
+pub(crate) fn parse(src: &str, max_depth: usize) -> Result<(Node<'_>, Vec<ReadError>), ReadError> {
     let mut reader = Reader {
         src,
         bytes: src.as_bytes(),
@@ -44,7 +45,7 @@ struct Reader<'s> {
     duplicates: Vec<ReadError>,
 }
 
-impl Reader<'_> {
+impl<'s> Reader<'s> {
     fn error(&self, span: Span, message: &str, help: Option<&str>) -> ReadError {
         ReadError {
             kind: ErrorKind::InvalidJson,
@@ -75,7 +76,7 @@ impl Reader<'_> {
         }
     }
 
-    fn value(&mut self) -> Result<Node, ReadError> {
+    fn value(&mut self) -> Result<Node<'s>, ReadError> {
         let start = self.pos;
         let value = match self.bytes.get(self.pos) {
             Some(b'{') => self.nested(Reader::object)?,
@@ -108,8 +109,8 @@ impl Reader<'_> {
 
     fn nested(
         &mut self,
-        read: fn(&mut Self) -> Result<NodeKind, ReadError>,
-    ) -> Result<NodeKind, ReadError> {
+        read: fn(&mut Self) -> Result<NodeKind<'s>, ReadError>,
+    ) -> Result<NodeKind<'s>, ReadError> {
         self.depth += 1;
         if self.depth > self.max_depth {
             return Err(ReadError {
@@ -124,7 +125,7 @@ impl Reader<'_> {
         Ok(value)
     }
 
-    fn word(&mut self, word: &str, value: NodeKind) -> Result<NodeKind, ReadError> {
+    fn word(&mut self, word: &str, value: NodeKind<'s>) -> Result<NodeKind<'s>, ReadError> {
         if self.src[self.pos..].starts_with(word) {
             self.pos += word.len();
             Ok(value)
@@ -172,7 +173,7 @@ impl Reader<'_> {
         }
     }
 
-    fn array(&mut self) -> Result<NodeKind, ReadError> {
+    fn array(&mut self) -> Result<NodeKind<'s>, ReadError> {
         self.pos += 1;
         self.skip_blank();
         let mut items = Vec::new();
@@ -188,14 +189,15 @@ impl Reader<'_> {
         }
     }
 
-    fn object(&mut self) -> Result<NodeKind, ReadError> {
+    fn object(&mut self) -> Result<NodeKind<'s>, ReadError> {
         let open = self.pos;
         self.pos += 1;
         self.skip_blank();
         let mut members: Vec<Member> = Vec::new();
         // Keys seen so far, to find duplicates in linear time even in a
         // hostile object with a million keys.
-        let mut keys: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut keys: std::collections::HashMap<Cow<'s, str>, usize> =
+            std::collections::HashMap::new();
         if self.bytes.get(self.pos) == Some(&b'}') {
             self.pos += 1;
             return Ok(NodeKind::Object(members));
@@ -246,12 +248,14 @@ impl Reader<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String, ReadError> {
+    /// Reads a string, borrowed from the source unless it has escapes.
+    fn string(&mut self) -> Result<Cow<'s, str>, ReadError> {
         let open = self.pos;
         self.pos += 1;
-        let mut out = String::new();
+        let src: &'s str = self.src;
+        let mut out: Option<String> = None;
         loop {
-            let rest = &self.src[self.pos..];
+            let rest = src.get(self.pos..).unwrap_or_default();
             // The three stops are ASCII, so a byte scan finds them on
             // character boundaries (no UTF-8 decoding per character).
             let Some(stop) = rest
@@ -264,12 +268,19 @@ impl Reader<'_> {
                     Some("add the closing `\"`"),
                 ));
             };
-            out.push_str(&rest[..stop]);
+            let run = rest.get(..stop).unwrap_or_default();
             self.pos += stop;
             match self.bytes[self.pos] {
                 b'"' => {
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(match out {
+                        // No escape: the text between the quotes, as is.
+                        None => Cow::Borrowed(run),
+                        Some(mut out) => {
+                            out.push_str(run);
+                            Cow::Owned(out)
+                        }
+                    });
                 }
                 b'\\' => {
                     let (c, len) = decode_escape(&self.src[self.pos..]).ok_or_else(|| {
@@ -283,6 +294,8 @@ impl Reader<'_> {
                             Some("JSON escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX"),
                         )
                     })?;
+                    let out = out.get_or_insert_with(String::new);
+                    out.push_str(run);
                     out.push(c);
                     self.pos += len;
                 }
@@ -302,7 +315,7 @@ impl Reader<'_> {
         }
     }
 
-    fn number(&mut self) -> Result<NodeKind, ReadError> {
+    fn number(&mut self) -> Result<NodeKind<'s>, ReadError> {
         let start = self.pos;
         let b = self.bytes;
         let mut i = self.pos;
@@ -426,7 +439,7 @@ pub(crate) fn raw_offset(raw: &str, decoded: usize) -> usize {
 mod tests {
     use super::*;
 
-    fn read(src: &str) -> Result<Node, ReadError> {
+    fn read(src: &str) -> Result<Node<'_>, ReadError> {
         parse(src, 64).map(|(j, _)| j)
     }
 
@@ -446,6 +459,31 @@ mod tests {
         assert_eq!(items[1].value, NodeKind::Float(-25.0));
         assert_eq!(items[2].value, NodeKind::String("xé\n".into()));
         assert_eq!(&src[items[2].span.range()], r#""x\u00e9\n""#);
+    }
+
+    #[test]
+    fn borrows_strings_without_escapes_and_decodes_the_rest() {
+        let src = r#"{"plain": "café ok", "escaped": "a\"b\u0041c", "k\u0065y": ""}"#;
+        let json = read(src).unwrap();
+        let NodeKind::Object(members) = json.value else {
+            panic!()
+        };
+        let strings: Vec<(&Cow<'_, str>, &Cow<'_, str>)> = members
+            .iter()
+            .map(|m| match &m.value.value {
+                NodeKind::String(s) => (&m.key, s),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        // Escape-free keys and values point into the source.
+        assert!(matches!(strings[0].0, Cow::Borrowed("plain")));
+        assert!(
+            matches!(strings[0].1, Cow::Borrowed(s) if *s == "caf\u{e9} ok" && src.contains(s))
+        );
+        assert!(matches!(strings[2].1, Cow::Borrowed("")));
+        // An escape anywhere decodes the whole string, text on both sides kept.
+        assert!(matches!(strings[1].1, Cow::Owned(s) if s == "a\"bAc"));
+        assert!(matches!(strings[2].0, Cow::Owned(s) if s == "key"));
     }
 
     #[test]

@@ -16,35 +16,37 @@ mod yaml;
 pub use format::Format;
 
 use crate::error::{ErrorKind, Span};
+use std::borrow::Cow;
 
 /// A JSON value with its span in the source.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Node {
-    pub value: NodeKind,
+pub(crate) struct Node<'s> {
+    pub value: NodeKind<'s>,
     pub span: Span,
 }
 
 /// The kinds of JSON value.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum NodeKind {
+pub(crate) enum NodeKind<'s> {
     Null,
     Bool(bool),
     Int(i64),
     Float(f64),
-    String(String),
-    Array(Vec<Node>),
-    Object(Vec<Member>),
+    /// Borrowed from the source where it has no escapes (the JSON reader).
+    String(Cow<'s, str>),
+    Array(Vec<Node<'s>>),
+    Object(Vec<Member<'s>>),
 }
 
 /// One member of an object.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Member {
-    pub key: String,
+pub(crate) struct Member<'s> {
+    pub key: Cow<'s, str>,
     pub key_span: Span,
-    pub value: Node,
+    pub value: Node<'s>,
 }
 
-impl NodeKind {
+impl NodeKind<'_> {
     /// The JSON type name, for messages.
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
@@ -62,8 +64,8 @@ impl NodeKind {
 /// reading (duplicate keys) and, for YAML and TOML, where the raw text of
 /// every string is.
 #[derive(Debug)]
-pub(crate) struct Document {
-    pub doc: Node,
+pub(crate) struct Document<'s> {
+    pub doc: Node<'s>,
     pub problems: Vec<ReadError>,
     pub strings: text::RawStrings,
 }
@@ -71,12 +73,12 @@ pub(crate) struct Document {
 /// Adds a member to an object being read or, when the object already has
 /// its key, records a duplicate-key problem (the first occurrence is kept).
 /// Shared by the JSON and YAML readers.
-pub(crate) fn add_member(
+pub(crate) fn add_member<'s>(
     src: &str,
-    members: &mut Vec<Member>,
-    keys: &mut std::collections::HashMap<String, usize>,
+    members: &mut Vec<Member<'s>>,
+    keys: &mut std::collections::HashMap<Cow<'s, str>, usize>,
     problems: &mut Vec<ReadError>,
-    member: Member,
+    member: Member<'s>,
 ) {
     // A small object (every object of a typical config) is scanned: no
     // hashing and no key copies. A large one is indexed once it grows past
@@ -127,7 +129,7 @@ pub(crate) struct ReadError {
 }
 
 /// Reads `src` in `format` into a tree, nesting at most `max_depth` deep.
-pub(crate) fn read(src: &str, format: Format, max_depth: usize) -> Result<Document, ReadError> {
+pub(crate) fn read(src: &str, format: Format, max_depth: usize) -> Result<Document<'_>, ReadError> {
     match format {
         Format::Json => json::parse(src, max_depth).map(|(doc, problems)| Document {
             doc,

@@ -17,7 +17,7 @@ use super::{Document, Member, Node, NodeKind, ReadError};
 use crate::error::{ErrorKind, Span};
 
 /// Reads a TOML document.
-pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Document, ReadError> {
+pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Document<'static>, ReadError> {
     let (table, errors) = DeTable::parse_recoverable(src);
     let mut problems = Vec::new();
     let mut fatal: Option<ReadError> = None;
@@ -92,11 +92,11 @@ struct Converter<'s> {
 }
 
 impl Converter<'_> {
-    fn table(&mut self, table: &DeTable<'_>) -> Result<Vec<Member>, ReadError> {
+    fn table(&mut self, table: &DeTable<'_>) -> Result<Vec<Member<'static>>, ReadError> {
         let mut members = Vec::with_capacity(table.len());
         for (key, value) in table.iter() {
             members.push(Member {
-                key: key.get_ref().to_string(),
+                key: key.get_ref().to_string().into(),
                 key_span: span_of(self.src, &key.span()),
                 value: self.value(value)?,
             });
@@ -106,7 +106,7 @@ impl Converter<'_> {
         Ok(members)
     }
 
-    fn value(&mut self, value: &Spanned<DeValue<'_>>) -> Result<Node, ReadError> {
+    fn value(&mut self, value: &Spanned<DeValue<'_>>) -> Result<Node<'static>, ReadError> {
         let span = span_of(self.src, &value.span());
         let bad = |message: String, help: &str| ReadError {
             kind: ErrorKind::InvalidJson,
@@ -117,7 +117,7 @@ impl Converter<'_> {
         let value = match value.get_ref() {
             DeValue::String(s) => {
                 self.string(span);
-                NodeKind::String(s.to_string())
+                NodeKind::String(s.to_string().into())
             }
             DeValue::Integer(n) => match i64::from_str_radix(n.as_str(), n.radix()) {
                 Ok(n) => NodeKind::Int(n),
@@ -145,7 +145,7 @@ impl Converter<'_> {
                     end: span.end,
                     escapes: Escapes::None,
                 });
-                NodeKind::String(dt.to_string())
+                NodeKind::String(dt.to_string().into())
             }
             DeValue::Array(items) => {
                 self.enter(span)?;
@@ -218,7 +218,7 @@ impl Converter<'_> {
 mod tests {
     use super::*;
 
-    fn members(json: &Node) -> &[Member] {
+    fn members<'a>(json: &'a Node<'_>) -> &'a [Member<'a>] {
         match &json.value {
             NodeKind::Object(m) => m,
             other => panic!("not a table: {other:?}"),
@@ -230,7 +230,7 @@ mod tests {
         let src = "\"zé\" = 'ü' # ö\na = [1, 2.5, true]\nwhen = 2025-03-01 09:00:00Z\n[t]\nk = \"\"\"\nx\"\"\"\n";
         let parsed = parse(src, 64).unwrap();
         let m = members(&parsed.doc);
-        let keys: Vec<&str> = m.iter().map(|m| m.key.as_str()).collect();
+        let keys: Vec<&str> = m.iter().map(|m| &*m.key).collect();
         assert_eq!(keys, ["zé", "a", "when", "t"]);
         assert_eq!(&src[m[0].key_span.range()], "\"zé\"");
         assert_eq!(&src[m[0].value.span.range()], "'ü'");

@@ -8,16 +8,20 @@
 //! (so an alias bomb ends at its first `*`), tags, several documents and
 //! keys that are not strings. Nesting is bounded like JSON's.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as Marks, StrInput};
 
 use super::text::{Escapes, RawStrings, RawText};
 use super::{add_member, Document, Member, Node, NodeKind, ReadError};
+
+/// The reader copies every string: its nodes borrow nothing.
+type Owned = Node<'static>;
 use crate::error::{ErrorKind, Span};
 
 /// Reads one YAML document.
-pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Document, ReadError> {
+pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Document<'static>, ReadError> {
     let mut reader = Reader {
         src,
         parser: Parser::new_from_str(src),
@@ -101,7 +105,7 @@ impl<'s> Reader<'s> {
         )
     }
 
-    fn document(&mut self) -> Result<Node, ReadError> {
+    fn document(&mut self) -> Result<Owned, ReadError> {
         let mut doc = None;
         loop {
             let (event, span) = self.next()?;
@@ -148,7 +152,7 @@ impl<'s> Reader<'s> {
     /// Reads the node that `event` starts. Collections are built with an
     /// explicit stack rather than by recursion, so that nesting costs heap,
     /// not stack, up to the depth limit.
-    fn node(&mut self, mut event: Event<'s>, mut span: Span) -> Result<Node, ReadError> {
+    fn node(&mut self, mut event: Event<'s>, mut span: Span) -> Result<Owned, ReadError> {
         let mut stack: Vec<Frame> = Vec::new();
         loop {
             let expecting_key = matches!(stack.last(), Some(Frame::Map { key: None, .. }));
@@ -256,7 +260,7 @@ impl<'s> Reader<'s> {
         }
     }
 
-    fn scalar(&mut self, text: &str, style: ScalarStyle, span: Span) -> Result<Node, ReadError> {
+    fn scalar(&mut self, text: &str, style: ScalarStyle, span: Span) -> Result<Owned, ReadError> {
         let raw = self.src.get(span.range()).unwrap_or("");
         let (span, content, escapes) = match style {
             ScalarStyle::Plain => {
@@ -310,26 +314,26 @@ impl<'s> Reader<'s> {
             escapes,
         });
         Ok(Node {
-            value: NodeKind::String(text.to_string()),
+            value: NodeKind::String(Cow::Owned(text.to_string())),
             span,
         })
     }
 }
 
 /// A mapping key read: a string, or the type name of a key that is not one.
-type Key = Result<(String, Span), (&'static str, Span)>;
+type Key = Result<(Cow<'static, str>, Span), (&'static str, Span)>;
 
 /// A collection being read.
 enum Frame {
     Seq {
         start: Span,
-        items: Vec<Node>,
+        items: Vec<Owned>,
     },
     Map {
         start: Span,
-        members: Vec<Member>,
+        members: Vec<Member<'static>>,
         /// Keys seen so far, to find duplicates in linear time.
-        keys: HashMap<String, usize>,
+        keys: HashMap<Cow<'static, str>, usize>,
         /// The key read, waiting for its value (an error if it is not a
         /// string).
         key: Option<Key>,
@@ -412,7 +416,7 @@ fn closing_quote(raw: &str, double: bool) -> Option<usize> {
 }
 
 /// Resolves a plain scalar by the YAML 1.2 core schema.
-fn plain(text: &str) -> Result<NodeKind, String> {
+fn plain(text: &str) -> Result<NodeKind<'static>, String> {
     Ok(match text {
         "" | "~" | "null" | "Null" | "NULL" => NodeKind::Null,
         "true" | "True" | "TRUE" => NodeKind::Bool(true),
@@ -436,7 +440,7 @@ fn plain(text: &str) -> Result<NodeKind, String> {
                     _ => return Err("number out of range".into()),
                 }
             } else {
-                NodeKind::String(text.to_string())
+                NodeKind::String(Cow::Owned(text.to_string()))
             }
         }
     })
@@ -549,11 +553,11 @@ impl<'s> Offsets<'s> {
 mod tests {
     use super::*;
 
-    fn read(src: &str) -> Result<Document, ReadError> {
+    fn read(src: &str) -> Result<Document<'static>, ReadError> {
         parse(src, 64)
     }
 
-    fn members(json: &Node) -> &[Member] {
+    fn members<'a>(json: &'a Node<'_>) -> &'a [Member<'a>] {
         match &json.value {
             NodeKind::Object(m) => m,
             other => panic!("not a mapping: {other:?}"),

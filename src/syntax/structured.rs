@@ -26,7 +26,7 @@ pub(crate) fn lower(json: &Node) -> Result<Expr, Vec<Error>> {
     let mut operator = None;
     let mut value = None;
     for member in members {
-        match member.key.as_str() {
+        match &*member.key {
             "attribute" => attribute = Some(&member.value),
             "operator" => operator = Some(&member.value),
             "value" => value = Some(&member.value),
@@ -165,7 +165,7 @@ fn path(json: &Node) -> Result<Path, Error> {
         NodeKind::Array(items) => items
             .iter()
             .map(|item| match &item.value {
-                NodeKind::String(s) => Ok(s.clone()),
+                NodeKind::String(s) => Ok(s.to_string()),
                 other => Err(Error::at(
                     ErrorKind::WrongType,
                     item.span,
@@ -223,7 +223,7 @@ fn literals(json: &Node) -> Result<Vec<Literal>, Vec<Error>> {
 
 fn literal(json: &Node) -> Result<Literal, Error> {
     let value = match &json.value {
-        NodeKind::String(s) => LiteralValue::String(s.clone()),
+        NodeKind::String(s) => LiteralValue::String(s.to_string()),
         NodeKind::Int(i) => LiteralValue::Int(*i),
         NodeKind::Float(f) => LiteralValue::Float(*f),
         NodeKind::Bool(b) => LiteralValue::Bool(*b),
