@@ -431,6 +431,11 @@ impl<'a> Context<'a> {
 
     /// Sets an attribute and returns the context, for building in one
     /// expression.
+    ///
+    /// A convenience: each call moves the context (eight inline
+    /// attributes, about 400 bytes), which a chain of four pays for in
+    /// time. Where a context is built per request, [`Context::set`] builds
+    /// the same context in place, for less.
     #[inline(always)]
     pub fn with(mut self, key: impl Into<Cow<'a, str>>, value: impl Into<Value<'a>>) -> Self {
         match self.insert_inline(key.into(), value.into()) {
