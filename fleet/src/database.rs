@@ -226,23 +226,30 @@ fn private_roots(path: &std::path::Path) -> Result<rustls::RootCertStore, FleetE
 /// does not read, and the `sslrootcert` it gave: `sslrootcert=PATH` is
 /// taken out, and `sslmode=verify-ca` or `verify-full` becomes `require`
 /// (the certificate is always verified, see [`tls`]). Works on URLs
-/// (`?a=b&c=d`) and on `key=value` strings.
+/// (`?a=b&c=d`, the path percent-decoded) and on libpq `key=value` strings
+/// (spaces around `=`, single-quoted values with `\'` and `\\` escapes).
 fn tls_parameters(url: &str) -> (String, Option<String>) {
     let mut root_cert = None;
-    let mut keep = |param: &str| -> Option<String> {
-        match param.split_once('=') {
-            Some(("sslrootcert", path)) => {
-                root_cert = Some(path.to_string());
+    let mut keep = |raw: &str, key: &str, value: Option<String>| -> Option<String> {
+        match (key, value.as_deref()) {
+            ("sslrootcert", Some(_)) => {
+                root_cert = value;
                 None
             }
-            Some(("sslmode", "verify-ca" | "verify-full")) => Some("sslmode=require".into()),
-            _ => Some(param.to_string()),
+            ("sslmode", Some("verify-ca" | "verify-full")) => Some("sslmode=require".into()),
+            _ => Some(raw.to_string()),
         }
     };
     let rebuilt = if url.contains("://") {
         match url.split_once('?') {
             Some((base, query)) => {
-                let params: Vec<String> = query.split('&').filter_map(&mut keep).collect();
+                let params: Vec<String> = query
+                    .split('&')
+                    .filter_map(|param| match param.split_once('=') {
+                        Some((key, value)) => keep(param, key, Some(percent_decode(value))),
+                        None => keep(param, param, None),
+                    })
+                    .collect();
                 if params.is_empty() {
                     base.to_string()
                 } else {
@@ -252,10 +259,95 @@ fn tls_parameters(url: &str) -> (String, Option<String>) {
             None => url.to_string(),
         }
     } else {
-        let params: Vec<String> = url.split_whitespace().filter_map(&mut keep).collect();
+        let params: Vec<String> = key_values(url)
+            .into_iter()
+            .filter_map(|(raw, key, value)| keep(raw, key, value))
+            .collect();
         params.join(" ")
     };
     (rebuilt, root_cert)
+}
+
+/// Decodes the `%XX` escapes of a URL query value (`+` stays `+`, as in
+/// libpq). A `%` not followed by two hex digits is kept as it is.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |at: usize| bytes.get(at).and_then(|c| char::from(*c).to_digit(16));
+        match (b, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                // Two hex digits make a byte: hi * 16 + lo < 256.
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'%'));
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The parameters of a libpq `key=value` connection string, each as its
+/// raw text (passed on unchanged), its key, and its value unquoted and
+/// unescaped (`None` for a word with no `=`, also passed on).
+fn key_values(text: &str) -> Vec<(&str, &str, Option<String>)> {
+    let bytes = text.as_bytes();
+    let at = |i: usize| bytes.get(i).copied();
+    let blank = |i: usize| at(i).is_some_and(|b| b.is_ascii_whitespace());
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        while blank(i) {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            return out;
+        }
+        let start = i;
+        while at(i).is_some_and(|b| b != b'=' && !b.is_ascii_whitespace()) {
+            i += 1;
+        }
+        let key = text.get(start..i).unwrap_or_default();
+        let mut j = i;
+        while blank(j) {
+            j += 1;
+        }
+        if at(j) != Some(b'=') {
+            out.push((key, key, None));
+            continue;
+        }
+        i = j + 1;
+        while blank(i) {
+            i += 1;
+        }
+        let mut value = Vec::new();
+        let quoted = at(i) == Some(b'\'');
+        if quoted {
+            i += 1;
+        }
+        while let Some(b) = at(i) {
+            match b {
+                b'\\' if i + 1 < bytes.len() => {
+                    value.extend(at(i + 1));
+                    i += 2;
+                    continue;
+                }
+                b'\'' if quoted => {
+                    i += 1;
+                    break;
+                }
+                b if !quoted && b.is_ascii_whitespace() => break,
+                b => value.push(b),
+            }
+            i += 1;
+        }
+        let raw = text.get(start..i).unwrap_or_default();
+        out.push((raw, key, Some(String::from_utf8_lossy(&value).into_owned())));
+    }
 }
 
 /// The URL with the password of its user part, and any `password=`
@@ -338,6 +430,29 @@ mod tests {
         assert_eq!(
             tls_parameters("postgres://u@h/db?sslmode=require"),
             ("postgres://u@h/db?sslmode=require".to_string(), None)
+        );
+        // A URL's values are percent-encoded; a stray `%` is kept.
+        assert_eq!(
+            tls_parameters("postgres://u@h/db?sslrootcert=%2Fetc%2Fmy%20certs%2Fca+1.pem&x=%"),
+            (
+                "postgres://u@h/db?x=%".to_string(),
+                Some("/etc/my certs/ca+1.pem".to_string())
+            )
+        );
+        // libpq key=value strings: spaces around `=`, quoted values with
+        // escapes; everything else is passed on as written.
+        assert_eq!(
+            tls_parameters(
+                "host=h  sslrootcert = '/etc/my certs/it\\'s.pem' application_name='a b' sslmode =verify-full"
+            ),
+            (
+                "host=h application_name='a b' sslmode=require".to_string(),
+                Some("/etc/my certs/it's.pem".to_string())
+            )
+        );
+        assert_eq!(
+            tls_parameters("host=h sslrootcert=/a\\ b.pem dbname=d"),
+            ("host=h dbname=d".to_string(), Some("/a b.pem".to_string()))
         );
         let db = Database::with_env("postgres://u:pw@h/db", |name| {
             (name == "PGSSLROOTCERT").then(|| "/etc/ca.pem".to_string())
