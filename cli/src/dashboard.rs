@@ -34,10 +34,12 @@ pub(crate) fn settings(
     Ok(dashboard)
 }
 
-/// Tokens from a file, else from an environment variable (one token).
+/// Tokens from a file (followed, as `--token-file` is: a token removed
+/// from it is refused, and ends the sessions it opened), else from an
+/// environment variable (one token).
 fn tokens_from(file: Option<&str>, var: &str) -> Result<Option<Tokens>, String> {
     if let Some(path) = file {
-        return Tokens::from_file(path)
+        return Tokens::watch_file(path)
             .map(Some)
             .map_err(|e| format!("cannot read the token file `{path}`: {e}"));
     }

@@ -1,6 +1,6 @@
 //! `killswitch serve` end to end: the binary on a loopback port, a kill
 //! switch written to the file, a rejected write, the log lines, a token
-//! file, and exit 0 on SIGTERM.
+//! file, reloads on SIGHUP, and exit 0 on SIGTERM.
 
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -192,6 +192,84 @@ fn serve_with_a_token_file_never_logs_tokens() {
     assert_eq!(wait_exit(&mut child.0).code(), Some(0));
     let log: Vec<String> = lines.try_iter().collect();
     assert!(log.iter().all(|l| !l.contains("secret-token")), "{log:?}");
+}
+
+/// Rewrites `path` with `text` and gives it back its modification time,
+/// so that only SIGHUP can tell the server it changed (the token file's
+/// poll looks at modification time and length).
+fn rewrite_unseen(path: &Path, text: &str) {
+    let modified = std::fs::metadata(path).unwrap().modified().unwrap();
+    assert_eq!(std::fs::metadata(path).unwrap().len(), text.len() as u64);
+    let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file.set_modified(modified).unwrap();
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The next stderr line starting with `prefix`, within the deadline.
+fn line_starting(lines: &mpsc::Receiver<String>, prefix: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let left = DEADLINE.saturating_sub(start.elapsed());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no line starting {prefix:?}"));
+        if line.starts_with(prefix) {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn sighup_reloads_the_token_file_at_once_and_keeps_the_last_good_set() {
+    let dir = temp_dir("sighup");
+    replace(&dir.join("flags.json"), &config(false));
+    let tokens = dir.join("tokens");
+    std::fs::write(&tokens, "token-aaaa\n").unwrap();
+    let (mut child, addr, lines) = spawn_serve(&dir, &["flags.json", "--token-file", "tokens"]);
+    let path = "/ofrep/v1/evaluate/flags/checkout_v2";
+    let status = |token: &str| {
+        post(
+            addr,
+            path,
+            &format!("Authorization: Bearer {token}\r\n"),
+            "{}",
+        )
+        .0
+    };
+    assert_eq!(status("token-aaaa"), 200);
+
+    rewrite_unseen(&tokens, "token-bbbb\n");
+    signal(&child.0, "HUP");
+    let config_line = line_starting(&lines, "serve: SIGHUP: config");
+    assert!(config_line.contains("unchanged"), "{config_line}");
+    let line = line_starting(&lines, "serve: SIGHUP: token file");
+    assert_eq!(line, "serve: SIGHUP: token file reloaded: 1 tokens");
+    assert_eq!(status("token-bbbb"), 200);
+    assert_eq!(status("token-aaaa"), 401);
+
+    // A file with no token left: refused, the last good set stays.
+    rewrite_unseen(&tokens, "#oken-cccc\n");
+    signal(&child.0, "HUP");
+    let line = line_starting(&lines, "serve: SIGHUP: token file");
+    assert!(
+        line.contains("not reloaded, keeping the last good tokens"),
+        "{line}"
+    );
+    assert_eq!(status("token-bbbb"), 200);
+
+    // SIGHUP did not stop the server (its default action would have).
+    sigterm(&child.0);
+    assert_eq!(wait_exit(&mut child.0).code(), Some(0));
+    let log: Vec<String> = lines.try_iter().collect();
+    assert!(log.iter().all(|l| !l.contains("oken-")), "{log:?}");
 }
 
 #[test]

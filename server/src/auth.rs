@@ -28,6 +28,9 @@ const MAX_TOKEN_FILE_BYTES: u64 = 1024 * 1024;
 #[derive(Clone)]
 pub struct Tokens {
     digests: Arc<RwLock<Arc<Vec<[u8; 32]>>>>,
+    /// The file followed, for [`Tokens::reload`]; `None` for tokens given
+    /// in code or read once.
+    file: Option<Arc<PathBuf>>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -52,6 +55,7 @@ impl Tokens {
             .collect::<Vec<_>>();
         Tokens {
             digests: Arc::new(RwLock::new(Arc::new(digests))),
+            file: None,
         }
     }
 
@@ -95,13 +99,35 @@ impl Tokens {
     /// clone of these tokens is dropped.
     pub fn watch_file(path: impl AsRef<Path>) -> io::Result<Tokens> {
         let path = path.as_ref().to_path_buf();
-        let tokens = Tokens::from_file(&path)?;
+        let mut tokens = Tokens::from_file(&path)?;
         let shared = Arc::downgrade(&tokens.digests);
         let stamp = file_stamp(&path);
+        tokens.file = Some(Arc::new(path.clone()));
         std::thread::Builder::new()
             .name("token-file".into())
             .spawn(move || follow(&path, &shared, stamp))?;
         Ok(tokens)
+    }
+
+    /// Re-reads the file of a set made by [`Tokens::watch_file`] now,
+    /// whatever its modification time says (what `killswitch serve` does
+    /// on SIGHUP), and returns how many tokens it holds. A file that cannot
+    /// be read, is too large or holds no token is an error, and the last
+    /// good set stays. Tokens not read from a file have nothing to reload:
+    /// `Ok(None)`.
+    ///
+    /// ```
+    /// use killswitch_server::Tokens;
+    /// assert!(Tokens::new(["s3cret"]).reload().unwrap().is_none());
+    /// ```
+    pub fn reload(&self) -> io::Result<Option<usize>> {
+        let Some(path) = &self.file else {
+            return Ok(None);
+        };
+        let fresh = Tokens::from_file(path.as_path())?.current();
+        let count = fresh.len();
+        *self.digests.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        Ok(Some(count))
     }
 
     /// How many tokens there are.
@@ -131,10 +157,13 @@ impl Tokens {
 
     /// Whether `token` is one of the tokens (a dashboard login).
     pub(crate) fn admits_token(&self, token: &[u8]) -> bool {
-        if token.is_empty() {
-            return false;
-        }
-        let presented: [u8; 32] = Sha256::digest(token).into();
+        !token.is_empty() && self.admits_digest(&digest(token))
+    }
+
+    /// Whether a token of this SHA-256 digest is one of the tokens now (a
+    /// dashboard session checks the token it was opened with, so that
+    /// removing a token from its file ends its sessions).
+    pub(crate) fn admits_digest(&self, presented: &[u8; 32]) -> bool {
         let mut found = 0u8;
         for digest in self.current().iter() {
             let diff = digest
@@ -145,6 +174,11 @@ impl Tokens {
         }
         std::hint::black_box(found) == 1
     }
+}
+
+/// The SHA-256 digest of a token: all that is kept of it.
+pub(crate) fn digest(token: &[u8]) -> [u8; 32] {
+    Sha256::digest(token).into()
 }
 
 /// A file's modification time and length, if it can be read.

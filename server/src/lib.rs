@@ -275,7 +275,10 @@ impl Server {
 
     /// Binds `addr`, calls `on_listening` with the address bound (port 0
     /// picks a free one), and serves on a runtime of its own until SIGTERM
-    /// or Ctrl-C, then shuts down gracefully and returns.
+    /// or Ctrl-C, then shuts down gracefully and returns. On Unix, SIGHUP
+    /// reloads at once: the config from its source, and the token file of
+    /// tokens made by [`Tokens::watch_file`]; each outcome is one line on
+    /// stderr (never a token).
     pub fn run(self, addr: SocketAddr, on_listening: impl FnOnce(SocketAddr)) -> io::Result<()> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -285,10 +288,68 @@ impl Server {
             // Handlers first, so that a signal sent as soon as the address
             // is announced is not the default one (which kills).
             let signals = shutdown_signal()?;
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                let hangups = signal(SignalKind::hangup())?;
+                let mut tokens: Vec<(&'static str, Tokens)> = Vec::new();
+                tokens.extend(self.tokens.clone().map(|t| ("token file", t)));
+                tokens.extend(
+                    self.dashboard
+                        .iter()
+                        .flat_map(dashboard::Dashboard::token_sets),
+                );
+                tokio::spawn(reload_on_hangup(hangups, Arc::clone(&self.store), tokens));
+            }
             let listener = TcpListener::bind(addr).await?;
             on_listening(listener.local_addr()?);
             self.serve(listener, signals).await
         })
+    }
+}
+
+/// Reloads the config and the token file on every SIGHUP, for as long as
+/// the runtime runs. The store's reload reads the source (a file, a
+/// database) and blocks, so it runs on a blocking thread.
+#[cfg(unix)]
+async fn reload_on_hangup(
+    mut hangups: tokio::signal::unix::Signal,
+    store: Arc<killswitch::store::Store>,
+    tokens: Vec<(&'static str, Tokens)>,
+) {
+    while hangups.recv().await.is_some() {
+        let store = Arc::clone(&store);
+        let tokens = tokens.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            match store.reload() {
+                Ok(killswitch::store::Reload::Applied { version }) => {
+                    eprintln!("serve: SIGHUP: config reloaded, version {version}");
+                }
+                Ok(reload) => eprintln!(
+                    "serve: SIGHUP: config unchanged, version {}",
+                    reload.version()
+                ),
+                Err(e) => eprintln!(
+                    "serve: SIGHUP: config not reloaded, the last good version keeps serving: {e}"
+                ),
+            }
+            for (what, tokens) in &tokens {
+                match tokens.reload() {
+                    Ok(Some(count)) => eprintln!("serve: SIGHUP: {what} reloaded: {count} tokens"),
+                    // io::Error texts name the path or the OS error, never
+                    // the file's content.
+                    Err(e) => eprintln!(
+                        "serve: SIGHUP: {what} not reloaded, keeping the last good tokens: {e}"
+                    ),
+                    // Tokens from the environment: nothing to reload.
+                    Ok(None) => {}
+                }
+            }
+        })
+        .await;
+        if done.is_err() {
+            eprintln!("serve: SIGHUP: the reload did not finish");
+        }
     }
 }
 

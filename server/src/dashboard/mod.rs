@@ -125,6 +125,14 @@ impl Dashboard {
         self
     }
 
+    /// The token sets, named as `serve` names their files in its log.
+    pub(crate) fn token_sets(&self) -> Vec<(&'static str, Tokens)> {
+        let mut sets = Vec::new();
+        sets.extend(self.read.clone().map(|t| ("dashboard token file", t)));
+        sets.extend(self.admin.clone().map(|t| ("admin token file", t)));
+        sets
+    }
+
     /// How long a browser session lasts (default 12 hours).
     pub fn session_ttl(mut self, ttl: Duration) -> Dashboard {
         self.session_ttl = ttl;

@@ -603,7 +603,7 @@ pub(crate) async fn login(
             html::login(Some("Give your name: it is recorded with every change.")),
         );
     }
-    let Some(role) = dash.gate.login(fields.get("token").unwrap_or("")) else {
+    let Some(login) = dash.gate.login(fields.get("token").unwrap_or("")) else {
         // A little wait makes guessing slow.
         tokio::time::sleep(Duration::from_millis(300)).await;
         return super::html(
@@ -611,7 +611,7 @@ pub(crate) async fn login(
             html::login(Some("Unknown token.")),
         );
     };
-    let id = match dash.gate.sessions.create(role, &name) {
+    let id = match dash.gate.sessions.create(login, &name) {
         Ok(id) => id,
         Err(e) => {
             let message = format!("cannot make a session: {e}");

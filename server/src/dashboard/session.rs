@@ -66,6 +66,9 @@ struct Session {
     name: String,
     csrf: String,
     created: Instant,
+    /// The SHA-256 of the token logged in with: the session lasts only as
+    /// long as that token is still one of its role's.
+    token: [u8; 32],
 }
 
 /// The logged-in sessions, by the SHA-256 of their id.
@@ -86,7 +89,7 @@ impl Sessions {
 
     /// A new session; returns its id (for the cookie). The oldest session
     /// goes when there are too many.
-    pub(crate) fn create(&self, role: Role, name: &str) -> Result<String, getrandom::Error> {
+    pub(crate) fn create(&self, login: Login, name: &str) -> Result<String, getrandom::Error> {
         let id = random_hex()?;
         let csrf = random_hex()?;
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
@@ -102,19 +105,28 @@ impl Sessions {
         map.insert(
             digest(&id),
             Session {
-                role,
+                role: login.role,
                 name: name.to_string(),
                 csrf,
                 created: now,
+                token: login.token,
             },
         );
         Ok(id)
     }
 
-    fn get(&self, id: &str) -> Option<Access> {
-        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        let session = map.get(&digest(id))?;
+    /// The session `id` names, if it has not expired and `still_valid`
+    /// says its token is still one of its role's; a session whose token
+    /// was removed is forgotten.
+    fn get(&self, id: &str, still_valid: impl Fn(Role, &[u8; 32]) -> bool) -> Option<Access> {
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = digest(id);
+        let session = map.get(&key)?;
         if session.created.elapsed() >= self.ttl {
+            return None;
+        }
+        if !still_valid(session.role, &session.token) {
+            map.remove(&key);
             return None;
         }
         Some(Access {
@@ -148,6 +160,14 @@ fn random_hex() -> Result<String, getrandom::Error> {
     Ok(hex)
 }
 
+/// A successful login: the role granted and the SHA-256 of the token
+/// that granted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Login {
+    pub(crate) role: Role,
+    token: [u8; 32],
+}
+
 /// The tokens and sessions that decide access.
 pub(crate) struct Gate {
     pub(crate) read: Option<Tokens>,
@@ -170,7 +190,16 @@ impl Gate {
             // A wrong token is refused, not downgraded to open access.
             return None;
         }
-        if let Some(access) = session_cookie(headers).and_then(|id| self.sessions.get(id)) {
+        let still_valid = |role: Role, token: &[u8; 32]| {
+            let tokens = match role {
+                Role::Admin => &self.admin,
+                Role::Read => &self.read,
+            };
+            tokens.as_ref().is_some_and(|t| t.admits_digest(token))
+        };
+        if let Some(access) =
+            session_cookie(headers).and_then(|id| self.sessions.get(id, still_valid))
+        {
             return Some(access);
         }
         self.read.is_none().then_some(Access {
@@ -180,16 +209,22 @@ impl Gate {
         })
     }
 
-    /// The role a token presented at login grants.
-    pub(crate) fn login(&self, token: &str) -> Option<Role> {
+    /// The role a token presented at login grants, with the token's
+    /// digest for the session.
+    pub(crate) fn login(&self, token: &str) -> Option<Login> {
         let token = token.trim().as_bytes();
-        if self.admin.as_ref().is_some_and(|t| t.admits_token(token)) {
-            return Some(Role::Admin);
+        if token.is_empty() {
+            return None;
         }
-        if self.read.as_ref().is_some_and(|t| t.admits_token(token)) {
-            return Some(Role::Read);
-        }
-        None
+        let token = crate::auth::digest(token);
+        let role = if self.admin.as_ref().is_some_and(|t| t.admits_digest(&token)) {
+            Role::Admin
+        } else if self.read.as_ref().is_some_and(|t| t.admits_digest(&token)) {
+            Role::Read
+        } else {
+            return None;
+        };
+        Some(Login { role, token })
     }
 
     /// Whether logging in can lead anywhere (some token is configured).
@@ -316,10 +351,14 @@ mod tests {
             .access(&headers(&[("authorization", "Bearer x")]))
             .is_none());
         assert!(gate.access(&headers(&[])).is_none());
-        assert_eq!(gate.login(" a\n"), Some(Role::Admin));
-        assert_eq!(gate.login("r"), Some(Role::Read));
-        assert_eq!(gate.login("x"), None);
-        let id = gate.sessions.create(Role::Admin, "ana").unwrap();
+        let role = |token: &str| gate.login(token).map(|login| login.role);
+        assert_eq!(role(" a\n"), Some(Role::Admin));
+        assert_eq!(role("r"), Some(Role::Read));
+        assert_eq!(role("x"), None);
+        assert_eq!(role(" "), None);
+        let admin = gate.login("a").unwrap();
+        let read = gate.login("r").unwrap();
+        let id = gate.sessions.create(admin, "ana").unwrap();
         let cookie = format!("other=1; {COOKIE_NAME}={id}");
         let access = gate.access(&headers(&[("cookie", &cookie)])).unwrap();
         assert_eq!(
@@ -327,8 +366,8 @@ mod tests {
             (Role::Admin, Some("ana"))
         );
         // Three sessions with a maximum of two: the first is gone.
-        gate.sessions.create(Role::Read, "b").unwrap();
-        gate.sessions.create(Role::Read, "c").unwrap();
+        gate.sessions.create(read, "b").unwrap();
+        gate.sessions.create(read, "c").unwrap();
         assert!(gate.access(&headers(&[("cookie", &cookie)])).is_none());
         let open = Gate {
             read: None,
@@ -336,6 +375,45 @@ mod tests {
             sessions: Sessions::new(Duration::from_secs(60), 2),
         };
         assert_eq!(open.access(&headers(&[])).unwrap().role, Role::Read);
+    }
+
+    #[test]
+    fn removing_a_token_ends_the_sessions_it_opened() {
+        let dir = std::env::temp_dir().join(format!("killswitch-sessions-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("admin.tokens");
+        std::fs::write(&file, "a1\na2\n").unwrap();
+        let admin = Tokens::watch_file(&file).unwrap();
+        let gate = Gate {
+            read: Some(Tokens::new(["r"])),
+            admin: Some(admin.clone()),
+            sessions: Sessions::new(Duration::from_secs(60), 8),
+        };
+        let one = gate
+            .sessions
+            .create(gate.login("a1").unwrap(), "ana")
+            .unwrap();
+        let two = gate
+            .sessions
+            .create(gate.login("a2").unwrap(), "bo")
+            .unwrap();
+        let role = |id: &str| {
+            let cookie = format!("{COOKIE_NAME}={id}");
+            gate.access(&headers(&[("cookie", &cookie)]))
+                .map(|a| a.role)
+        };
+        assert_eq!(
+            (role(&one), role(&two)),
+            (Some(Role::Admin), Some(Role::Admin))
+        );
+        std::fs::write(&file, "a2\n").unwrap();
+        assert_eq!(admin.reload().unwrap(), Some(1));
+        assert_eq!((role(&one), role(&two)), (None, Some(Role::Admin)));
+        // Putting the token back does not bring the session back.
+        std::fs::write(&file, "a1\na2\n").unwrap();
+        admin.reload().unwrap();
+        assert_eq!(role(&one), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
