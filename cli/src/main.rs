@@ -78,7 +78,8 @@ with --deny-warnings), 2 usage or I/O error."
     Watch(watch::WatchArgs),
     /// Serve the flags of a config file over HTTP with OpenFeature's OFREP
     /// (v1), following the file as `watch` does; one stderr line per
-    /// reload and per rejected reload. SIGTERM or Ctrl-C stops (exit 0).
+    /// reload and per rejected reload. SIGHUP reloads the config and the
+    /// token files at once; SIGTERM or Ctrl-C stops (exit 0).
     Serve(serve::ServeArgs),
     /// Compare two configs (files or `git:REV:PATH`): what changed in each
     /// flag's definition, and which contexts the change turns on and off,

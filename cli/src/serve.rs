@@ -72,7 +72,7 @@ pub(crate) struct ServeArgs {
     poll_ms: u64,
 }
 
-/// Serves until SIGTERM or Ctrl-C (exit 0).
+/// Serves until SIGTERM or Ctrl-C (exit 0); SIGHUP reloads at once.
 pub(crate) fn run(args: &ServeArgs) -> u8 {
     let tokens = match &args.token_file {
         None => None,
