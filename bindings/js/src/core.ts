@@ -383,9 +383,13 @@ export class FlagSet {
    * (`.yaml`/`.yml`, `.toml`, else JSON). Node only.
    */
   static load(path: string): FlagSet {
-    let text: string;
+    return FlagSet.fromFileText(FlagSet.readText(path), path);
+  }
+
+  /** @internal Reads a config file's text as `load` does; a file that cannot be read is a `ConfigError`. */
+  static readText(path: string): string {
     try {
-      text = readFile(path, wasm.max_config_bytes());
+      return readFile(path, wasm.max_config_bytes());
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       const message = `cannot read \`${path}\`: ${reason}`;
@@ -395,6 +399,10 @@ export class FlagSet {
       };
       throw new ConfigError(`error: ${message}\n\n1 error`, [diagnostic], path);
     }
+  }
+
+  /** @internal Compiles the text of the file at `path`, in the format its extension names. */
+  static fromFileText(text: string, path: string): FlagSet {
     return FlagSet.#compile(text, wasm.format_of(path) as Format, path);
   }
 

@@ -49,3 +49,4 @@ export {
   type ReasonName,
   type TextOptions,
 } from './core.js';
+export { Store, type StoreOptions, type StoreStatus } from './store.js';

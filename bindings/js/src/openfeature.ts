@@ -14,6 +14,8 @@
 import {
   FlagNotFoundError,
   InvalidContextError,
+  OpenFeatureEventEmitter,
+  ProviderEvents,
   TypeMismatchError,
   type EvaluationContext,
   type FlagMetadata,
@@ -21,7 +23,7 @@ import {
   type Provider,
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
-import { ContextError, FlagSet, openFeatureReason, type Decision, type Format } from './index.js';
+import { ContextError, FlagSet, Store, openFeatureReason, type Decision, type Format } from './index.js';
 
 /** Options of a `KillswitchProvider`. */
 export interface KillswitchProviderOptions {
@@ -33,22 +35,38 @@ export interface KillswitchProviderOptions {
 
 type Kind = 'boolean' | 'string' | 'number' | 'object';
 
-/** The OpenFeature provider over a killswitch `FlagSet`. */
+/**
+ * The OpenFeature provider over killswitch flags: a `FlagSet`, config
+ * text, or a `Store` following a file (each accepted change is served from
+ * the next evaluation and emits `ConfigurationChanged`).
+ */
 export class KillswitchProvider implements Provider {
   readonly metadata = { name: 'killswitch' } as const;
   readonly runsOn = 'server' as const;
-  readonly #flags: FlagSet;
+  /** The provider's events: `ConfigurationChanged` after each change a `Store` accepts. */
+  readonly events = new OpenFeatureEventEmitter();
+  readonly #source: FlagSet | Store;
   readonly #clock: () => number;
+  readonly #stop: () => void;
 
-  /** A provider over compiled flags, or over config text (compiled here; a bad config throws `ConfigError`). */
-  constructor(flags: FlagSet | string, options?: KillswitchProviderOptions) {
-    this.#flags = typeof flags === 'string' ? FlagSet.fromText(flags, { format: options?.format }) : flags;
+  /** A provider over compiled flags, a `Store`, or config text (compiled here; a bad config throws `ConfigError`). */
+  constructor(flags: FlagSet | Store | string, options?: KillswitchProviderOptions) {
+    this.#source = typeof flags === 'string' ? FlagSet.fromText(flags, { format: options?.format }) : flags;
     this.#clock = options?.clock ?? Date.now;
+    this.#stop =
+      this.#source instanceof Store
+        ? this.#source.onChange(() => this.events.emit(ProviderEvents.ConfigurationChanged))
+        : () => {};
   }
 
-  /** The flags this provider evaluates. */
+  /** The flags this provider evaluates now (a `Store`'s serving version). */
   get flags(): FlagSet {
-    return this.#flags;
+    return this.#source instanceof Store ? this.#source.flags : this.#source;
+  }
+
+  /** Stops listening to the `Store` (which the caller owns, and closes). */
+  async onClose(): Promise<void> {
+    this.#stop();
   }
 
   resolveBooleanEvaluation(
@@ -85,8 +103,11 @@ export class KillswitchProvider implements Provider {
 
   async #resolve<T>(flagKey: string, context: EvaluationContext, kind: Kind): Promise<ResolutionDetails<T>> {
     let decision: Decision;
+    // One version for the whole answer, whatever a reload does meanwhile.
+    const flags = this.flags;
+    const version = this.#source instanceof Store ? this.#source.version : null;
     try {
-      decision = this.#flags.evaluateOpenFeature(flagKey, context, this.#clock());
+      decision = flags.evaluateOpenFeature(flagKey, context, this.#clock());
     } catch (e) {
       if (e instanceof ContextError) {
         throw new InvalidContextError(e.message);
@@ -106,13 +127,13 @@ export class KillswitchProvider implements Provider {
       value: value as T,
       variant: decision.variant ?? undefined,
       reason: openFeatureReason(decision.reason),
-      flagMetadata: metadata(decision),
+      flagMetadata: metadata(decision, version),
     };
   }
 }
 
 /** killswitch's own account of a decision, as the OFREP service sends it in `metadata`. */
-function metadata(d: Decision): FlagMetadata {
+function metadata(d: Decision, version: number | null): FlagMetadata {
   const out: Record<string, string | number | boolean> = { reason: d.reason };
   if (d.rule !== null) out.rule = d.rule;
   if (d.prerequisite !== null) out.prerequisite = d.prerequisite;
@@ -120,5 +141,6 @@ function metadata(d: Decision): FlagMetadata {
   if (d.percentage !== null) out.percentage = d.percentage;
   if (d.scheduleStep !== null) out.schedule_step = d.scheduleStep;
   if (d.splitBucket !== null) out.split_bucket = d.splitBucket;
+  if (version !== null) out.config_version = version;
   return out;
 }
