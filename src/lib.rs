@@ -131,6 +131,33 @@ pub fn parse_time(text: &str) -> Option<std::time::SystemTime> {
     }
 }
 
+/// Writes a time as RFC 3339 in UTC, to the second (`2026-12-01T09:00:00Z`):
+/// what [`parse_time`] reads back, for showing schedule entries and
+/// publication times. Times before 1970 are written too; the fraction of a
+/// second is dropped (rounded towards the past).
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// let t = UNIX_EPOCH + Duration::from_millis(951_782_400_500);
+/// assert_eq!(killswitch::format_time(t), "2000-02-29T00:00:00Z");
+/// let text = killswitch::format_time(UNIX_EPOCH - Duration::from_secs(1));
+/// assert_eq!(text, "1969-12-31T23:59:59Z");
+/// assert_eq!(killswitch::parse_time(&text), Some(UNIX_EPOCH - Duration::from_secs(1)));
+/// ```
+pub fn format_time(t: std::time::SystemTime) -> String {
+    use std::time::UNIX_EPOCH;
+    let seconds = match t.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => {
+            let d = before.duration();
+            let whole = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            // Towards the past: 0.5 s before the epoch is 1969-12-31T23:59:59Z.
+            -whole - i64::from(d.subsec_nanos() > 0)
+        }
+    };
+    value::datetime::format_rfc3339(seconds)
+}
+
 /// Reads the regular file at `path` whole, as UTF-8, refusing it when it
 /// holds more than `max_bytes` bytes: the bounded read every config file
 /// goes through, for a tool's other inputs (contexts, schemas, cases).

@@ -118,6 +118,32 @@ fn days_in_month(year: i64, month: i64) -> i64 {
     }
 }
 
+/// `seconds` since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+pub(crate) fn format_rfc3339(seconds: i64) -> String {
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let rest = seconds.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`, the inverse of [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
 /// `days_from_civil`).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
@@ -133,6 +159,26 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formatting_is_the_inverse_of_parsing() {
+        // Every day boundary over four centuries each side of 1970, and
+        // seconds within days.
+        let mut seconds = -12_622_780_800_i64; // 1570-01-01
+        while seconds < 12_622_780_800 {
+            let text = format_rfc3339(seconds);
+            assert_eq!(
+                parse_rfc3339(&text),
+                Some(i128::from(seconds) * 1_000_000_000),
+                "{text}"
+            );
+            seconds += 86_400 * 7 + 3_661;
+        }
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(format_rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
+    }
 
     #[test]
     fn known_instants() {

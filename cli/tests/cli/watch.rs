@@ -110,27 +110,10 @@ fn watch_prints_each_version_and_rejections_and_exits_0_on_ctrl_c() {
     assert_eq!(exit.code(), Some(0));
 }
 
-/// `secs` since the Unix epoch as RFC 3339 UTC (days to a civil date
-/// as in Howard Hinnant's `civil_from_days`).
+/// `secs` since the Unix epoch as RFC 3339 UTC.
 #[cfg(unix)]
 fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rest = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3_600,
-        rest / 60 % 60,
-        rest % 60
-    )
+    killswitch::format_time(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
 }
 
 /// `killswitch watch` on a config with a rollout schedule prints the
