@@ -9,8 +9,9 @@ use super::session::{check_csrf, Access, Role};
 use super::view::{self, Dependents, FlagSummary};
 use super::{blocking, json, perform, write_status, Action, Change, Dash, WriteError};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use killswitch::Context;
@@ -74,14 +75,22 @@ fn write_error(e: &WriteError) -> Response {
     )
 }
 
-fn require(dash: &Dash, headers: &HeaderMap) -> Result<Access, Box<Response>> {
-    dash.gate.access(headers).ok_or_else(|| {
-        Box::new(error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send `Authorization: Bearer <token>` with a read or admin token, or log in at /dashboard/login",
-        ))
-    })
+/// The caller of the JSON API: a handler that takes it runs only for
+/// someone let in; anyone else gets 401.
+pub(crate) struct Caller(Access);
+
+impl FromRequestParts<Arc<Dash>> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, dash: &Arc<Dash>) -> Result<Caller, Response> {
+        dash.gate.access(&parts.headers).map(Caller).ok_or_else(|| {
+            error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send `Authorization: Bearer <token>` with a read or admin token, or log in at /dashboard/login",
+            )
+        })
+    }
 }
 
 /// The version, who published it, and the source's health.
@@ -131,11 +140,7 @@ async fn status_of(dash: &Arc<Dash>, access: &Access) -> Status {
 }
 
 /// `GET /api/v1/status`.
-pub(crate) async fn status(State(dash): State<Arc<Dash>>, headers: HeaderMap) -> Response {
-    let access = match require(&dash, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
+pub(crate) async fn status(State(dash): State<Arc<Dash>>, Caller(access): Caller) -> Response {
     json(StatusCode::OK, &status_of(&dash, &access).await)
 }
 
@@ -148,11 +153,11 @@ struct FlagList {
 }
 
 /// `GET /api/v1/flags[?q=text][&state=killed|disabled|on|rolling_out|off]`.
-pub(crate) async fn flags(State(dash): State<Arc<Dash>>, headers: HeaderMap, uri: Uri) -> Response {
-    let access = match require(&dash, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
+pub(crate) async fn flags(
+    State(dash): State<Arc<Dash>>,
+    Caller(access): Caller,
+    uri: Uri,
+) -> Response {
     let status = status_of(&dash, &access).await;
     let query = Fields::query(&uri);
     let needle = query.get("q").unwrap_or("").to_lowercase();
@@ -175,11 +180,8 @@ pub(crate) async fn flags(State(dash): State<Arc<Dash>>, headers: HeaderMap, uri
 pub(crate) async fn flag(
     State(dash): State<Arc<Dash>>,
     Path(key): Path<String>,
-    headers: HeaderMap,
+    _: Caller,
 ) -> Response {
-    if let Err(r) = require(&dash, &headers) {
-        return *r;
-    }
     let snapshot = dash.store.snapshot();
     match snapshot.flags().get(&key) {
         Some(flag) => json(
@@ -213,12 +215,10 @@ struct Evaluated {
 /// them, with the full explanation.
 pub(crate) async fn evaluate(
     State(dash): State<Arc<Dash>>,
+    _: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err(r) = require(&dash, &headers) {
-        return *r;
-    }
     let bytes = match read_body(&headers, body, dash.max_body_bytes, dash.body_read_timeout).await {
         Ok(b) => b,
         Err((status, message)) => return error(status, "bad_request", message),
@@ -281,14 +281,7 @@ struct HistoryEntry {
 }
 
 /// `GET /api/v1/history[?limit=N]` (default 50, newest first).
-pub(crate) async fn history(
-    State(dash): State<Arc<Dash>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    if let Err(r) = require(&dash, &headers) {
-        return *r;
-    }
+pub(crate) async fn history(State(dash): State<Arc<Dash>>, _: Caller, uri: Uri) -> Response {
     let Some(versions) = dash.versions.clone() else {
         return error(
             StatusCode::NOT_FOUND,
@@ -339,10 +332,10 @@ struct WriteRequest {
 /// Reads and checks a write: admin access, CSRF for a session, a message.
 async fn write_request(
     dash: &Arc<Dash>,
+    Caller(access): Caller,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(WriteRequest, Change), Box<Response>> {
-    let access = require(dash, headers)?;
     let csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
     if let Err(why) = check_csrf(&access, headers, csrf) {
         return Err(Box::new(error(StatusCode::FORBIDDEN, "csrf", why)));
@@ -399,10 +392,11 @@ async fn write(dash: &Arc<Dash>, action: Action, change: Change) -> Response {
 pub(crate) async fn kill(
     State(dash): State<Arc<Dash>>,
     Path(key): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (request, change) = match write_request(&dash, &headers, body).await {
+    let (request, change) = match write_request(&dash, caller, &headers, body).await {
         Ok(r) => r,
         Err(r) => return *r,
     };
@@ -414,10 +408,11 @@ pub(crate) async fn kill(
 pub(crate) async fn rollout(
     State(dash): State<Arc<Dash>>,
     Path(key): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (request, change) = match write_request(&dash, &headers, body).await {
+    let (request, change) = match write_request(&dash, caller, &headers, body).await {
         Ok(r) => r,
         Err(r) => return *r,
     };
@@ -444,10 +439,11 @@ pub(crate) async fn rollout(
 /// `POST /api/v1/rollback` with `{"version": 3, "message", "expect_version"}`.
 pub(crate) async fn rollback(
     State(dash): State<Arc<Dash>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (request, change) = match write_request(&dash, &headers, body).await {
+    let (request, change) = match write_request(&dash, caller, &headers, body).await {
         Ok(r) => r,
         Err(r) => return *r,
     };
@@ -465,10 +461,7 @@ pub(crate) async fn rollback(
 /// `{"serving_version": n, "healthy": bool}` at once and whenever either
 /// changes; a comment every 15 s keeps the connection open. The stream
 /// ends when the server shuts down.
-pub(crate) async fn events(State(dash): State<Arc<Dash>>, headers: HeaderMap) -> Response {
-    if let Err(r) = require(&dash, &headers) {
-        return *r;
-    }
+pub(crate) async fn events(State(dash): State<Arc<Dash>>, _: Caller) -> Response {
     struct Watch {
         dash: Arc<Dash>,
         last: Option<(u64, bool)>,

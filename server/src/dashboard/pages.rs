@@ -8,8 +8,9 @@ use super::session::{self, check_csrf, same_origin, Access};
 use super::view::{self, Dependents};
 use super::{blocking, perform, write_status, Action, Change, Dash, VersionInfo, WriteError};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use killswitch::{Context, FlagSet};
@@ -25,12 +26,19 @@ fn see_other(location: &str) -> Response {
     response
 }
 
-/// The caller, or the answer that sends them to log in.
-fn require(dash: &Dash, headers: &HeaderMap) -> Result<Access, Box<Response>> {
-    match dash.gate.access(headers) {
-        Some(access) => Ok(access),
-        None if dash.gate.has_tokens() => Err(Box::new(see_other("/dashboard/login"))),
-        None => Err(Box::new(html::login(Some("no access")).into_response())),
+/// The caller of a page: a handler that takes it runs only for someone
+/// let in; anyone else is sent to log in.
+pub(crate) struct Viewer(Access);
+
+impl FromRequestParts<Arc<Dash>> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, dash: &Arc<Dash>) -> Result<Viewer, Response> {
+        match dash.gate.access(&parts.headers) {
+            Some(access) => Ok(Viewer(access)),
+            None if dash.gate.has_tokens() => Err(see_other("/dashboard/login")),
+            None => Err(html::login(Some("no access")).into_response()),
+        }
     }
 }
 
@@ -100,11 +108,11 @@ pub(crate) fn first_line(text: &str) -> String {
 }
 
 /// `GET /dashboard`: every flag at a glance.
-pub(crate) async fn flags(State(dash): State<Arc<Dash>>, headers: HeaderMap, uri: Uri) -> Response {
-    let access = match require(&dash, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
+pub(crate) async fn flags(
+    State(dash): State<Arc<Dash>>,
+    Viewer(access): Viewer,
+    uri: Uri,
+) -> Response {
     let ctx = page_ctx(&dash, &access).await;
     let snapshot = dash.store.snapshot();
     let deps = Dependents::of(snapshot.flags());
@@ -132,27 +140,23 @@ pub(crate) async fn flags(State(dash): State<Arc<Dash>>, headers: HeaderMap, uri
 pub(crate) async fn flag(
     State(dash): State<Arc<Dash>>,
     Path(key): Path<String>,
-    headers: HeaderMap,
+    Viewer(access): Viewer,
     uri: Uri,
 ) -> Response {
     let flash = Fields::query(&uri)
         .get("published")
         .and_then(|v| v.parse::<u64>().ok())
         .map(|v| format!("Version {v} published."));
-    flag_response(&dash, &headers, &key, None, flash.as_deref()).await
+    flag_response(&dash, access, &key, None, flash.as_deref()).await
 }
 
 async fn flag_response(
     dash: &Arc<Dash>,
-    headers: &HeaderMap,
+    access: Access,
     key: &str,
     tried: Option<(String, Result<(), String>)>,
     flash: Option<&str>,
 ) -> Response {
-    let access = match require(dash, headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
     let ctx = page_ctx(dash, &access).await;
     let snapshot = dash.store.snapshot();
     let Some(flag) = snapshot.flags().get(key) else {
@@ -196,6 +200,7 @@ fn not_found(ctx: &PageCtx, key: &str) -> Response {
 pub(crate) async fn try_user(
     State(dash): State<Arc<Dash>>,
     Path(key): Path<String>,
+    Viewer(access): Viewer,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -217,32 +222,28 @@ pub(crate) async fn try_user(
             }
             Err((_, message)) => (String::new(), Err(message)),
         };
-    flag_response(&dash, &headers, &key, Some((text, parsed)), None).await
+    flag_response(&dash, access, &key, Some((text, parsed)), None).await
 }
 
 /// `GET /dashboard/flags/{key}/kill`: the confirmation, with the blast radius.
 pub(crate) async fn confirm_kill(
     State(dash): State<Arc<Dash>>,
     Path(key): Path<String>,
-    headers: HeaderMap,
+    Viewer(access): Viewer,
 ) -> Response {
-    confirm(&dash, &headers, &key, true).await
+    confirm(&dash, access, &key, true).await
 }
 
 /// `GET /dashboard/flags/{key}/unkill`.
 pub(crate) async fn confirm_unkill(
     State(dash): State<Arc<Dash>>,
     Path(key): Path<String>,
-    headers: HeaderMap,
+    Viewer(access): Viewer,
 ) -> Response {
-    confirm(&dash, &headers, &key, false).await
+    confirm(&dash, access, &key, false).await
 }
 
-async fn confirm(dash: &Arc<Dash>, headers: &HeaderMap, key: &str, kill: bool) -> Response {
-    let access = match require(dash, headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
+async fn confirm(dash: &Arc<Dash>, access: Access, key: &str, kill: bool) -> Response {
     let ctx = page_ctx(dash, &access).await;
     if let Some(why) = &ctx.read_only {
         let main = html::refused("Read-only", why, None, &flag_href(key));
@@ -268,16 +269,13 @@ async fn confirm(dash: &Arc<Dash>, headers: &HeaderMap, key: &str, kill: bool) -
 /// token and origin, the admin role, a message, the expected version.
 async fn act(
     dash: &Arc<Dash>,
+    access: Access,
     headers: &HeaderMap,
     body: Body,
     back: &str,
     done: impl FnOnce(u64) -> String,
     action: impl FnOnce(&Fields) -> Result<Action, String>,
 ) -> Response {
-    let access = match require(dash, headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
     let fields = match read_body(headers, body, dash.max_body_bytes, dash.body_read_timeout).await {
         Ok(bytes) => Fields::parse(&String::from_utf8_lossy(&bytes)),
         Err((status, message)) => {
@@ -406,24 +404,27 @@ async fn refusal(
 pub(crate) async fn kill(
     State(dash): State<Arc<Dash>>,
     Path(key): Path<String>,
+    Viewer(access): Viewer,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    set_kill(&dash, &headers, body, key, true).await
+    set_kill(&dash, access, &headers, body, key, true).await
 }
 
 /// `POST /dashboard/flags/{key}/unkill`.
 pub(crate) async fn unkill(
     State(dash): State<Arc<Dash>>,
     Path(key): Path<String>,
+    Viewer(access): Viewer,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    set_kill(&dash, &headers, body, key, false).await
+    set_kill(&dash, access, &headers, body, key, false).await
 }
 
 async fn set_kill(
     dash: &Arc<Dash>,
+    access: Access,
     headers: &HeaderMap,
     body: Body,
     key: String,
@@ -431,7 +432,7 @@ async fn set_kill(
 ) -> Response {
     let href = flag_href(&key);
     let done = |v: u64| format!("{href}?published={v}");
-    act(dash, headers, body, &href, done, |_| {
+    act(dash, access, headers, body, &href, done, |_| {
         Ok(Action::Kill {
             flag: key.clone(),
             killed,
@@ -444,12 +445,13 @@ async fn set_kill(
 pub(crate) async fn rollout(
     State(dash): State<Arc<Dash>>,
     Path(key): Path<String>,
+    Viewer(access): Viewer,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let href = flag_href(&key);
     let done = |v: u64| format!("{href}?published={v}");
-    act(&dash, &headers, body, &href, done, |fields| {
+    act(&dash, access, &headers, body, &href, done, |fields| {
         let percentage = fields
             .get("percentage")
             .and_then(|p| p.trim().parse::<u8>().ok())
@@ -466,13 +468,9 @@ pub(crate) async fn rollout(
 /// `GET /dashboard/history`.
 pub(crate) async fn history(
     State(dash): State<Arc<Dash>>,
-    headers: HeaderMap,
+    Viewer(access): Viewer,
     uri: Uri,
 ) -> Response {
-    let access = match require(&dash, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
     let ctx = page_ctx(&dash, &access).await;
     let versions = match dash.versions.clone() {
         Some(v) => match blocking(move || v.history(100)).await {
@@ -521,12 +519,8 @@ async fn rollback_preview(
 pub(crate) async fn confirm_rollback(
     State(dash): State<Arc<Dash>>,
     Path(to): Path<u64>,
-    headers: HeaderMap,
+    Viewer(access): Viewer,
 ) -> Response {
-    let access = match require(&dash, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
     let ctx = page_ctx(&dash, &access).await;
     if let Some(why) = &ctx.read_only {
         let main = html::refused("Read-only", why, None, "/dashboard/history");
@@ -562,13 +556,20 @@ pub(crate) async fn confirm_rollback(
 pub(crate) async fn rollback(
     State(dash): State<Arc<Dash>>,
     Path(to): Path<u64>,
+    Viewer(access): Viewer,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let done = |v: u64| format!("/dashboard/history?published={v}");
-    act(&dash, &headers, body, "/dashboard/history", done, |_| {
-        Ok(Action::Rollback { to })
-    })
+    act(
+        &dash,
+        access,
+        &headers,
+        body,
+        "/dashboard/history",
+        done,
+        |_| Ok(Action::Rollback { to }),
+    )
     .await
 }
 
