@@ -10,19 +10,4 @@ bind(glue as unknown as WasmModule, () => {
   throw new Error('FlagSet.load reads files and needs Node.js; use FlagSet.fromText in a browser');
 });
 
-export {
-  bucket,
-  ConfigError,
-  ContextError,
-  FlagSet,
-  openFeatureReason,
-  type Context,
-  type Decision,
-  type Diagnostic,
-  type EvaluateOptions,
-  type Evaluation,
-  type Format,
-  type JsonValue,
-  type ReasonName,
-  type TextOptions,
-} from './core.js';
+export * from './api.js';

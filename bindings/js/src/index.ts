@@ -33,20 +33,5 @@ function readConfig(path: string, maxBytes: number): string {
 
 bind(require('./wasm-node/killswitch_wasm.js') as WasmModule, readConfig);
 
-export {
-  bucket,
-  ConfigError,
-  ContextError,
-  FlagSet,
-  openFeatureReason,
-  type Context,
-  type Decision,
-  type Diagnostic,
-  type EvaluateOptions,
-  type Evaluation,
-  type Format,
-  type JsonValue,
-  type ReasonName,
-  type TextOptions,
-} from './core.js';
+export * from './api.js';
 export { Store, type StoreOptions, type StoreStatus } from './store.js';
