@@ -10,14 +10,14 @@
 #[path = "../../fleet/tests/support/pg.rs"]
 mod pg;
 
+mod support;
+
 use pg::{Cluster, PASSWORD};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Output};
+use support::{http_json, DEADLINE};
 
 const ADMIN: &str = "dashboard-admin-token-5e1";
 const READ: &str = "dashboard-read-token-93a";
@@ -26,23 +26,6 @@ const CONFIG: &str = r#"[
   {"flag_key": "checkout_v2", "enabled": true, "rollout_percentage": 100},
   {"flag_key": "one_click", "enabled": true, "requires": ["checkout_v2"], "rollout_percentage": 100}
 ]"#;
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn temp_dir() -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("killswitch-dashboard-fleet-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn killswitch(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_killswitch"))
@@ -59,24 +42,10 @@ fn request(
     token: Option<&str>,
     body: &str,
 ) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .unwrap();
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    http_json(addr, method, path, &auth, body)
 }
 
 fn ofrep(addr: SocketAddr, key: &str) -> Value {
@@ -97,7 +66,7 @@ fn dashboard_writes_go_to_the_database() {
         return;
     };
     let url = pg.url("postgres");
-    let dir = temp_dir();
+    let dir = support::temp_dir("dashboard-fleet");
     std::fs::write(dir.join("flags.json"), CONFIG).unwrap();
     std::fs::write(dir.join("admin.tokens"), format!("{ADMIN}\n")).unwrap();
     std::fs::write(dir.join("read.tokens"), format!("{READ}\n")).unwrap();
@@ -125,48 +94,25 @@ fn dashboard_writes_go_to_the_database() {
         .parse()
         .unwrap();
 
-    let mut child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_killswitch"))
-            .args([
-                "serve",
-                "--source",
-                &url,
-                "--listen",
-                "127.0.0.1:0",
-                "--dashboard",
-            ])
-            .args([
-                "--admin-token-file",
-                "admin.tokens",
-                "--dashboard-token-file",
-                "read.tokens",
-            ])
-            .current_dir(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let support::Served {
+        child,
+        addr,
+        before: mut lines,
+        log,
+    } = support::serve(
+        &dir,
+        &[
+            "--source",
+            &url,
+            "--dashboard",
+            "--admin-token-file",
+            "admin.tokens",
+            "--dashboard-token-file",
+            "read.tokens",
+        ],
+        None,
     );
-    let (tx, log) = mpsc::channel();
-    let stderr = child.0.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
-    let mut lines = Vec::new();
-    let addr: SocketAddr = loop {
-        let line = log
-            .recv_timeout(Duration::from_secs(15))
-            .expect("a log line");
-        lines.push(line.clone());
-        if let Some(rest) = line.strip_prefix("serve: listening on http://") {
-            break rest.split(' ').next().unwrap().parse().unwrap();
-        }
-    };
-    let line = log.recv_timeout(Duration::from_secs(15)).unwrap();
+    let line = log.recv_timeout(DEADLINE).unwrap();
     assert!(
         line.contains("actions write new versions to the database"),
         "{line}"

@@ -11,31 +11,16 @@
 #[path = "../../fleet/tests/support/pg.rs"]
 mod pg;
 
+mod support;
+
 use pg::{Cluster, PASSWORD};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-const DEADLINE: Duration = Duration::from_secs(15);
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("killswitch-fleet-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use support::{temp_dir, KillOnDrop, DEADLINE};
 
 fn killswitch(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_killswitch"))
@@ -71,55 +56,18 @@ fn spawn_replica(dir: &Path, url: &str) -> Replica {
 }
 
 fn spawn_replica_with(dir: &Path, url: &str, extra: &[&str]) -> Replica {
-    let mut child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_killswitch"))
-            .args(["serve", "--source", url, "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stderr = child.0.stderr.take().unwrap();
-    let (tx, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
-    let addr = loop {
-        let line = log.recv_timeout(DEADLINE).expect("a log line");
-        assert!(!line.contains(PASSWORD), "{line}");
-        if let Some(rest) = line.strip_prefix("serve: listening on http://") {
-            break rest.split(' ').next().unwrap().parse().unwrap();
-        }
-    };
+    let mut args = vec!["--source", url];
+    args.extend(extra);
+    let served = support::serve(dir, &args, Some(PASSWORD));
     Replica {
-        _child: child,
-        addr,
-        log,
+        _child: served.child,
+        addr: served.addr,
+        log: served.log,
     }
 }
 
 fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(DEADLINE)).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    (
-        head.split(' ').nth(1).unwrap().parse().unwrap(),
-        body.to_string(),
-    )
+    support::http(addr, method, path, "", body)
 }
 
 /// The value a replica serves for `checkout_v2`.
@@ -505,37 +453,7 @@ fn a_replica_follows_a_config_behind_a_url() {
     });
     let dir = temp_dir("http");
     let url = format!("http://bot:{PASSWORD}@{addr}/flags");
-    let mut child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_killswitch"))
-            .args(["serve", "--source", &url, "--listen", "127.0.0.1:0"])
-            .args(["--poll-ms", "50"])
-            .current_dir(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stderr = child.0.stderr.take().unwrap();
-    let (tx, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
-    let listen = loop {
-        let line = log.recv_timeout(DEADLINE).expect("a log line");
-        assert!(!line.contains(PASSWORD), "{line}");
-        if let Some(rest) = line.strip_prefix("serve: listening on http://") {
-            break rest.split(' ').next().unwrap().parse().unwrap();
-        }
-    };
-    let replica = Replica {
-        _child: child,
-        addr: listen,
-        log,
-    };
+    let replica = spawn_replica_with(&dir, &url, &["--poll-ms", "50"]);
     assert_eq!(served(&replica), true);
     *answer.lock().unwrap() = None;
     wait_all(std::slice::from_ref(&replica), "degraded", |r| {

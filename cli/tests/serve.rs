@@ -5,37 +5,15 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-const DEADLINE: Duration = Duration::from_secs(10);
-
-/// Kills the child if the test fails before it exits.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("killswitch-serve-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn replace(path: &Path, text: &str) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
-}
+use support::{http_json, replace, signal, temp_dir, wait_exit, KillOnDrop, DEADLINE};
 
 fn config(killed: bool) -> String {
     format!(
@@ -46,72 +24,19 @@ fn config(killed: bool) -> String {
 /// Starts `killswitch serve` with `args` in `dir`; returns the child, the
 /// address it listens on, and its later stderr lines.
 fn spawn_serve(dir: &Path, args: &[&str]) -> (KillOnDrop, SocketAddr, mpsc::Receiver<String>) {
-    let mut child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_killswitch"))
-            .arg("serve")
-            .args(args)
-            .args(["--listen", "127.0.0.1:0", "--poll-ms", "200"])
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stderr = child.0.stderr.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
-    let addr = loop {
-        let line = lines.recv_timeout(DEADLINE).expect("a log line");
-        if let Some(rest) = line.strip_prefix("serve: listening on http://") {
-            break rest.split(' ').next().unwrap().parse().unwrap();
-        }
-    };
-    (child, addr, lines)
+    let mut args = args.to_vec();
+    args.extend(["--poll-ms", "200"]);
+    let served = support::serve(dir, &args, None);
+    (served.child, served.addr, served.log)
 }
 
-/// POSTs `body` to `path`; returns the status and the body.
+/// POSTs `body` to `path`; returns the status and the body as JSON.
 fn post(addr: SocketAddr, path: &str, headers: &str, body: &str) -> (u16, serde_json::Value) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(DEADLINE)).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (
-        status,
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-    )
+    http_json(addr, "POST", path, headers, body)
 }
 
 fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(start.elapsed() < DEADLINE, "still running after SIGTERM");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    signal(child, "TERM");
 }
 
 #[test]
@@ -203,14 +128,6 @@ fn rewrite_unseen(path: &Path, text: &str) {
     let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
     file.write_all(text.as_bytes()).unwrap();
     file.set_modified(modified).unwrap();
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 /// The next stderr line starting with `prefix`, within the deadline.
