@@ -5,18 +5,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use killswitch::store::Store;
 use killswitch::{Context, FlagSet, Format};
 use killswitch_server::dashboard::{
     Change, Dashboard, MemoryVersions, VersionInfo, VersionText, Versions, WriteError,
 };
-use killswitch_server::{Server, Tokens};
+use killswitch_server::Tokens;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::net::TcpStream;
 use std::time::{Duration, Instant, SystemTime};
+use support::{Reply, TestServer};
 
 const FLAGS: &str = r#"[
   {"flag_key": "checkout", "enabled": true, "rollout_percentage": 100},
@@ -31,43 +32,9 @@ const FLAGS: &str = r#"[
 const READ: &str = "read-token-7f3a";
 const ADMIN: &str = "admin-token-91c2";
 
-struct TestServer {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-    store: Arc<Store>,
-}
-
 impl TestServer {
-    fn start(store: Store, dashboard: Dashboard) -> TestServer {
-        let store = Arc::new(store);
-        let server = Server::new(Arc::clone(&store)).dashboard(dashboard);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                server
-                    .serve(listener, async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
-        let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        TestServer {
-            addr,
-            stop: Some(stop),
-            thread: Some(thread),
-            store,
-        }
+    fn with_dashboard(store: Store, dashboard: Dashboard) -> TestServer {
+        TestServer::start(store, |server| server.dashboard(dashboard))
     }
 
     /// A server over in-memory versions of `FLAGS`, with read and admin tokens.
@@ -81,11 +48,7 @@ impl TestServer {
             .read_tokens(Tokens::new([READ]))
             .admin_tokens(Tokens::new([ADMIN]))
             .versions(versions.clone());
-        (TestServer::start(store, dashboard), versions)
-    }
-
-    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
-        send(self.addr, method, path, headers, body.as_bytes())
+        (TestServer::with_dashboard(store, dashboard), versions)
     }
 
     fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
@@ -117,37 +80,12 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+/// What the pages hold.
+trait Page {
+    fn field(&self, name: &str) -> String;
 }
 
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-
+impl Page for Reply {
     /// The value of the first hidden `name` field of the page.
     fn field(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
@@ -159,72 +97,6 @@ impl Reply {
         let end = start + self.body[start..].find('"').unwrap();
         self.body[start..end].to_string()
     }
-}
-
-fn send(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Reply {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = &rest[n + 2..];
-    }
-    out
 }
 
 fn bearer(token: &str) -> String {
@@ -245,7 +117,7 @@ fn ofrep(server: &TestServer, key: &str) -> Value {
 
 #[test]
 fn a_file_source_serves_a_read_only_dashboard() {
-    let server = TestServer::start(
+    let server = TestServer::with_dashboard(
         Store::new(FlagSet::from_json(FLAGS).unwrap()),
         Dashboard::new(),
     );
@@ -555,7 +427,7 @@ fn hostile_content_is_escaped_everywhere() {
     let dashboard = Dashboard::new()
         .admin_tokens(Tokens::new([ADMIN]))
         .versions(Refusing);
-    let server = TestServer::start(store, dashboard);
+    let server = TestServer::with_dashboard(store, dashboard);
     let list = server.get("/dashboard", &[]);
     let flag = server.get(
         "/dashboard/flags/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",

@@ -5,16 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use killswitch::store::{FileSource, IfMissing, Store, StoreEvent};
-use killswitch_server::{Metrics, Server, Tokens};
+use killswitch_server::{Metrics, Tokens};
 use serde_json::{json, Value};
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
+use support::{parse_reply, read_reply, replace_file, send, temp_dir, Reply, TestServer};
 
 const FLAGS: &str = r#"[
   {"flag_key": "killed", "enabled": true, "kill_switch": true, "rollout_percentage": 100},
@@ -29,188 +28,22 @@ const FLAGS: &str = r#"[
   {"flag_key": "needs_killed", "enabled": true, "requires": ["killed"], "rollout_percentage": 100}
 ]"#;
 
-/// A server on a loopback port, on its own runtime thread.
-struct TestServer {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<io::Result<()>>>,
-    store: Arc<Store>,
-}
-
 impl TestServer {
-    fn start(store: Store, configure: impl FnOnce(Server) -> Server) -> TestServer {
-        TestServer::start_with_metrics(store, Metrics::new(), configure)
-    }
-
-    fn start_with_metrics(
-        store: Store,
-        metrics: Metrics,
-        configure: impl FnOnce(Server) -> Server,
-    ) -> TestServer {
-        let store = Arc::new(store);
-        let server = configure(Server::new(Arc::clone(&store)).metrics(metrics));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()?;
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                let _ = addr_tx.send(listener.local_addr()?);
-                server
-                    .serve(listener, async {
-                        let _ = stopped.await;
-                    })
-                    .await
-            })
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the server did not start");
-        TestServer {
-            addr,
-            stop: Some(stop),
-            thread: Some(thread),
-            store,
-        }
-    }
-
     fn post(&self, path: &str, body: &str) -> Reply {
-        send(self.addr, "POST", path, &[], body.as_bytes())
+        self.request("POST", path, &[], body)
     }
 
     fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
-        send(self.addr, "POST", path, headers, body.as_bytes())
+        self.request("POST", path, headers, body)
     }
 
     fn get(&self, path: &str) -> Reply {
-        send(self.addr, "GET", path, &[], b"")
-    }
-
-    /// Asks the server to stop; returns the thread to join.
-    fn begin_shutdown(&mut self) -> JoinHandle<io::Result<()>> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.thread.take().expect("already shut down")
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// An HTTP answer.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-}
-
-/// One request on a new connection (`Connection: close`), read to the end.
-fn send(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Reply {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !headers
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-    {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).expect("write head");
-    // The server may answer (413) and close before reading a body.
-    let _ = stream.write_all(body);
-    read_reply(&mut stream)
-}
-
-fn read_reply(stream: &mut TcpStream) -> Reply {
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    parse_reply(&raw)
-}
-
-fn parse_reply(raw: &[u8]) -> Reply {
-    let text = String::from_utf8_lossy(raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no complete answer: {text:?}"));
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: body.to_string(),
+        self.request("GET", path, &[], "")
     }
 }
 
 fn fixed_store() -> Store {
     Store::new(killswitch::FlagSet::from_json(FLAGS).expect("valid flags"))
-}
-
-/// A fresh directory under the system's temporary one.
-fn temp_dir() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "killswitch-server-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-/// Writes `text` to `path` atomically (a temporary file renamed over it).
-fn replace_file(path: &Path, text: &str) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).expect("write");
-    std::fs::rename(&tmp, path).expect("rename");
 }
 
 fn eval(server: &TestServer, key: &str, context: Value) -> Reply {
