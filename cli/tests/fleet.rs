@@ -183,6 +183,42 @@ fn a_replica_started_while_the_database_is_down_waits_for_it() {
     }
 }
 
+#[test]
+fn sighup_makes_a_replica_read_the_database_at_once() {
+    let Some(pg) = Cluster::start("fleet-hup") else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let dir = temp_dir("hup");
+    std::fs::write(dir.join("flags.toml"), CONFIG).unwrap();
+    version_of(&killswitch(&dir, &["publish", "flags.toml", "--to", &url]));
+    // Polling only, once a minute: only SIGHUP can show the kill sooner.
+    let r = spawn_replica_with(&dir, &url, &["--no-listen", "--poll-ms", "60000"]);
+    assert_eq!(served(&r), true);
+    let v2 = version_of(&killswitch(
+        &dir,
+        &["kill", "checkout_v2", "--to", &url, "--message", "INC-10"],
+    ));
+    assert_eq!(
+        served(&r),
+        true,
+        "a replica that only polls saw the kill early"
+    );
+    support::signal(&r._child.0, "HUP");
+    let start = Instant::now();
+    let line = loop {
+        let left = DEADLINE.saturating_sub(start.elapsed());
+        let line = r.log.recv_timeout(left).expect("a SIGHUP line");
+        assert!(!line.contains(PASSWORD), "{line}");
+        if line.starts_with("serve: SIGHUP: config") {
+            break line;
+        }
+    };
+    assert!(line.contains("config reloaded"), "{line}");
+    assert_eq!(served(&r), false);
+    assert_eq!(readyz(&r)["published_version"], v2);
+}
+
 fn metric(r: &Replica, name: &str) -> String {
     let (_, body) = request(r.addr, "GET", "/metrics", "");
     body.lines()
