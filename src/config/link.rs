@@ -140,7 +140,7 @@ impl Loader<'_> {
     pub(super) fn link(
         &mut self,
         pending: Vec<Pending>,
-        declared: &HashMap<String, Span>,
+        declared: &HashMap<&str, Span>,
     ) -> Vec<Arc<Flag>> {
         // Most files have no prerequisites: nothing to resolve or order.
         if pending.iter().all(|p| p.requires.is_empty()) {
@@ -161,7 +161,7 @@ impl Loader<'_> {
                 match index.get(name.as_str()) {
                     Some(&k) => resolved.push(k),
                     // Declared but not compiled: its own errors stop the load.
-                    None if declared.contains_key(name) => ok = false,
+                    None if declared.contains_key(name.as_str()) => ok = false,
                     None => {
                         // With very many flags, no suggestion: it would
                         // cost a pass over all keys for each unknown one.

@@ -429,14 +429,14 @@ impl Loader<'_> {
 
     fn flag_list(&mut self, items: &[Node]) -> Vec<Arc<Flag>> {
         let mut flags: Vec<Pending> = Vec::new();
-        let mut seen: HashMap<String, Span> = HashMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let place = Place {
                 flag: Owner::Flag(i),
                 key: None,
             };
             let key = key_of(item);
-            if let Some((key, span)) = &key {
+            if let Some((key, span)) = key {
                 if let Some(first) = seen.get(key) {
                     // Placing the first definition scans the file: only
                     // while diagnostics are still shown, or a file of many
@@ -454,14 +454,14 @@ impl Loader<'_> {
                         &named,
                         "flag_key",
                         ErrorKind::DuplicateFlag,
-                        *span,
+                        span,
                         format!("flag \"{key}\" is defined twice"),
                         Some(format!(
                             "the first definition is at {line}:{column}; flag keys must be unique"
                         )),
                     );
                 } else {
-                    seen.insert(key.clone(), *span);
+                    seen.insert(key, span);
                 }
             }
             if let Some(flag) = self.flag(item, place) {
@@ -829,7 +829,7 @@ impl Loader<'_> {
 }
 
 /// The flag key of a flag object, for duplicate detection.
-fn key_of(item: &Node) -> Option<(String, Span)> {
+fn key_of<'n>(item: &'n Node<'_>) -> Option<(&'n str, Span)> {
     let NodeKind::Object(members) = &item.value else {
         return None;
     };
@@ -837,7 +837,7 @@ fn key_of(item: &Node) -> Option<(String, Span)> {
         .iter()
         .find(|m| m.key == "flag_key")
         .and_then(|m| match &m.value.value {
-            NodeKind::String(k) if !k.is_empty() => Some((k.to_string(), m.value.span)),
+            NodeKind::String(k) if !k.is_empty() => Some((&**k, m.value.span)),
             _ => None,
         })
 }
