@@ -67,13 +67,13 @@ export class Store {
   #quiet: ReturnType<typeof setTimeout> | null = null;
   readonly #listeners = new Set<(version: number) => void>();
 
-  private constructor(path: string, flags: FlagSet, text: string | null) {
+  private constructor(path: string, flags: FlagSet, text: string | null, stamp: string | null) {
     this.#path = path;
     this.#flags = flags;
     this.#text = text;
     this.#version = text === null ? 0 : 1;
     this.#loadedAt = text === null ? null : new Date();
-    this.#stamp = stampOf(path);
+    this.#stamp = stamp;
   }
 
   /**
@@ -83,16 +83,18 @@ export class Store {
    */
   static watch(path: string, options?: StoreOptions): Store {
     const file = resolve(path);
+    // Stamped before it is read: a write in between is seen by the poll.
+    const stamp = stampOf(file);
     let store: Store;
     try {
       const text = FlagSet.readText(file);
-      store = new Store(file, FlagSet.fromFileText(text, file), text);
+      store = new Store(file, FlagSet.fromFileText(text, file), text, stamp);
     } catch (e) {
       const unreadable = e instanceof ConfigError && e.diagnostics[0]?.code === 'io';
       if (!(options?.allowMissing && unreadable)) {
         throw e;
       }
-      store = new Store(file, FlagSet.fromText(EMPTY), null);
+      store = new Store(file, FlagSet.fromText(EMPTY), null, stamp);
       store.#rejected(e as ConfigError);
     }
     store.#follow(options?.pollInterval ?? 2000);
