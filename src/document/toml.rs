@@ -17,7 +17,7 @@ use super::{Document, Member, Node, NodeKind, ReadError};
 use crate::error::{ErrorKind, Span};
 
 /// Reads a TOML document.
-pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Document<'static>, ReadError> {
+pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Document<'_>, ReadError> {
     let (table, errors) = DeTable::parse_recoverable(src);
     let mut problems = Vec::new();
     let mut fatal: Option<ReadError> = None;
@@ -92,11 +92,12 @@ struct Converter<'s> {
 }
 
 impl Converter<'_> {
-    fn table(&mut self, table: &DeTable<'_>) -> Result<Vec<Member<'static>>, ReadError> {
+    fn table<'s>(&mut self, table: &DeTable<'s>) -> Result<Vec<Member<'s>>, ReadError> {
         let mut members = Vec::with_capacity(table.len());
         for (key, value) in table.iter() {
             members.push(Member {
-                key: key.get_ref().to_string().into(),
+                // Borrowed from the source unless the key has escapes.
+                key: key.get_ref().clone(),
                 key_span: span_of(self.src, &key.span()),
                 value: self.value(value)?,
             });
@@ -106,7 +107,7 @@ impl Converter<'_> {
         Ok(members)
     }
 
-    fn value(&mut self, value: &Spanned<DeValue<'_>>) -> Result<Node<'static>, ReadError> {
+    fn value<'s>(&mut self, value: &Spanned<DeValue<'s>>) -> Result<Node<'s>, ReadError> {
         let span = span_of(self.src, &value.span());
         let bad = |message: String, help: &str| ReadError {
             kind: ErrorKind::InvalidJson,
@@ -117,7 +118,7 @@ impl Converter<'_> {
         let value = match value.get_ref() {
             DeValue::String(s) => {
                 self.string(span);
-                NodeKind::String(s.to_string().into())
+                NodeKind::String(s.clone())
             }
             DeValue::Integer(n) => match i64::from_str_radix(n.as_str(), n.radix()) {
                 Ok(n) => NodeKind::Int(n),
@@ -217,6 +218,7 @@ impl Converter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
 
     fn members<'a>(json: &'a Node<'_>) -> &'a [Member<'a>] {
         match &json.value {
@@ -242,6 +244,35 @@ mod tests {
         let k = &members(&m[3].value)[0];
         assert_eq!(k.value.value, NodeKind::String("x".into()));
         assert_eq!(&src[k.value.span.range()], "\"\"\"\nx\"\"\"");
+    }
+
+    #[test]
+    fn borrows_strings_without_escapes() {
+        let src = "plain = \"hello world\"\nliteral = 'C:\\dir'\nescaped = \"a\\tb\"\n";
+        let parsed = parse(src, 8).unwrap();
+        let m = members(&parsed.doc);
+        assert!(matches!(m[0].key, Cow::Borrowed("plain")), "{:?}", m[0].key);
+        assert!(
+            matches!(
+                &m[0].value.value,
+                NodeKind::String(Cow::Borrowed("hello world"))
+            ),
+            "{:?}",
+            m[0].value
+        );
+        assert!(
+            matches!(
+                &m[1].value.value,
+                NodeKind::String(Cow::Borrowed("C:\\dir"))
+            ),
+            "{:?}",
+            m[1].value
+        );
+        assert!(
+            matches!(&m[2].value.value, NodeKind::String(Cow::Owned(s)) if s == "a\tb"),
+            "{:?}",
+            m[2].value
+        );
     }
 
     #[test]

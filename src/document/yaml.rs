@@ -16,12 +16,10 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as Marks, StrInp
 use super::text::{Escapes, RawStrings, RawText};
 use super::{add_member, Document, Member, Node, NodeKind, ReadError};
 
-/// The reader copies every string: its nodes borrow nothing.
-type Owned = Node<'static>;
 use crate::error::{ErrorKind, Span};
 
 /// Reads one YAML document.
-pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Document<'static>, ReadError> {
+pub(crate) fn parse(src: &str, max_depth: usize) -> Result<Document<'_>, ReadError> {
     let mut reader = Reader {
         src,
         parser: Parser::new_from_str(src),
@@ -105,7 +103,7 @@ impl<'s> Reader<'s> {
         )
     }
 
-    fn document(&mut self) -> Result<Owned, ReadError> {
+    fn document(&mut self) -> Result<Node<'s>, ReadError> {
         let mut doc = None;
         loop {
             let (event, span) = self.next()?;
@@ -152,8 +150,8 @@ impl<'s> Reader<'s> {
     /// Reads the node that `event` starts. Collections are built with an
     /// explicit stack rather than by recursion, so that nesting costs heap,
     /// not stack, up to the depth limit.
-    fn node(&mut self, mut event: Event<'s>, mut span: Span) -> Result<Owned, ReadError> {
-        let mut stack: Vec<Frame> = Vec::new();
+    fn node(&mut self, mut event: Event<'s>, mut span: Span) -> Result<Node<'s>, ReadError> {
+        let mut stack: Vec<Frame<'s>> = Vec::new();
         loop {
             let expecting_key = matches!(stack.last(), Some(Frame::Map { key: None, .. }));
             let done = match event {
@@ -172,7 +170,7 @@ impl<'s> Reader<'s> {
                     ));
                 }
                 Event::Scalar(text, style, _, None) if expecting_key => {
-                    let key = self.scalar(&text, style, span)?;
+                    let key = self.scalar(text, style, span)?;
                     if let Some(Frame::Map { key: slot, .. }) = stack.last_mut() {
                         *slot = Some(match key.value {
                             NodeKind::String(s) => Ok((s, key.span)),
@@ -182,7 +180,7 @@ impl<'s> Reader<'s> {
                     (event, span) = self.next()?;
                     continue;
                 }
-                Event::Scalar(text, style, _, None) => self.scalar(&text, style, span)?,
+                Event::Scalar(text, style, _, None) => self.scalar(text, style, span)?,
                 Event::SequenceStart(..) | Event::MappingStart(..) => {
                     if stack.len() >= self.max_depth {
                         return Err(error(
@@ -260,11 +258,18 @@ impl<'s> Reader<'s> {
         }
     }
 
-    fn scalar(&mut self, text: &str, style: ScalarStyle, span: Span) -> Result<Owned, ReadError> {
+    /// A scalar's node; a string borrows the parser's text (the source's,
+    /// where the scalar needs no folding or unescaping).
+    fn scalar(
+        &mut self,
+        text: Cow<'s, str>,
+        style: ScalarStyle,
+        span: Span,
+    ) -> Result<Node<'s>, ReadError> {
         let raw = self.src.get(span.range()).unwrap_or("");
         let (span, content, escapes) = match style {
             ScalarStyle::Plain => {
-                let value = plain(text).map_err(|message| {
+                let value = plain(&text).map_err(|message| {
                     error(
                         ErrorKind::InvalidJson,
                         span,
@@ -272,7 +277,7 @@ impl<'s> Reader<'s> {
                         Some("write a finite number, or quote the text"),
                     )
                 })?;
-                if !matches!(value, NodeKind::String(_)) {
+                if let Some(value) = value {
                     return Ok(Node { value, span });
                 }
                 (span, span, Escapes::Folded)
@@ -314,29 +319,29 @@ impl<'s> Reader<'s> {
             escapes,
         });
         Ok(Node {
-            value: NodeKind::String(Cow::Owned(text.to_string())),
+            value: NodeKind::String(text),
             span,
         })
     }
 }
 
 /// A mapping key read: a string, or the type name of a key that is not one.
-type Key = Result<(Cow<'static, str>, Span), (&'static str, Span)>;
+type Key<'s> = Result<(Cow<'s, str>, Span), (&'static str, Span)>;
 
 /// A collection being read.
-enum Frame {
+enum Frame<'s> {
     Seq {
         start: Span,
-        items: Vec<Owned>,
+        items: Vec<Node<'s>>,
     },
     Map {
         start: Span,
-        members: Vec<Member<'static>>,
+        members: Vec<Member<'s>>,
         /// Keys seen so far, to find duplicates in linear time.
-        keys: HashMap<Cow<'static, str>, usize>,
+        keys: HashMap<Cow<'s, str>, usize>,
         /// The key read, waiting for its value (an error if it is not a
         /// string).
-        key: Option<Key>,
+        key: Option<Key<'s>>,
         /// The span of the last value, where a block mapping ends.
         last: Option<Span>,
     },
@@ -415,9 +420,10 @@ fn closing_quote(raw: &str, double: bool) -> Option<usize> {
     None
 }
 
-/// Resolves a plain scalar by the YAML 1.2 core schema.
-fn plain(text: &str) -> Result<NodeKind<'static>, String> {
-    Ok(match text {
+/// Resolves a plain scalar by the YAML 1.2 core schema: `None` for a
+/// string (the caller keeps the text it has).
+fn plain(text: &str) -> Result<Option<NodeKind<'static>>, String> {
+    Ok(Some(match text {
         "" | "~" | "null" | "Null" | "NULL" => NodeKind::Null,
         "true" | "True" | "TRUE" => NodeKind::Bool(true),
         "false" | "False" | "FALSE" => NodeKind::Bool(false),
@@ -440,10 +446,10 @@ fn plain(text: &str) -> Result<NodeKind<'static>, String> {
                     _ => return Err("number out of range".into()),
                 }
             } else {
-                NodeKind::String(Cow::Owned(text.to_string()))
+                return Ok(None);
             }
         }
-    })
+    }))
 }
 
 /// A core-schema integer (`[-+]?[0-9]+`, `0o...`, `0x...`): `None` if
@@ -553,7 +559,7 @@ impl<'s> Offsets<'s> {
 mod tests {
     use super::*;
 
-    fn read(src: &str) -> Result<Document<'static>, ReadError> {
+    fn read(src: &str) -> Result<Document<'_>, ReadError> {
         parse(src, 64)
     }
 
@@ -586,10 +592,33 @@ mod tests {
             ("e3", NodeKind::String("e3".into())),
         ];
         for (text, want) in cases {
-            assert_eq!(plain(text).unwrap(), want, "{text}");
+            let got = plain(text).unwrap();
+            assert_eq!(got.unwrap_or(NodeKind::String(text.into())), want, "{text}");
         }
         assert!(plain(".inf").is_err());
         assert!(plain(".NaN").is_err());
+    }
+
+    #[test]
+    fn strings_are_the_parser_s_text() {
+        let src = "plain: hello world\nquoted: 'it''s'\nescaped: \"a\\tb\"\n";
+        let parsed = read(src).unwrap();
+        let m = members(&parsed.doc);
+        let strings: Vec<(&str, &str)> = m
+            .iter()
+            .map(|m| match &m.value.value {
+                NodeKind::String(s) => (&*m.key, &**s),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            strings,
+            [
+                ("plain", "hello world"),
+                ("quoted", "it's"),
+                ("escaped", "a\tb")
+            ]
+        );
     }
 
     #[test]
