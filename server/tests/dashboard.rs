@@ -318,6 +318,44 @@ fn a_kill_from_the_page_needs_csrf_and_reaches_ofrep() {
 }
 
 #[test]
+fn a_token_removed_from_its_file_is_refused_and_ends_its_sessions() {
+    let dir = support::temp_dir();
+    let file = dir.join("admin.tokens");
+    support::replace_file(&file, &format!("{ADMIN}\nother-admin-token\n"));
+    let admin = Tokens::watch_file(&file).unwrap();
+    let versions = MemoryVersions::new(FLAGS, "test").unwrap();
+    let store = Store::builder(versions.source())
+        .poll_interval(None)
+        .start()
+        .unwrap();
+    let dashboard = Dashboard::new()
+        .read_tokens(Tokens::new([READ]))
+        .admin_tokens(admin.clone())
+        .versions(versions);
+    let server = TestServer::with_dashboard(store, dashboard);
+    let cookie = server.login(ADMIN, "Ana");
+    let other = server.login("other-admin-token", "Bo");
+    assert_eq!(server.get("/dashboard", &[("Cookie", &cookie)]).status, 200);
+    let bearer_status = |token: &str| {
+        server
+            .get("/api/v1/status", &[("Authorization", &bearer(token))])
+            .status
+    };
+    assert_eq!(bearer_status(ADMIN), 200);
+
+    // The leaked token leaves the file (reloaded at once, as on SIGHUP).
+    support::replace_file(&file, "other-admin-token\n");
+    assert_eq!(admin.reload().unwrap(), Some(1));
+    assert_eq!(bearer_status(ADMIN), 401);
+    let page = server.get("/dashboard", &[("Cookie", &cookie)]);
+    assert_eq!(page.status, 303);
+    assert_eq!(page.header("location"), Some("/dashboard/login"));
+    // The other token's session is untouched.
+    assert_eq!(server.get("/dashboard", &[("Cookie", &other)]).status, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn stale_and_invalid_writes_are_refused_and_write_nothing() {
     let (server, versions) = TestServer::versioned();
     let admin = bearer(ADMIN);
