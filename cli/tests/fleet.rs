@@ -14,8 +14,8 @@ mod pg;
 mod support;
 
 use pg::{Cluster, PASSWORD};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -92,23 +92,13 @@ fn readyz(r: &Replica) -> serde_json::Value {
 /// The bulk answer's ETag and body from a replica.
 fn bulk(r: &Replica) -> (String, serde_json::Value) {
     let body = r#"{"context": {"targetingKey": "user_123"}}"#;
-    let mut stream = TcpStream::connect(r.addr).unwrap();
-    stream.set_read_timeout(Some(DEADLINE)).unwrap();
-    write!(
-        stream,
-        "POST /ofrep/v1/evaluate/flags HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let (head, body) = support::exchange(r.addr, "POST", "/ofrep/v1/evaluate/flags", "", body);
     let etag = head
         .lines()
         .find_map(|l| l.strip_prefix("etag: "))
         .expect("an ETag")
         .to_string();
-    (etag, serde_json::from_str(body).unwrap())
+    (etag, serde_json::from_str(&body).unwrap())
 }
 
 #[test]

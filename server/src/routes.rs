@@ -121,32 +121,18 @@ async fn bulk(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, Fa
     let flags = snapshot.flags().flags();
     let mut json = Vec::with_capacity(64 + 192 * flags.len());
     json.extend_from_slice(b"{\"flags\":[");
+    let version = served_version(&snapshot);
     for (i, flag) in flags.iter().enumerate() {
         let decision = flag.evaluate_at(&ctx, now);
         app.metrics.evaluation(flag.key(), decision.reason);
         if i > 0 {
             json.push(b',');
         }
-        let evaluation = Evaluation::new(flag, decision, served_version(&snapshot));
+        let evaluation = Evaluation::new(flag, decision, version);
         serde_json::to_writer(&mut json, &evaluation).map_err(general)?;
     }
     json.extend_from_slice(b"]}");
-    let etag = etag(served_version(&snapshot), &json);
-    let etag_value = HeaderValue::from_str(&etag).map_err(general)?;
-    if let Some(tags) = headers.get(IF_NONE_MATCH) {
-        if matches_etag(tags.as_bytes(), &etag) {
-            return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag_value)]).into_response());
-        }
-    }
-    Ok((
-        [
-            (CONTENT_TYPE, JSON),
-            (ETAG, etag_value),
-            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
-        json,
-    )
-        .into_response())
+    json_answer(headers, &etag(version, &json), json)
 }
 
 /// The shortest polling interval a provider is told to use, in
@@ -183,10 +169,15 @@ fn provider_configuration(app: &App, headers: &HeaderMap) -> Result<Response, Fa
         },
     });
     let json = serde_json::to_vec(&body).map_err(general)?;
-    let etag = etag(0, &json);
-    let etag_value = HeaderValue::from_str(&etag).map_err(general)?;
+    json_answer(headers, &etag(0, &json), json)
+}
+
+/// A JSON answer with its entity tag, or `304 Not Modified` when the
+/// request's `If-None-Match` names that tag.
+fn json_answer(headers: &HeaderMap, etag: &str, json: Vec<u8>) -> Result<Response, Failure> {
+    let etag_value = HeaderValue::from_str(etag).map_err(general)?;
     if let Some(tags) = headers.get(IF_NONE_MATCH) {
-        if matches_etag(tags.as_bytes(), &etag) {
+        if matches_etag(tags.as_bytes(), etag) {
             return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag_value)]).into_response());
         }
     }

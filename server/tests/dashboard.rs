@@ -39,6 +39,11 @@ impl TestServer {
 
     /// A server over in-memory versions of `FLAGS`, with read and admin tokens.
     fn versioned() -> (TestServer, MemoryVersions) {
+        TestServer::versioned_with(Tokens::new([ADMIN]))
+    }
+
+    /// The same with these admin tokens.
+    fn versioned_with(admin: Tokens) -> (TestServer, MemoryVersions) {
         let versions = MemoryVersions::new(FLAGS, "test").unwrap();
         let store = Store::builder(versions.source())
             .poll_interval(None)
@@ -46,7 +51,7 @@ impl TestServer {
             .unwrap();
         let dashboard = Dashboard::new()
             .read_tokens(Tokens::new([READ]))
-            .admin_tokens(Tokens::new([ADMIN]))
+            .admin_tokens(admin)
             .versions(versions.clone());
         (TestServer::with_dashboard(store, dashboard), versions)
     }
@@ -323,16 +328,7 @@ fn a_token_removed_from_its_file_is_refused_and_ends_its_sessions() {
     let file = dir.join("admin.tokens");
     support::replace_file(&file, &format!("{ADMIN}\nother-admin-token\n"));
     let admin = Tokens::watch_file(&file).unwrap();
-    let versions = MemoryVersions::new(FLAGS, "test").unwrap();
-    let store = Store::builder(versions.source())
-        .poll_interval(None)
-        .start()
-        .unwrap();
-    let dashboard = Dashboard::new()
-        .read_tokens(Tokens::new([READ]))
-        .admin_tokens(admin.clone())
-        .versions(versions);
-    let server = TestServer::with_dashboard(store, dashboard);
+    let (server, _) = TestServer::versioned_with(admin.clone());
     let cookie = server.login(ADMIN, "Ana");
     let other = server.login("other-admin-token", "Bo");
     assert_eq!(server.get("/dashboard", &[("Cookie", &cookie)]).status, 200);

@@ -829,21 +829,9 @@ fn provider_configuration_needs_a_token_when_tokens_are_set() {
     let reply = server.get(path);
     assert_eq!(reply.status, 401, "{reply:?}");
     assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
-    let reply = send(
-        server.addr,
-        "GET",
-        path,
-        &[("Authorization", "Bearer wrong")],
-        b"",
-    );
+    let reply = server.request("GET", path, &[("Authorization", "Bearer wrong")], "");
     assert_eq!(reply.status, 401);
-    let reply = send(
-        server.addr,
-        "GET",
-        path,
-        &[("Authorization", "Bearer s3cret")],
-        b"",
-    );
+    let reply = server.request("GET", path, &[("Authorization", "Bearer s3cret")], "");
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["name"], "killswitch");
 }

@@ -102,6 +102,18 @@ pub fn http(
     headers: &str,
     body: &str,
 ) -> (u16, String) {
+    let (head, body) = exchange(addr, method, path, headers, body);
+    (head.split(' ').nth(1).unwrap().parse().unwrap(), body)
+}
+
+/// The same, returning the answer's head (status line and headers) whole.
+pub fn exchange(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (String, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(DEADLINE)).unwrap();
     write!(
@@ -113,10 +125,7 @@ pub fn http(
     let mut raw = String::new();
     stream.read_to_string(&mut raw).unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    (
-        head.split(' ').nth(1).unwrap().parse().unwrap(),
-        body.to_string(),
-    )
+    (head.to_string(), body.to_string())
 }
 
 /// The same, the body read as JSON (`null` when it is not).
