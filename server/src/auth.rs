@@ -51,7 +51,7 @@ impl Tokens {
         let digests = tokens
             .into_iter()
             .filter(|t| !t.as_ref().is_empty())
-            .map(|t| Sha256::digest(t.as_ref().as_bytes()).into())
+            .map(|t| digest(t.as_ref().as_bytes()))
             .collect::<Vec<_>>();
         Tokens {
             digests: Arc::new(RwLock::new(Arc::new(digests))),
@@ -124,10 +124,7 @@ impl Tokens {
         let Some(path) = &self.file else {
             return Ok(None);
         };
-        let fresh = Tokens::from_file(path.as_path())?.current();
-        let count = fresh.len();
-        *self.digests.write().unwrap_or_else(|e| e.into_inner()) = fresh;
-        Ok(Some(count))
+        read_into(path, &self.digests).map(Some)
     }
 
     /// How many tokens there are.
@@ -181,6 +178,15 @@ pub(crate) fn digest(token: &[u8]) -> [u8; 32] {
     Sha256::digest(token).into()
 }
 
+/// Reads a token file as [`Tokens::from_file`] does and, when it is good,
+/// makes it the set `digests` shares; returns how many tokens it holds.
+fn read_into(path: &Path, digests: &RwLock<Arc<Vec<[u8; 32]>>>) -> io::Result<usize> {
+    let fresh = Tokens::from_file(path)?.current();
+    let count = fresh.len();
+    *digests.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+    Ok(count)
+}
+
 /// A file's modification time and length, if it can be read.
 fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
     let meta = std::fs::metadata(path).ok()?;
@@ -190,7 +196,7 @@ fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
 /// Re-reads `path` into `shared` whenever its stamp changes, until the
 /// tokens are gone.
 fn follow(
-    path: &PathBuf,
+    path: &Path,
     shared: &Weak<RwLock<Arc<Vec<[u8; 32]>>>>,
     mut seen: Option<(SystemTime, u64)>,
 ) {
@@ -204,11 +210,8 @@ fn follow(
             continue;
         }
         seen = stamp;
-        match Tokens::from_file(path) {
-            Ok(fresh) => {
-                let fresh = fresh.current();
-                let count = fresh.len();
-                *digests.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        match read_into(path, &digests) {
+            Ok(count) => {
                 eprintln!(
                     "serve: token file `{}` reloaded: {count} tokens",
                     path.display()
