@@ -727,7 +727,7 @@ impl Loader<'_> {
         item: &Node,
     ) -> Option<Expr> {
         let parsed = match &item.value {
-            NodeKind::String(text) => crate::syntax::parse(text, self.limits).map_err(|e| vec![e]),
+            NodeKind::String(text) => crate::syntax::parse_all(text, self.limits),
             NodeKind::Object(_) => crate::syntax::structured::lower(item).and_then(|expr| {
                 crate::syntax::structured::check_len(&expr, self.limits)
                     .map(|()| expr)

@@ -35,70 +35,53 @@ pub(crate) fn check(text: &str, limits: &Limits) -> Result<(), Error> {
                 .with_help("write a condition such as `segment == \"beta\"`"),
         );
     }
-    let bytes = text.as_bytes();
     let mut open: Vec<(u8, usize)> = Vec::new();
-    let mut quote: Option<(u8, usize)> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if let Some((q, _)) = quote {
-            if b == b'\\' {
-                i += 1;
-            } else if b == q {
-                quote = None;
+    let mut brackets = Brackets::new(text);
+    for (i, b) in brackets.by_ref() {
+        match b {
+            b'(' | b'[' => {
+                open.push((b, i));
+                if open.len() > limits.max_nesting_depth {
+                    return Err(Error::at(
+                        ErrorKind::TooDeep,
+                        Span::new(i, i + 1),
+                        format!(
+                            "brackets nest deeper than {} levels",
+                            limits.max_nesting_depth
+                        ),
+                    )
+                    .with_help("simplify the rule, or raise `Limits::max_nesting_depth`"));
+                }
             }
-        } else {
-            match b {
-                b'"' | b'\'' | b'`' => quote = Some((b, i)),
-                b'(' | b'[' => {
-                    open.push((b, i));
-                    if open.len() > limits.max_nesting_depth {
+            _ => {
+                let want = if b == b')' { b'(' } else { b'[' };
+                match open.pop() {
+                    Some((o, _)) if o == want => {}
+                    Some((o, at)) => {
+                        let close = if o == b'(' { ')' } else { ']' };
                         return Err(Error::at(
-                            ErrorKind::TooDeep,
+                            ErrorKind::Syntax,
                             Span::new(i, i + 1),
                             format!(
-                                "brackets nest deeper than {} levels",
-                                limits.max_nesting_depth
+                                "`{}` does not match the `{}` at byte {at}",
+                                b as char, o as char
                             ),
                         )
-                        .with_help("simplify the rule, or raise `Limits::max_nesting_depth`"));
+                        .with_help(format!("close it with `{close}` first")));
+                    }
+                    None => {
+                        return Err(Error::at(
+                            ErrorKind::Syntax,
+                            Span::new(i, i + 1),
+                            format!("unmatched `{}`", b as char),
+                        )
+                        .with_help(format!("remove it, or add the opening `{}`", want as char)));
                     }
                 }
-                b')' | b']' => {
-                    let want = if b == b')' { b'(' } else { b'[' };
-                    match open.pop() {
-                        Some((o, _)) if o == want => {}
-                        Some((o, at)) => {
-                            let close = if o == b'(' { ')' } else { ']' };
-                            return Err(Error::at(
-                                ErrorKind::Syntax,
-                                Span::new(i, i + 1),
-                                format!(
-                                    "`{}` does not match the `{}` at byte {at}",
-                                    b as char, o as char
-                                ),
-                            )
-                            .with_help(format!("close it with `{close}` first")));
-                        }
-                        None => {
-                            return Err(Error::at(
-                                ErrorKind::Syntax,
-                                Span::new(i, i + 1),
-                                format!("unmatched `{}`", b as char),
-                            )
-                            .with_help(format!(
-                                "remove it, or add the opening `{}`",
-                                want as char
-                            )));
-                        }
-                    }
-                }
-                _ => {}
             }
         }
-        i += 1;
     }
-    if let Some((q, at)) = quote {
+    if let Some((q, at)) = brackets.quote {
         let what = if q == b'`' { "key" } else { "string" };
         return Err(Error::at(
             ErrorKind::Syntax,
@@ -117,6 +100,66 @@ pub(crate) fn check(text: &str, limits: &Limits) -> Result<(), Error> {
         .with_help(format!("add a `{close}`")));
     }
     Ok(())
+}
+
+/// The brackets still open at byte `pos` of a rule that passed [`check`],
+/// outermost first, with their offsets: the groups and lists a syntax error
+/// there sits in.
+pub(super) fn open_brackets(text: &str, pos: usize) -> Vec<(u8, usize)> {
+    let mut open = Vec::new();
+    for (i, b) in Brackets::new(text.get(..pos).unwrap_or(text)) {
+        match b {
+            b'(' | b'[' => open.push((b, i)),
+            _ => {
+                open.pop();
+            }
+        }
+    }
+    open
+}
+
+/// The brackets of a rule outside its strings and backtick keys, with their
+/// byte offsets; a backslash in a quote escapes the next byte.
+struct Brackets<'t> {
+    bytes: &'t [u8],
+    i: usize,
+    /// The quote open at the cursor, and where it opened.
+    quote: Option<(u8, usize)>,
+}
+
+impl<'t> Brackets<'t> {
+    fn new(text: &'t str) -> Brackets<'t> {
+        Brackets {
+            bytes: text.as_bytes(),
+            i: 0,
+            quote: None,
+        }
+    }
+}
+
+impl Iterator for Brackets<'_> {
+    type Item = (usize, u8);
+
+    fn next(&mut self) -> Option<(usize, u8)> {
+        while let Some(&b) = self.bytes.get(self.i) {
+            let i = self.i;
+            self.i += 1;
+            if let Some((q, _)) = self.quote {
+                if b == b'\\' {
+                    self.i += 1;
+                } else if b == q {
+                    self.quote = None;
+                }
+            } else {
+                match b {
+                    b'"' | b'\'' | b'`' => self.quote = Some((b, i)),
+                    b'(' | b'[' | b')' | b']' => return Some((i, b)),
+                    _ => {}
+                }
+            }
+        }
+        None
+    }
 }
 
 #[cfg(test)]

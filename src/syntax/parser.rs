@@ -690,7 +690,10 @@ fn unicode_escape(rest: &str) -> Option<(char, usize)> {
 /// "expected X, found Y" at byte `pos`, with a hint for common mistakes.
 fn syntax_error(text: &str, pos: usize, expected: &str) -> Error {
     let found = token_at(text, pos);
-    let span = Span::new(pos, pos + found.len().max(1)).clamp_to(text.len());
+    let span = Span::new(
+        pos.min(text.len()),
+        (pos + found.len().max(1)).min(text.len()),
+    );
     let message = if found.is_empty() {
         format!("expected {expected}, found the end of the rule")
     } else {
@@ -751,10 +754,4 @@ fn token_at(text: &str, pos: usize) -> &str {
         first.len_utf8()
     };
     &rest[..end]
-}
-
-impl Span {
-    fn clamp_to(self, len: usize) -> Span {
-        Span::new(self.start.min(len), self.end.min(len))
-    }
 }
