@@ -13,6 +13,7 @@ use super::ops::{self, OpName};
 use crate::error::{Error, ErrorKind, Span};
 use pest::iterators::{Pair, Pairs};
 use pest::Parser as _;
+use std::ops::Range;
 
 /// Parses `text`, which the guard has already checked. On failure, every
 /// mistake found, in the order they stand in the text.
@@ -400,15 +401,23 @@ fn after_syntax_error(text: &str, err: &pest::error::Error<Rule>) -> Vec<Error> 
         pest::error::ErrorVariant::ParsingError { positives, .. } => positives.as_slice(),
         pest::error::ErrorVariant::CustomError { .. } => &[],
     };
+    // The rule up to the first bracket still open at `pos`, each open
+    // bracket's inside up to the next one, the innermost's up to `pos`:
+    // disjoint pieces, so that this stays linear however deep the error is.
     let mut errors = Vec::new();
     let mut explained = false;
-    explained |= head_errors(text, 0, pos, &mut errors);
-    for (bracket, at) in super::guard::open_brackets(text, pos) {
-        if bracket == b'(' {
-            explained |= head_errors(text, at + 1, pos, &mut errors);
+    let mut piece = (b'(', 0);
+    for (bracket, at) in super::guard::open_brackets(text, pos)
+        .into_iter()
+        .chain([(b')', pos)])
+    {
+        let (kind, start) = piece;
+        if kind == b'(' {
+            explained |= head_errors(text, start..at, pos, &mut errors);
         } else {
-            list_errors(text, at + 1, &mut errors);
+            list_errors(text, start..at, &mut errors);
         }
+        piece = (bracket, at + 1);
     }
     if !explained {
         errors.push(syntax_error(
@@ -420,8 +429,8 @@ fn after_syntax_error(text: &str, err: &pest::error::Error<Rule>) -> Vec<Error> 
     errors
 }
 
-/// Adds the mistakes in the longest expression at byte `start` of `text`,
-/// all of which stand before the syntax error at `pos`.
+/// Adds the mistakes in the longest expression at the start of `piece` of
+/// `text`, all of which stand before the syntax error at `pos`.
 ///
 /// An operator left without a value at the end of that expression is a case
 /// of its own. When `and`, `or` or `not` follows it, "`==` needs a value" is
@@ -429,8 +438,9 @@ fn after_syntax_error(text: &str, err: &pest::error::Error<Rule>) -> Vec<Error> 
 /// it (the syntax error is then left out: returns `true`). Anything else
 /// after it stands where a value should, and the syntax error ("expected a
 /// value") says it better.
-fn head_errors(text: &str, start: usize, pos: usize, errors: &mut Vec<Error>) -> bool {
-    let Some(rest) = text.get(start..) else {
+fn head_errors(text: &str, piece: Range<usize>, pos: usize, errors: &mut Vec<Error>) -> bool {
+    let start = piece.start;
+    let Some(rest) = text.get(piece) else {
         return false;
     };
     let Ok(mut pairs) = TargetingParser::parse(Rule::head, rest) else {
@@ -464,10 +474,11 @@ fn head_errors(text: &str, start: usize, pos: usize, errors: &mut Vec<Error>) ->
     explained
 }
 
-/// Adds the mistakes in the values at the start of the list whose inside
-/// starts at byte `start` (`[1, 99999999999999999999 @x]`).
-fn list_errors(text: &str, start: usize, errors: &mut Vec<Error>) {
-    let Some(rest) = text.get(start..) else {
+/// Adds the mistakes in the values at the start of `piece`, the inside of a
+/// list up to a syntax error (`[1, 99999999999999999999 @x]`).
+fn list_errors(text: &str, piece: Range<usize>, errors: &mut Vec<Error>) {
+    let start = piece.start;
+    let Some(rest) = text.get(piece) else {
         return;
     };
     if let Ok(mut pairs) = TargetingParser::parse(Rule::list_head, rest) {
