@@ -6,11 +6,20 @@
 //! `in` list of that many values, with `max_rule_len` raised to let it in),
 //! `load/flags/{12500,25000,50000,100000}` (that many flags of the
 //! specification's shape).
+//!
+//! `parse/SHAPE/N` (issue 23): one rule through the guard, pest and the
+//! lowering (and the compiler, when it parses), in the shapes that cost a
+//! PEG parser most, at doubling sizes: `and_chain` and `or_chain` (N tests),
+//! `not_run` (N `not`s), `nested` (a test in N parentheses), `bad_tail` (N
+//! tests, then a syntax error: the parts before it are lowered again to find
+//! their mistakes), `bad_nested` (a syntax error in N parentheses), and
+//! `unclosed_string` and `unclosed_bracket` (N tests, then a quote or a
+//! bracket that is never closed: the guard's answer).
 
 #![allow(clippy::panic, missing_docs)]
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use killswitch::{CheckReport, Limits};
+use killswitch::{CheckReport, Limits, Rule};
 
 fn in_list(n: usize) -> String {
     let values: Vec<String> = (0..n).map(|i| format!("\"{i}\"")).collect();
@@ -64,5 +73,57 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(load, benches);
+/// The rule text of each `parse/` shape at size `n`.
+fn shape(name: &str, n: usize) -> String {
+    let tests = |joiner: &str| vec!["email == \"a\""; n].join(joiner);
+    match name {
+        "and_chain" => tests(" and "),
+        "or_chain" => tests(" or "),
+        "not_run" => format!("{}email == \"a\"", "not ".repeat(n)),
+        "nested" => format!("{}email == \"a\"{}", "(".repeat(n), ")".repeat(n)),
+        "bad_tail" => format!("{} and ,", tests(" and ")),
+        "bad_nested" => format!("{}email == ,{}", "(".repeat(n), ")".repeat(n)),
+        "unclosed_string" => format!("{} and email == \"a", tests(" and ")),
+        _ => format!("{} and email in [\"a\"", tests(" and ")),
+    }
+}
+
+fn parse_benches(c: &mut Criterion) {
+    let mut roomy = Limits::default();
+    roomy.max_rule_len = 1 << 30;
+    roomy.max_nesting_depth = 1 << 12;
+    roomy.max_tests_per_flag = usize::MAX;
+    for name in [
+        "and_chain",
+        "or_chain",
+        "not_run",
+        "nested",
+        "bad_tail",
+        "bad_nested",
+        "unclosed_string",
+        "unclosed_bracket",
+    ] {
+        let mut group = c.benchmark_group(format!("parse/{name}"));
+        group.sample_size(10);
+        let sizes: &[usize] = if name.contains("nested") {
+            &[64, 128, 256, 512]
+        } else {
+            &[1_000, 2_000, 4_000, 8_000]
+        };
+        for &n in sizes {
+            let text = shape(name, n);
+            let good = !name.starts_with("bad") && !name.starts_with("unclosed");
+            if Rule::parse_with(&text, &roomy).is_ok() != good {
+                panic!("parse/{name}/{n}: unexpected result");
+            }
+            group.throughput(Throughput::Bytes(text.len() as u64));
+            group.bench_with_input(BenchmarkId::from_parameter(n), &text, |b, text| {
+                b.iter(|| black_box(Rule::parse_with(text, &roomy).is_ok()))
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(load, benches, parse_benches);
 criterion_main!(load);

@@ -15,7 +15,10 @@
 //! like `checkout_00042_enabled`), `all` (100 flags into a reused buffer),
 //! `compile` (`FlagSet::from_json` of the specification's flag),
 //! `rollout_in` and `split` (the specification's flag for a user its
-//! rollout admits, boolean or with a 50/50 split of two variants).
+//! rollout admits, boolean or with a 50/50 split of two variants), `rule`
+//! (`Rule::parse` of the specification's allow rule: parse and compile) and,
+//! built with `--features unstable-ast`, `parse` (the same rule parsed into
+//! its syntax tree only).
 
 #![allow(clippy::panic)]
 
@@ -24,6 +27,7 @@ use sha2::{Digest, Sha256};
 use std::hint::black_box;
 
 const SPEC: &str = include_str!("../tests/fixtures/spec_flag.json");
+const SPEC_RULE: &str = r#"email endsWith "@internal.com" and not segment == "legacy""#;
 
 fn load(json: &str) -> FlagSet {
     FlagSet::from_json(json).unwrap_or_else(|e| panic!("{e}"))
@@ -132,6 +136,17 @@ fn main() {
             for _ in 0..n {
                 let d = flags.evaluate(black_box("new_search_ui"), black_box(&user0));
                 sink += usize::from(d.enabled) + usize::from(d.variant.unwrap_or(0));
+            }
+        }
+        "rule" => {
+            for _ in 0..n {
+                sink += usize::from(killswitch::Rule::parse(black_box(SPEC_RULE)).is_ok());
+            }
+        }
+        #[cfg(feature = "unstable-ast")]
+        "parse" => {
+            for _ in 0..n {
+                sink += usize::from(killswitch::ast::parse(black_box(SPEC_RULE)).is_ok());
             }
         }
         other => panic!("unknown path `{other}`"),

@@ -352,3 +352,81 @@ fn error_kinds_have_stable_codes() {
     let e: Box<dyn std::error::Error + Send + Sync> = Box::new(err("a ="));
     assert!(!e.to_string().is_empty());
 }
+
+/// Every mistake of a config's rule text, in the order they stand in it.
+fn mistakes(rule: &str) -> Vec<(ErrorKind, String)> {
+    let json = serde_json::json!({
+        "flag_key": "f",
+        "enabled": true,
+        "targeting_rules": {"allow_list": [rule]}
+    })
+    .to_string();
+    let report = killswitch::CheckReport::from_json(&json, &Limits::default());
+    assert!(report.flags().is_none(), "{rule:?} was accepted");
+    report
+        .diagnostics()
+        .iter()
+        .map(|d| (d.kind(), d.message().to_string()))
+        .collect()
+}
+
+#[test]
+fn every_mistake_of_a_rule_is_reported_at_once_left_to_right() {
+    assert_eq!(
+        mistakes(r#"a equls 1 and b endswith "x""#),
+        [
+            (ErrorKind::UnknownOperator, "unknown operator `equls`".into()),
+            (ErrorKind::UnknownOperator, "unknown operator `endswith`".into()),
+        ]
+    );
+    // In groups, lists and values: a missing value, an attribute used as a
+    // value, a bad escape and a number out of range.
+    assert_eq!(
+        mistakes(r#"(a == and b in [1, 99999999999999999999]) or c == d or e == "\q""#),
+        [
+            (ErrorKind::MissingValue, "`==` needs a value after it".into()),
+            (
+                ErrorKind::InvalidLiteral,
+                "integer `99999999999999999999` does not fit in 64 bits".into()
+            ),
+            (
+                ErrorKind::TypeMismatch,
+                "`d` is not a value: rules compare attributes with literals".into()
+            ),
+            (ErrorKind::InvalidLiteral, "unknown escape `\\q`".into()),
+        ]
+    );
+    // The API that returns one error returns the first.
+    assert_eq!(err(r#"a equls 1 and b endswith "x""#).message(), "unknown operator `equls`");
+}
+
+#[test]
+fn the_mistakes_before_a_syntax_error_come_first() {
+    // The syntax error is in a group, after two mistakes outside it and one
+    // inside; after it, nothing more is looked at.
+    assert_eq!(
+        mistakes(r#"a equls 1 and (b endswith "x" or c == , d) and e foo 1"#),
+        [
+            (ErrorKind::UnknownOperator, "unknown operator `equls`".into()),
+            (ErrorKind::UnknownOperator, "unknown operator `endswith`".into()),
+            (ErrorKind::Syntax, "expected a value, found `,`".into()),
+        ]
+    );
+    // In a list: the number before the misplaced token.
+    assert_eq!(
+        mistakes("a in [99999999999999999999 @x]"),
+        [
+            (
+                ErrorKind::InvalidLiteral,
+                "integer `99999999999999999999` does not fit in 64 bits".into()
+            ),
+            (ErrorKind::Syntax, "expected `,` or `]`, found `@`".into()),
+        ]
+    );
+    // An operator followed by a connective lacks its value; that is the
+    // mistake, not the connective.
+    assert_eq!(
+        mistakes("a == not b"),
+        [(ErrorKind::MissingValue, "`==` needs a value after it".into())]
+    );
+}
