@@ -497,3 +497,92 @@ fn a_replica_follows_a_config_behind_a_url() {
         assert!(!line.contains(PASSWORD), "{line}");
     }
 }
+
+/// The versions of the database, newest first, as `history` prints them.
+fn history_versions(dir: &Path, url: &str) -> Vec<u64> {
+    let out = killswitch(dir, &["history", "--from", url, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| {
+            let entry: serde_json::Value = serde_json::from_str(l).unwrap();
+            entry["version"].as_u64().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn a_kill_or_unkill_that_changes_nothing_writes_nothing() {
+    let Some(pg) = Cluster::start("fleet-noop") else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let dir = temp_dir("noop");
+    std::fs::write(dir.join("flags.toml"), CONFIG).unwrap();
+    let v1 = version_of(&killswitch(&dir, &["publish", "flags.toml", "--to", &url]));
+    let no_op = |command: &str, state: &str, newest: u64| {
+        let out = killswitch(
+            &dir,
+            &[command, "checkout_v2", "--to", &url, "--message", "again"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        // The newest version is printed, as a write prints its new one.
+        assert_eq!(stdout(&out), format!("{newest}\n"));
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "note: flag `checkout_v2` is already {state} in version {newest}, the newest: \
+                 nothing was written\n"
+            )
+        );
+    };
+    no_op("unkill", "not killed", v1);
+    assert_eq!(history_versions(&dir, &url), [v1]);
+    let v2 = version_of(&killswitch(
+        &dir,
+        &["kill", "checkout_v2", "--to", &url, "--message", "INC-1"],
+    ));
+    assert_eq!(v2, v1 + 1);
+    no_op("kill", "killed", v2);
+    assert_eq!(history_versions(&dir, &url), [v2, v1]);
+    // Compare-and-set is still checked: a stale expectation fails.
+    let out = killswitch(
+        &dir,
+        &[
+            "kill",
+            "checkout_v2",
+            "--to",
+            &url,
+            "--message",
+            "again",
+            "--expect-version",
+            &v1.to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(history_versions(&dir, &url), [v2, v1]);
+}
+
+#[test]
+fn kill_of_a_misspelt_flag_suggests_the_key() {
+    let Some(pg) = Cluster::start("fleet-typo") else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let dir = temp_dir("typo");
+    std::fs::write(dir.join("flags.toml"), CONFIG).unwrap();
+    let v1 = version_of(&killswitch(&dir, &["publish", "flags.toml", "--to", &url]));
+    let out = killswitch(
+        &dir,
+        &["kill", "chekout_v2", "--to", &url, "--message", "INC-2"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: cannot edit version {v1} (nothing was written): the config has no flag \
+             `chekout_v2`; did you mean `checkout_v2`?\n"
+        )
+    );
+    assert_eq!(history_versions(&dir, &url), [v1]);
+}
