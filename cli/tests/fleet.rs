@@ -291,6 +291,9 @@ fn three_replicas_follow_one_database() {
         assert_eq!(metric(r, "killswitch_source_degraded"), "1");
         let ready = readyz(r);
         assert!(!ready["source_error"].as_str().unwrap().contains(PASSWORD));
+        // RFC 3339, as every time the service gives.
+        let since = ready["degraded_since"].as_str().unwrap();
+        assert!(since.len() == 20 && since.ends_with('Z'), "{since}");
     }
     let out = killswitch(
         &dir,
