@@ -164,13 +164,18 @@ fn placed_in_body(e: &serde_json::Error, body: &str, part: &str) -> String {
         return message.to_string();
     }
     // serde_json counts lines from 1 and, on its line, the bytes up to and
-    // including the one it stopped at.
-    let line_start = part
-        .match_indices('\n')
-        .nth(e.line().saturating_sub(2))
-        .map_or(0, |(i, _)| i + 1);
-    let line_start = if e.line() == 1 { 0 } else { line_start };
-    let at = (start + line_start + e.column()).min(body.len());
+    // including the one it stopped at: none, when the value's first
+    // character is wrong (`[` for an object), which is then the place.
+    let (line_start, consumed) = match e.line() {
+        1 => (0, e.column().max(1)),
+        n => (
+            part.match_indices('\n')
+                .nth(n.saturating_sub(2))
+                .map_or(0, |(i, _)| i + 1),
+            e.column(),
+        ),
+    };
+    let at = (start + line_start + consumed).min(body.len());
     let mut end = at;
     while !body.is_char_boundary(end) {
         end += 1;
