@@ -131,7 +131,10 @@ fn hint_subcommand(e: &mut clap::Error) {
     let word = word.clone();
     if let Some((_, instead)) = OPTIONS_NOT_SUBCOMMANDS.iter().find(|(w, _)| *w == word) {
         let tip = format!("`{word}` is not a subcommand: {instead}");
-        e.insert(ContextKind::Suggested, ContextValue::StyledStrs(vec![tip.into()]));
+        e.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![tip.into()]),
+        );
         return;
     }
     let command = Cli::command();

@@ -364,7 +364,11 @@ mod tests {
         );
         // Columns count characters: `é` and `ü` are two bytes, one column.
         let wide = "{\"é\": \"ü\", \"context\": {\"user_id\": 5}}";
-        assert!(details(wide).ends_with(" at line 1 column 36"), "{}", details(wide));
+        assert!(
+            details(wide).ends_with(" at line 1 column 36"),
+            "{}",
+            details(wide)
+        );
     }
 
     #[test]

@@ -355,7 +355,10 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
             body.insert("source".into(), "degraded".into());
             body.insert("source_error".into(), why.as_str().into());
             if let Some(since) = status.degraded_since {
-                body.insert("degraded_since".into(), killswitch::format_time(since).into());
+                body.insert(
+                    "degraded_since".into(),
+                    killswitch::format_time(since).into(),
+                );
             }
         }
         None => {

@@ -203,10 +203,19 @@ fn killed_and_disabled_flags_show_off_not_their_percentage() {
     let page = server.get("/dashboard", &[]).body;
     let killed = row(&page, "killed");
     assert!(killed.contains("off for everyone: killed"), "{killed}");
-    assert!(!killed.contains('%') && !killed.contains("meter"), "{killed}");
+    assert!(
+        !killed.contains('%') && !killed.contains("meter"),
+        "{killed}"
+    );
     let disabled = row(&page, "disabled");
-    assert!(disabled.contains("off for everyone: disabled"), "{disabled}");
-    assert!(!disabled.contains('%') && !disabled.contains("meter"), "{disabled}");
+    assert!(
+        disabled.contains("off for everyone: disabled"),
+        "{disabled}"
+    );
+    assert!(
+        !disabled.contains('%') && !disabled.contains("meter"),
+        "{disabled}"
+    );
     // A flag that serves keeps its bar.
     let ramping = row(&page, "ramping");
     assert!(
@@ -718,7 +727,10 @@ fn readyz_and_the_dashboard_give_publication_times_alike() {
     let published = ready["published_at"].as_str().unwrap();
     assert_eq!(Some(published), status["published_at"].as_str());
     // RFC 3339 in UTC, to the second, which the engine reads back.
-    assert!(published.ends_with('Z') && published.len() == 20, "{published}");
+    assert!(
+        published.ends_with('Z') && published.len() == 20,
+        "{published}"
+    );
     assert!(killswitch::parse_time(published).is_some(), "{published}");
     assert_eq!(ready["published_version"], 1);
 }

@@ -275,7 +275,10 @@ fn invalid_context_positions_are_in_the_body_sent() {
          column 3"
     );
     // The bulk endpoint places them alike.
-    let d = details("/ofrep/v1/evaluate/flags", r#"{"other": "ü", "context": []}"#);
+    let d = details(
+        "/ofrep/v1/evaluate/flags",
+        r#"{"other": "ü", "context": []}"#,
+    );
     assert!(d.ends_with(" at line 1 column 27"), "{d}");
 }
 

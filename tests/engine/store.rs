@@ -192,7 +192,10 @@ fn undoing_a_rejected_change_is_told_as_a_recovery() {
     }
     assert!(store.status().last_error.is_none());
     assert_eq!(store.version(), 1);
-    assert!(matches!(store.reload(), Ok(Reload::Unchanged { version: 1 })));
+    assert!(matches!(
+        store.reload(),
+        Ok(Reload::Unchanged { version: 1 })
+    ));
     assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
 }
 

@@ -730,7 +730,9 @@ fn a_misspelt_key_or_subcommand_gets_a_did_you_mean() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.starts_with("error: unrecognized subcommand 'evl'\n\n  tip: a similar subcommand exists: 'eval'\n"),
+        err.starts_with(
+            "error: unrecognized subcommand 'evl'\n\n  tip: a similar subcommand exists: 'eval'\n"
+        ),
         "{err}"
     );
     // A word like none: no tip.

@@ -203,7 +203,9 @@ fn pill(state: State) -> String {
 /// page lists the flag's fields), so it gets no percentage bar.
 fn rollout_now(state: State, percentage: Option<u8>) -> String {
     match state {
-        State::Killed => "<span class=\"muted inactive\">off for everyone: killed</span>".to_string(),
+        State::Killed => {
+            "<span class=\"muted inactive\">off for everyone: killed</span>".to_string()
+        }
         State::Disabled => {
             "<span class=\"muted inactive\">off for everyone: disabled</span>".to_string()
         }
