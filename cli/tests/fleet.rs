@@ -589,3 +589,52 @@ fn kill_of_a_misspelt_flag_suggests_the_key() {
     );
     assert_eq!(history_versions(&dir, &url), [v1]);
 }
+
+/// The next log line of `r` starting with `prefix`, within the deadline.
+fn log_line(r: &Replica, prefix: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let left = DEADLINE.saturating_sub(start.elapsed());
+        let line = r
+            .log
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no line starting {prefix:?}"));
+        assert!(!line.contains(PASSWORD), "{line}");
+        if line.starts_with(prefix) {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn a_replica_logs_that_the_database_is_back() {
+    let Some(mut pg) = Cluster::start("fleet-back") else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let dir = temp_dir("back");
+    std::fs::write(dir.join("flags.toml"), CONFIG).unwrap();
+    version_of(&killswitch(&dir, &["publish", "flags.toml", "--to", &url]));
+    let r = spawn_replica_with(&dir, &url, &["--poll-ms", "100"]);
+    let name = killswitch_fleet::redact_url(&url);
+    pg.stop_server();
+    let line = log_line(&r, "serve: source `");
+    assert!(
+        line.starts_with(&format!(
+            "serve: source `{name}` is degraded (version 1 keeps serving): "
+        )),
+        "{line}"
+    );
+    // Back, with no new version: the error no longer stands, and the log
+    // says so rather than leaving the error as its last word.
+    pg.start_server();
+    let line = log_line(&r, &format!("serve: `{name}`"));
+    assert_eq!(
+        line,
+        format!(
+            "serve: `{name}` is healthy again (version 1 keeps serving): the last error no \
+             longer stands"
+        )
+    );
+    assert_eq!(readyz(&r)["source"], "ok");
+}
