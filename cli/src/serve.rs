@@ -49,8 +49,9 @@ pub(crate) struct ServeArgs {
     /// repeatable, `*` for any origin. Off unless given.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<String>,
-    /// Serve the flag dashboard at /dashboard and its JSON at /api/v1.
-    /// With a plain file source it is read-only.
+    /// Serve the flag dashboard at /dashboard (`/` redirects there) and
+    /// its JSON at /api/v1. Read-only with a plain file source, and
+    /// without an admin token (--admin-token-file).
     #[arg(long)]
     dashboard: bool,
     /// Require a token of this file (or an admin token) to see the
