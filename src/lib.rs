@@ -85,6 +85,7 @@ pub use eval::rule::Rule;
 pub use eval::schedule::ScheduleEntry;
 pub use eval::variant::Variant;
 pub use limits::Limits;
+pub use suggest::closest;
 pub use value::{Context, Number, Value};
 
 /// Changing one field of one flag in config text (JSON, YAML or TOML)

@@ -21,8 +21,18 @@ pub(crate) fn did_you_mean(guess: &str, quote: Quote) -> String {
 }
 
 /// The candidate closest to `word`, if any is close enough to be a likely
-/// typo: same letters ignoring case and `_`/`-`, or a small edit distance.
-pub(crate) fn closest<'c, I>(word: &str, candidates: I) -> Option<&'c str>
+/// typo: same letters ignoring case and `_`/`-`, or a small edit distance
+/// (a third of the longer name's length, a swap of two neighbours counting
+/// as one edit). The one "did you mean" of the engine and of the tools
+/// built on it.
+///
+/// ```
+/// let keys = ["new_search_ui", "checkout_v2"];
+/// assert_eq!(killswitch::closest("new_serch_ui", keys), Some("new_search_ui"));
+/// assert_eq!(killswitch::closest("Checkout-V2", keys), Some("checkout_v2"));
+/// assert_eq!(killswitch::closest("dark_mode", keys), None);
+/// ```
+pub fn closest<'c, I>(word: &str, candidates: I) -> Option<&'c str>
 where
     I: IntoIterator<Item = &'c str>,
 {

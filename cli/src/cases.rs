@@ -1,6 +1,6 @@
 //! `killswitch test`: expected outcomes kept next to the rules.
 
-use crate::output::{closest_key, escape, parse_now, read_input, DecisionFields, INVALID, USAGE};
+use crate::output::{escape, key_hint, parse_now, read_input, DecisionFields, INVALID, USAGE};
 use clap::Args;
 use killswitch::{Context, FlagSet, Limits};
 use std::io::{self, Write};
@@ -116,9 +116,7 @@ fn run_case(set: &FlagSet, case: &serde_json::Value) -> Result<(), String> {
     }
     if set.get(flag).is_none() {
         let known: Vec<&str> = set.flags().iter().map(|f| f.key()).collect();
-        let hint = closest_key(flag, &known)
-            .map(|k| format!("; did you mean `{}`?", escape(k)))
-            .unwrap_or_default();
+        let hint = key_hint(flag, &known);
         return Err(format!(
             "        no flag `{}` in the config{hint}",
             escape(flag)

@@ -10,7 +10,7 @@ mod definition;
 mod render;
 mod tally;
 
-use crate::output::{closest_key, parse_now, USAGE};
+use crate::output::{key_hint, parse_now, USAGE};
 use clap::Args;
 use definition::Change;
 use killswitch::{FlagSet, Format, Limits, Reason};
@@ -241,9 +241,7 @@ pub(crate) fn run(args: &DiffArgs) -> u8 {
     if !args.flag.is_empty() {
         for key in &args.flag {
             if !keys.contains(&key.as_str()) {
-                let hint = closest_key(key, &keys)
-                    .map(|k| format!("; did you mean `{k}`?"))
-                    .unwrap_or_default();
+                let hint = key_hint(key, &keys);
                 eprintln!("error: no flag `{key}` in OLD or NEW{hint}");
                 return USAGE;
             }

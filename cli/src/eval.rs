@@ -12,17 +12,18 @@ use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::time::SystemTime;
 
 #[derive(Args)]
+// Whichever of them is missing, the error names all three.
+#[command(group(
+    clap::ArgGroup::new("input")
+        .required(true)
+        .args(["context", "contexts", "sample"])
+))]
 pub(crate) struct EvalArgs {
     /// The config file (JSON, YAML or TOML, by its extension).
     #[arg(value_name = "FILE")]
     file: String,
     /// One context: inline JSON, or @path to a JSON file.
-    #[arg(
-        long,
-        value_name = "JSON",
-        conflicts_with = "contexts",
-        required_unless_present_any = ["contexts", "sample"]
-    )]
+    #[arg(long, value_name = "JSON", conflicts_with = "contexts")]
     context: Option<String>,
     /// A JSON-lines file of contexts, one per line (`-` for standard input).
     #[arg(long, value_name = "FILE", conflicts_with = "sample")]

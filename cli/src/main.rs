@@ -14,7 +14,8 @@ mod output;
 mod serve;
 mod watch;
 
-use clap::{Parser, Subcommand};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 const EXAMPLES: &str = "\
@@ -105,8 +106,53 @@ with --deny-warnings), 2 usage or I/O error."
     Pull(fleet::pull::PullArgs),
 }
 
+/// Words tried as subcommands that are options of one: the word, and what
+/// to run instead.
+const OPTIONS_NOT_SUBCOMMANDS: &[(&str, &str)] = &[
+    (
+        "explain",
+        "to see why flags decide as they do, run `killswitch eval FILE --context JSON --explain`",
+    ),
+    (
+        "sample",
+        "to see the share of users a rollout admits, run `killswitch eval FILE --sample N`",
+    ),
+];
+
+/// Adds a hint to an unknown subcommand: the option it is (`explain` is
+/// `eval --explain`), or the subcommand it likely misspells.
+fn hint_subcommand(e: &mut clap::Error) {
+    if e.kind() != ErrorKind::InvalidSubcommand {
+        return;
+    }
+    let Some(ContextValue::String(word)) = e.get(ContextKind::InvalidSubcommand) else {
+        return;
+    };
+    let word = word.clone();
+    if let Some((_, instead)) = OPTIONS_NOT_SUBCOMMANDS.iter().find(|(w, _)| *w == word) {
+        let tip = format!("`{word}` is not a subcommand: {instead}");
+        e.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![tip.into()]),
+        );
+        return;
+    }
+    let command = Cli::command();
+    let names = command.get_subcommands().map(clap::Command::get_name);
+    if let Some(name) = killswitch::closest(&word, names) {
+        let name = ContextValue::String(name.to_string());
+        e.insert(ContextKind::SuggestedSubcommand, name);
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(mut e) => {
+            hint_subcommand(&mut e);
+            e.exit()
+        }
+    };
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),

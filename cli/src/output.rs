@@ -39,9 +39,7 @@ pub(crate) fn write_json_line(
 /// The warning for `--flag` naming no flag of `file`, with the closest
 /// key as a hint.
 pub(crate) fn unknown_flag_warning(key: &str, known: &[&str], file: &str) -> String {
-    let hint = closest_key(key, known)
-        .map(|k| format!("; did you mean `{}`?", escape(k)))
-        .unwrap_or_default();
+    let hint = key_hint(key, known);
     format!(
         "warning: no flag `{}` in {}{hint}",
         escape(key),
@@ -139,19 +137,13 @@ pub(crate) fn read_input(path: &str, max_bytes: usize) -> Result<String, String>
         .map_err(|e| format!("cannot read `{}`: {}", escape(path), escape(&e.to_string())))
 }
 
-/// The known key most like `key`, for a hint.
-pub(crate) fn closest_key<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
-    let lower = key.to_lowercase();
-    known
-        .iter()
-        .copied()
-        .find(|k| k.to_lowercase() == lower || k.replace('-', "_") == key.replace('-', "_"))
-        .or_else(|| {
-            known
-                .iter()
-                .copied()
-                .find(|k| k.contains(key) || key.contains(*k))
-        })
+/// The hint for a key that names no flag: `; did you mean `...`?` with
+/// the known key most like it (the engine's one "did you mean",
+/// [`killswitch::closest`]), or nothing.
+pub(crate) fn key_hint(key: &str, known: &[&str]) -> String {
+    killswitch::closest(key, known.iter().copied())
+        .map(|k| format!("; did you mean `{}`?", escape(k)))
+        .unwrap_or_default()
 }
 
 /// Starts the live store on `file` as `watch` and `serve` follow it:

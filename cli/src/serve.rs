@@ -8,6 +8,7 @@ use killswitch::store::StoreEvent;
 use killswitch_server::{Metrics, Server, Tokens, DEFAULT_LISTEN};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Args)]
 pub(crate) struct ServeArgs {
@@ -48,8 +49,9 @@ pub(crate) struct ServeArgs {
     /// repeatable, `*` for any origin. Off unless given.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<String>,
-    /// Serve the flag dashboard at /dashboard and its JSON at /api/v1.
-    /// With a plain file source it is read-only.
+    /// Serve the flag dashboard at /dashboard (`/` redirects there) and
+    /// its JSON at /api/v1. Read-only with a plain file source, and
+    /// without an admin token (--admin-token-file).
     #[arg(long)]
     dashboard: bool,
     /// Require a token of this file (or an admin token) to see the
@@ -90,7 +92,7 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
             args.dashboard_token_file.as_deref(),
             args.admin_token_file.as_deref(),
         ) {
-            Ok(d) => Some(d),
+            Ok(settings) => Some(settings),
             Err(e) => {
                 eprintln!("error: {e}");
                 return USAGE;
@@ -165,17 +167,30 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
     for origin in &args.cors_origins {
         server = server.cors_origin(origin.as_str());
     }
+    // The dashboard's registry lives on a thread of its own (see
+    // `RegistryVersions`), ended after the server's runtime is gone.
+    let mut registry_thread = None;
     let dashboard_mode = match dashboard {
         None => None,
         // Writes from the dashboard go to the database the store follows,
         // through the same registry as `killswitch kill` and `rollback`.
-        Some(dashboard) => match args.source.as_deref() {
+        Some(settings) => match args.source.as_deref() {
             Some(url) if crate::fleet::is_postgres(url) => {
-                match killswitch_fleet::Registry::connect(url) {
-                    Ok(registry) => {
-                        let versions = crate::dashboard::RegistryVersions(registry);
-                        server = server.dashboard(dashboard.versions(versions));
-                        Some("actions write new versions to the database")
+                let spawned = killswitch_fleet::Registry::connect(url)
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| {
+                        crate::dashboard::RegistryVersions::spawn(r).map_err(|e| e.to_string())
+                    });
+                match spawned {
+                    Ok((versions, thread)) => {
+                        registry_thread = Some(thread);
+                        server = server.dashboard(settings.dashboard.versions(versions));
+                        Some(if settings.has_admin {
+                            "actions write new versions to the database"
+                        } else {
+                            "read-only: no admin token was given, so every action is refused; \
+                             --admin-token-file (or KILLSWITCH_ADMIN_TOKEN) enables them"
+                        })
                     }
                     Err(e) => {
                         eprintln!("error: the dashboard cannot open `{name}` for writes: {e}");
@@ -185,7 +200,7 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
                 }
             }
             _ => {
-                server = server.dashboard(dashboard);
+                server = server.dashboard(settings.dashboard);
                 Some("read-only: the source is not versioned")
             }
         },
@@ -196,6 +211,11 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
             eprintln!("serve: dashboard at http://{addr}/dashboard ({mode})");
         }
     });
+    if let Some(thread) = registry_thread {
+        if !thread.close(Duration::from_secs(15)) {
+            eprintln!("serve: the dashboard's database connection did not close in time");
+        }
+    }
     store.shutdown();
     match result {
         Ok(()) => {
@@ -226,6 +246,10 @@ fn event_line(source: &str, event: &StoreEvent) -> String {
         StoreEvent::Rejected { version, error } => format!(
             "serve: rejected a change of `{source}` (version {version} keeps serving): {}",
             first_line(error)
+        ),
+        StoreEvent::Recovered { version } => format!(
+            "serve: `{source}` is healthy again (version {version} keeps serving): \
+             the last error no longer stands"
         ),
         _ => format!("serve: {event:?}"),
     }

@@ -291,6 +291,9 @@ fn three_replicas_follow_one_database() {
         assert_eq!(metric(r, "killswitch_source_degraded"), "1");
         let ready = readyz(r);
         assert!(!ready["source_error"].as_str().unwrap().contains(PASSWORD));
+        // RFC 3339, as every time the service gives.
+        let since = ready["degraded_since"].as_str().unwrap();
+        assert!(since.len() == 20 && since.ends_with('Z'), "{since}");
     }
     let out = killswitch(
         &dir,
@@ -496,4 +499,142 @@ fn a_replica_follows_a_config_behind_a_url() {
     for line in replica.log.try_iter() {
         assert!(!line.contains(PASSWORD), "{line}");
     }
+}
+
+/// The versions of the database, newest first, as `history` prints them.
+fn history_versions(dir: &Path, url: &str) -> Vec<u64> {
+    let out = killswitch(dir, &["history", "--from", url, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| {
+            let entry: serde_json::Value = serde_json::from_str(l).unwrap();
+            entry["version"].as_u64().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn a_kill_or_unkill_that_changes_nothing_writes_nothing() {
+    let Some(pg) = Cluster::start("fleet-noop") else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let dir = temp_dir("noop");
+    std::fs::write(dir.join("flags.toml"), CONFIG).unwrap();
+    let v1 = version_of(&killswitch(&dir, &["publish", "flags.toml", "--to", &url]));
+    let no_op = |command: &str, state: &str, newest: u64| {
+        let out = killswitch(
+            &dir,
+            &[command, "checkout_v2", "--to", &url, "--message", "again"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        // The newest version is printed, as a write prints its new one.
+        assert_eq!(stdout(&out), format!("{newest}\n"));
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "note: flag `checkout_v2` is already {state} in version {newest}, the newest: \
+                 nothing was written\n"
+            )
+        );
+    };
+    no_op("unkill", "not killed", v1);
+    assert_eq!(history_versions(&dir, &url), [v1]);
+    let v2 = version_of(&killswitch(
+        &dir,
+        &["kill", "checkout_v2", "--to", &url, "--message", "INC-1"],
+    ));
+    assert_eq!(v2, v1 + 1);
+    no_op("kill", "killed", v2);
+    assert_eq!(history_versions(&dir, &url), [v2, v1]);
+    // Compare-and-set is still checked: a stale expectation fails.
+    let out = killswitch(
+        &dir,
+        &[
+            "kill",
+            "checkout_v2",
+            "--to",
+            &url,
+            "--message",
+            "again",
+            "--expect-version",
+            &v1.to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(history_versions(&dir, &url), [v2, v1]);
+}
+
+#[test]
+fn kill_of_a_misspelt_flag_suggests_the_key() {
+    let Some(pg) = Cluster::start("fleet-typo") else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let dir = temp_dir("typo");
+    std::fs::write(dir.join("flags.toml"), CONFIG).unwrap();
+    let v1 = version_of(&killswitch(&dir, &["publish", "flags.toml", "--to", &url]));
+    let out = killswitch(
+        &dir,
+        &["kill", "chekout_v2", "--to", &url, "--message", "INC-2"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: cannot edit version {v1} (nothing was written): the config has no flag \
+             `chekout_v2`; did you mean `checkout_v2`?\n"
+        )
+    );
+    assert_eq!(history_versions(&dir, &url), [v1]);
+}
+
+/// The next log line of `r` starting with `prefix`, within the deadline.
+fn log_line(r: &Replica, prefix: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let left = DEADLINE.saturating_sub(start.elapsed());
+        let line = r
+            .log
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no line starting {prefix:?}"));
+        assert!(!line.contains(PASSWORD), "{line}");
+        if line.starts_with(prefix) {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn a_replica_logs_that_the_database_is_back() {
+    let Some(mut pg) = Cluster::start("fleet-back") else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let dir = temp_dir("back");
+    std::fs::write(dir.join("flags.toml"), CONFIG).unwrap();
+    version_of(&killswitch(&dir, &["publish", "flags.toml", "--to", &url]));
+    let r = spawn_replica_with(&dir, &url, &["--poll-ms", "100"]);
+    let name = killswitch_fleet::redact_url(&url);
+    pg.stop_server();
+    let line = log_line(&r, "serve: source `");
+    assert!(
+        line.starts_with(&format!(
+            "serve: source `{name}` is degraded (version 1 keeps serving): "
+        )),
+        "{line}"
+    );
+    // Back, with no new version: the error no longer stands, and the log
+    // says so rather than leaving the error as its last word.
+    pg.start_server();
+    let line = log_line(&r, &format!("serve: `{name}`"));
+    assert_eq!(
+        line,
+        format!(
+            "serve: `{name}` is healthy again (version 1 keeps serving): the last error no \
+             longer stands"
+        )
+    );
+    assert_eq!(readyz(&r)["source"], "ok");
 }

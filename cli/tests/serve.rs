@@ -97,6 +97,33 @@ fn serve_follows_the_file_logs_reloads_and_exits_0_on_sigterm() {
 }
 
 #[test]
+fn serve_logs_the_recovery_when_a_rejected_change_is_undone() {
+    let dir = temp_dir("recovery");
+    let path = dir.join("flags.json");
+    replace(&path, &config(false));
+    let (mut child, _addr, lines) = spawn_serve(&dir, &["flags.json"]);
+    replace(&path, r#"[{"flag_key": "checkout_v2""#);
+    let line = lines.recv_timeout(DEADLINE).unwrap();
+    assert!(
+        line.starts_with("serve: rejected a change of `flags.json` (version 1 keeps serving): "),
+        "{line}"
+    );
+    // The config serving, written back: no new version, but the error no
+    // longer stands, and the log says so (once).
+    replace(&path, &config(false));
+    assert_eq!(
+        lines.recv_timeout(DEADLINE).unwrap(),
+        "serve: `flags.json` is healthy again (version 1 keeps serving): the last error no \
+         longer stands"
+    );
+    sigterm(&child.0);
+    assert_eq!(wait_exit(&mut child.0).code(), Some(0));
+    // Until stderr closes.
+    let rest: Vec<String> = std::iter::from_fn(|| lines.recv_timeout(DEADLINE).ok()).collect();
+    assert_eq!(rest, ["serve: stopped"]);
+}
+
+#[test]
 fn serve_with_a_token_file_never_logs_tokens() {
     let dir = temp_dir("tokens");
     replace(&dir.join("flags.json"), &config(true));

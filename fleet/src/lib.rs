@@ -34,7 +34,7 @@ mod source;
 pub use database::Database;
 pub use error::{FleetError, FleetErrorKind};
 pub use http::{HttpSource, DEFAULT_HTTP_TIMEOUT};
-pub use registry::{HistoryEntry, Registry, Version};
+pub use registry::{HistoryEntry, Registry, Version, Written};
 pub use source::PostgresSource;
 
 /// `url` with its password (in the user part, or a `password=`

@@ -55,6 +55,29 @@ pub struct HistoryEntry {
     pub valid: bool,
 }
 
+/// What a write did: publish a new version, or nothing, because the
+/// newest version already is what it asked for (a kill of a flag already
+/// killed), so that the history holds only real changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Written {
+    /// A new version was published, with this number.
+    Published(u64),
+    /// Nothing was written: the newest version, with this number, already
+    /// is as asked.
+    Unchanged(u64),
+}
+
+impl Written {
+    /// The version that is now the newest: the new one, or the one that
+    /// needed no change.
+    pub fn version(self) -> u64 {
+        match self {
+            Written::Published(n) | Written::Unchanged(n) => n,
+        }
+    }
+}
+
 /// The config versions in a PostgreSQL database: every write is
 /// validated as `killswitch check` validates, attributed, and a new
 /// immutable version; writes are serialised (a transaction-scoped
@@ -67,12 +90,17 @@ pub struct HistoryEntry {
 ///
 /// ```no_run
 /// use killswitch::Format;
-/// use killswitch_fleet::Registry;
+/// use killswitch_fleet::{Registry, Written};
 ///
 /// let registry = Registry::connect("postgres://flags@db.internal/flags")?;
 /// let text = r#"{"flag_key": "checkout_v2", "enabled": true, "rollout_percentage": 10}"#;
 /// let v1 = registry.publish(text, Format::Json, "ana", "10% of users", None)?;
 /// let v2 = registry.set_kill("checkout_v2", true, "oncall", "INC-42: checkout errors", Some(v1))?;
+/// assert_eq!(v2, Written::Published(v1 + 1));
+/// // Killed already: nothing to write.
+/// let again = registry.set_kill("checkout_v2", true, "oncall", "INC-42", None)?;
+/// assert_eq!(again, Written::Unchanged(v1 + 1));
+/// let v2 = v2.version();
 /// let v3 = registry.rollback(v1, "oncall", "INC-42 fixed", None)?;
 /// assert!(v1 < v2 && v2 < v3);
 /// for entry in registry.history(Some(10))? {
@@ -134,12 +162,17 @@ impl Registry {
         message: &str,
         expect: Option<u64>,
     ) -> Result<u64, FleetError> {
-        self.write(expect, author, message, |_| Ok((text.to_string(), format)))
+        self.write(expect, author, message, |_| {
+            Ok(Some((text.to_string(), format)))
+        })
+        .map(Written::version)
     }
 
     /// Publishes a version equal to the newest with the kill switch of
     /// `flag` set to `killed` (the rest of its text unchanged; see
-    /// [`killswitch::edit::set_kill_switch`]); returns its number.
+    /// [`killswitch::edit::set_kill_switch`]), unless the flag's kill
+    /// switch already is `killed`: then nothing is written
+    /// ([`Written::Unchanged`]).
     pub fn set_kill(
         &self,
         flag: &str,
@@ -147,13 +180,16 @@ impl Registry {
         author: &str,
         message: &str,
         expect: Option<u64>,
-    ) -> Result<u64, FleetError> {
+    ) -> Result<Written, FleetError> {
         self.write(expect, author, message, |newest| {
             let newest = newest.ok_or_else(nothing_published)?;
-            usable_base(newest, &self.limits)?;
+            let flags = usable_base(newest, &self.limits)?;
+            if flags.get(flag).is_some_and(|f| f.kill_switch() == killed) {
+                return Ok(None);
+            }
             let text = killswitch::edit::set_kill_switch(&newest.text, newest.format, flag, killed)
                 .map_err(|e| edit_error(newest.number, &e))?;
-            Ok((text, newest.format))
+            Ok(Some((text, newest.format)))
         })
     }
 
@@ -177,8 +213,9 @@ impl Registry {
                 percentage,
             )
             .map_err(|e| edit_error(newest.number, &e))?;
-            Ok((text, newest.format))
+            Ok(Some((text, newest.format)))
         })
+        .map(Written::version)
     }
 
     /// Publishes the config of version `version` again, as a new version
@@ -192,8 +229,9 @@ impl Registry {
     ) -> Result<u64, FleetError> {
         let old = self.version(version)?;
         self.write(expect, author, message, |_| {
-            Ok((old.text.clone(), old.format))
+            Ok(Some((old.text.clone(), old.format)))
         })
+        .map(Written::version)
     }
 
     /// The newest version, if any was published.
@@ -266,15 +304,16 @@ impl Registry {
     }
 
     /// Runs one write: under the publish lock, reads the newest version,
-    /// checks `expect`, makes the new text with `make`, validates it and
-    /// inserts it as the next number.
+    /// checks `expect`, makes the new text with `make` (`None`: the newest
+    /// already is as asked, nothing to write), validates it and inserts it
+    /// as the next number.
     fn write(
         &self,
         expect: Option<u64>,
         author: &str,
         message: &str,
-        make: impl FnOnce(Option<&Version>) -> Result<(String, Format), FleetError>,
-    ) -> Result<u64, FleetError> {
+        make: impl FnOnce(Option<&Version>) -> Result<Option<(String, Format)>, FleetError>,
+    ) -> Result<Written, FleetError> {
         self.with_client(|db, client| {
             let mut tx = client
                 .transaction()
@@ -293,7 +332,10 @@ impl Registry {
                     return Err(FleetError::conflict(expected, newest_number));
                 }
             }
-            let (text, format) = make(newest.as_ref())?;
+            let Some((text, format)) = make(newest.as_ref())? else {
+                // The transaction ends unwritten (rolled back on drop).
+                return Ok(Written::Unchanged(newest_number.unwrap_or(0)));
+            };
             if let Err(e) = FlagSet::from_text(&text, format, &self.limits) {
                 return Err(FleetError::invalid("the new config", e));
             }
@@ -309,7 +351,7 @@ impl Registry {
             .map_err(|e| db.error("cannot insert the new version", &e))?;
             tx.commit()
                 .map_err(|e| db.error("cannot commit the new version", &e))?;
-            Ok(number)
+            Ok(Written::Published(number))
         })
     }
 
@@ -396,9 +438,9 @@ pub(crate) fn parse_format(name: &str) -> Option<Format> {
 
 /// An edit starts from the newest version; one that does not compile
 /// (written by another tool) is refused with a way out.
-fn usable_base(newest: &Version, limits: &Limits) -> Result<(), FleetError> {
+fn usable_base(newest: &Version, limits: &Limits) -> Result<FlagSet, FleetError> {
     match FlagSet::from_text(&newest.text, newest.format, limits) {
-        Ok(_) => Ok(()),
+        Ok(flags) => Ok(flags),
         Err(e) => Err(FleetError::invalid(
             &format!(
                 "version {}, the newest (not served: stores keep the last good one), \
@@ -420,6 +462,6 @@ fn nothing_published() -> FleetError {
 fn edit_error(version: u64, e: &killswitch::edit::EditError) -> FleetError {
     FleetError::new(
         FleetErrorKind::Edit,
-        format!("cannot edit version {version}: {e}; nothing was written"),
+        format!("cannot edit version {version} (nothing was written): {e}"),
     )
 }

@@ -8,7 +8,7 @@ mod pg;
 
 use killswitch::store::Store;
 use killswitch::{Context, Format};
-use killswitch_fleet::{FleetErrorKind, PostgresSource, Registry};
+use killswitch_fleet::{FleetErrorKind, PostgresSource, Registry, Written};
 use pg::{Cluster, PASSWORD};
 use std::time::{Duration, Instant};
 
@@ -65,7 +65,20 @@ fn publish_kill_rollback_history_and_compare_and_set() {
     let v2 = registry
         .set_kill("checkout_v2", true, "oncall", "INC-1: errors", Some(v1))
         .unwrap();
-    assert_eq!(v2, 2);
+    assert_eq!(v2, Written::Published(2));
+    let v2 = v2.version();
+    // Killed already: nothing is written, compare-and-set still checked.
+    assert_eq!(
+        registry
+            .set_kill("checkout_v2", true, "oncall", "again", Some(v2))
+            .unwrap(),
+        Written::Unchanged(v2)
+    );
+    assert_eq!(registry.history(None).unwrap().len(), 2);
+    let stale = registry
+        .set_kill("checkout_v2", true, "oncall", "again", Some(v1))
+        .unwrap_err();
+    assert_eq!(stale.kind(), FleetErrorKind::Conflict);
     let killed = registry.version(v2).unwrap();
     assert!(
         killed.text.contains("\"kill_switch\": true"),
@@ -134,7 +147,8 @@ fn yaml_keeps_its_format_and_segments_through_a_kill() {
         .unwrap();
     let v2 = registry
         .set_kill("checkout_v2", true, "oncall", "INC-2", None)
-        .unwrap();
+        .unwrap()
+        .version();
     let v = registry.version(v2).unwrap();
     assert_eq!(v.format, Format::Yaml);
     assert_eq!(
@@ -208,7 +222,8 @@ fn a_store_follows_the_database_and_keeps_the_last_good_version() {
 
     let v2 = registry
         .set_kill("checkout_v2", true, "oncall", "INC-3", None)
-        .unwrap();
+        .unwrap()
+        .version();
     wait_for("the kill", Duration::from_secs(5), || {
         !store.evaluate("checkout_v2", &user).enabled
     });

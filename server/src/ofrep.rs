@@ -121,11 +121,13 @@ pub(crate) fn parse_context(body: &[u8], max_depth: usize) -> Result<Context<'_>
     let Some(raw) = parsed.context else {
         return Ok(Context::new());
     };
-    let mut ctx = Context::from_json(raw.get()).map_err(|e| {
-        let e = e.to_string();
-        let e = e.strip_prefix("invalid context: ").unwrap_or(&e);
+    // The engine's context reader (`Context::from_json` is this too),
+    // called here so that the error's position can be told in the body
+    // the client sent, not in the `context` value alone.
+    let mut ctx = serde_json::from_str::<Context<'_>>(raw.get()).map_err(|e| {
         Failure::context(format!(
-            "`context` must be a JSON object of attributes: {e}"
+            "`context` must be a JSON object of attributes: {}",
+            placed_in_body(&e, text, raw.get())
         ))
     })?;
     let targeting_key = match ctx.get("targetingKey") {
@@ -145,6 +147,47 @@ pub(crate) fn parse_context(body: &[u8], max_depth: usize) -> Result<Context<'_>
         ctx.set("user_id", Value::String(key));
     }
     Ok(ctx)
+}
+
+/// The message of `e`, an error in `part` (a slice of `body`), with its
+/// position ("at line L column C") given in `body`: lines counted from 1,
+/// columns in characters from 1, as the client's editor shows them.
+fn placed_in_body(e: &serde_json::Error, body: &str, part: &str) -> String {
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let Some(message) = text.strip_suffix(&suffix) else {
+        return text;
+    };
+    // Where `part` starts in `body` (it is a slice of it).
+    let start = (part.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+    if body.get(start..start + part.len()) != Some(part) || e.line() == 0 {
+        return message.to_string();
+    }
+    // serde_json counts lines from 1 and, on its line, the bytes up to and
+    // including the one it stopped at: none, when the value's first
+    // character is wrong (`[` for an object), which is then the place.
+    let (line_start, consumed) = match e.line() {
+        1 => (0, e.column().max(1)),
+        n => (
+            part.match_indices('\n')
+                .nth(n.saturating_sub(2))
+                .map_or(0, |(i, _)| i + 1),
+            e.column(),
+        ),
+    };
+    let at = (start + line_start + consumed).min(body.len());
+    let mut end = at;
+    while !body.is_char_boundary(end) {
+        end += 1;
+    }
+    let before = body.get(..end).unwrap_or(body);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit_once('\n')
+        .map_or(before, |(_, last)| last)
+        .chars()
+        .count();
+    format!("{message} at line {line} column {column}")
 }
 
 /// Whether JSON text opens more than `max` objects or arrays inside each
@@ -300,6 +343,32 @@ mod tests {
         assert_eq!(ctx.user_id(), Some("u2"));
         let same = br#"{"context": {"user_id": "u3", "targetingKey": "u3"}}"#;
         assert_eq!(parse_context(same, 8).unwrap().user_id(), Some("u3"));
+    }
+
+    #[test]
+    fn context_errors_are_placed_in_the_body() {
+        let details = |body: &str| parse_context(body.as_bytes(), 8).unwrap_err().details;
+        // Column 13 of the body is the `5`; line 2 column 14 the `[`.
+        assert_eq!(
+            details(r#"{"context": 5}"#),
+            "`context` must be a JSON object of attributes: invalid type: integer `5`, \
+             expected a JSON object of attributes at line 1 column 13"
+        );
+        // On a later line, after a two-byte character: the `}` closing
+        // the context (where the reader noticed), line 2 column 34.
+        let two_lines = "{\"a\": 1,\n \"context\": {\"é\": 1, \"user_id\": 5}}";
+        assert_eq!(
+            details(two_lines),
+            "`context` must be a JSON object of attributes: `user_id` must be a string \
+             at line 2 column 34"
+        );
+        // Columns count characters: `é` and `ü` are two bytes, one column.
+        let wide = "{\"é\": \"ü\", \"context\": {\"user_id\": 5}}";
+        assert!(
+            details(wide).ends_with(" at line 1 column 36"),
+            "{}",
+            details(wide)
+        );
     }
 
     #[test]

@@ -334,7 +334,8 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
 /// source's state: `"source": "ok"`, or `"degraded"` with the reason
 /// while the source cannot be read (the last good version keeps serving,
 /// so the replica stays ready), and the source's own version when it
-/// keeps versions (a database).
+/// keeps versions (a database). Times are RFC 3339 in UTC, as in the
+/// dashboard's JSON.
 async fn readyz(State(app): State<Arc<App>>) -> Response {
     let status = app.store.status();
     let mut body = serde_json::Map::new();
@@ -354,7 +355,10 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
             body.insert("source".into(), "degraded".into());
             body.insert("source_error".into(), why.as_str().into());
             if let Some(since) = status.degraded_since {
-                body.insert("degraded_since".into(), unix_seconds(since).into());
+                body.insert(
+                    "degraded_since".into(),
+                    killswitch::format_time(since).into(),
+                );
             }
         }
         None => {
@@ -364,7 +368,10 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
     if let Some(v) = &status.source_version {
         body.insert("published_version".into(), v.number.into());
         body.insert("published_by".into(), v.author.as_str().into());
-        body.insert("published_at".into(), unix_seconds(v.published_at).into());
+        body.insert(
+            "published_at".into(),
+            killswitch::format_time(v.published_at).into(),
+        );
     }
     let json = serde_json::to_vec(&body).unwrap_or_default();
     let code = if ready {
@@ -373,12 +380,6 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (code, [(CONTENT_TYPE, JSON)], json).into_response()
-}
-
-/// Seconds since the Unix epoch.
-fn unix_seconds(t: SystemTime) -> u64 {
-    t.duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// `GET /metrics`: Prometheus' text format.

@@ -180,6 +180,72 @@ fn a_file_source_serves_a_read_only_dashboard() {
         .contains("kill"));
 }
 
+/// The list's row of flag `key`.
+fn row<'p>(page: &'p str, key: &str) -> &'p str {
+    let start = page
+        .find(&format!("<tr data-key=\"{key}\""))
+        .unwrap_or_else(|| panic!("no row {key}"));
+    let end = start + page[start..].find("</tr>").unwrap();
+    &page[start..end]
+}
+
+#[test]
+fn killed_and_disabled_flags_show_off_not_their_percentage() {
+    let flags = r#"[
+      {"flag_key": "killed", "enabled": true, "kill_switch": true, "rollout_percentage": 100},
+      {"flag_key": "disabled", "enabled": false, "rollout_percentage": 30},
+      {"flag_key": "ramping", "enabled": true, "rollout_percentage": 30}
+    ]"#;
+    let server = TestServer::with_dashboard(
+        Store::new(FlagSet::from_json(flags).unwrap()),
+        Dashboard::new(),
+    );
+    let page = server.get("/dashboard", &[]).body;
+    let killed = row(&page, "killed");
+    assert!(killed.contains("off for everyone: killed"), "{killed}");
+    assert!(
+        !killed.contains('%') && !killed.contains("meter"),
+        "{killed}"
+    );
+    let disabled = row(&page, "disabled");
+    assert!(
+        disabled.contains("off for everyone: disabled"),
+        "{disabled}"
+    );
+    assert!(
+        !disabled.contains('%') && !disabled.contains("meter"),
+        "{disabled}"
+    );
+    // A flag that serves keeps its bar.
+    let ramping = row(&page, "ramping");
+    assert!(
+        ramping.contains("aria-label=\"30 percent\"") && ramping.contains("30 %"),
+        "{ramping}"
+    );
+    // The flag's page: off now, the configured percentage apart.
+    let flag = server.get("/dashboard/flags/killed", &[]).body;
+    assert!(
+        flag.contains("<dt>Rollout now</dt><dd><span class=\"muted inactive\">off for everyone: killed</span></dd><dt>rollout_percentage</dt><dd>100 %</dd>"),
+        "{flag}"
+    );
+}
+
+#[test]
+fn the_root_redirects_to_the_dashboard() {
+    let server = TestServer::with_dashboard(
+        Store::new(FlagSet::from_json(FLAGS).unwrap()),
+        Dashboard::new(),
+    );
+    let root = server.get("/", &[]);
+    assert_eq!(root.status, 303, "{}", root.body);
+    assert_eq!(root.header("location"), Some("/dashboard"));
+    // Without the dashboard, `/` is OFREP's 404, as any unknown path.
+    let plain = TestServer::start(Store::new(FlagSet::from_json(FLAGS).unwrap()), |s| s);
+    let root = plain.get("/", &[]);
+    assert_eq!(root.status, 404);
+    assert_eq!(root.json()["errorCode"], "GENERAL");
+}
+
 #[test]
 fn reads_need_a_token_and_writes_an_admin_token() {
     let (server, _) = TestServer::versioned();
@@ -649,6 +715,24 @@ fn rollback_restores_the_earlier_decisions() {
         versions.version(1).unwrap().text
     );
     assert_eq!(history["versions"][1]["changed"], json!(["checkout"]));
+}
+
+#[test]
+fn readyz_and_the_dashboard_give_publication_times_alike() {
+    let (server, _versions) = TestServer::versioned();
+    let ready = server.get("/readyz", &[]).json();
+    let status = server
+        .get("/api/v1/status", &[("Authorization", &bearer(READ))])
+        .json();
+    let published = ready["published_at"].as_str().unwrap();
+    assert_eq!(Some(published), status["published_at"].as_str());
+    // RFC 3339 in UTC, to the second, which the engine reads back.
+    assert!(
+        published.ends_with('Z') && published.len() == 20,
+        "{published}"
+    );
+    assert!(killswitch::parse_time(published).is_some(), "{published}");
+    assert_eq!(ready["published_version"], 1);
 }
 
 #[test]

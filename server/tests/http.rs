@@ -250,6 +250,59 @@ fn errors_have_ofrep_bodies() {
 }
 
 #[test]
+fn invalid_context_positions_are_in_the_body_sent() {
+    let server = TestServer::start(fixed_store(), |s| s);
+    let details = |path: &str, body: &str| {
+        let reply = server.post(path, body);
+        assert_eq!(reply.status, 400, "{reply:?}");
+        let body = reply.json();
+        assert_eq!(body["errorCode"], "INVALID_CONTEXT", "{reply:?}");
+        body["errorDetails"].as_str().unwrap().to_string()
+    };
+    let single = "/ofrep/v1/evaluate/flags/everyone";
+    // `5` is the body's 13th character (the context's 1st).
+    assert_eq!(
+        details(single, r#"{"context": 5}"#),
+        "`context` must be a JSON object of attributes: invalid type: integer `5`, expected \
+         a JSON object of attributes at line 1 column 13"
+    );
+    // A pretty-printed body, as a client library sends it: the `}` that
+    // closes the context is line 4 column 3 of the body.
+    let pretty = "{\n  \"context\": {\n    \"user_id\": 7\n  }\n}";
+    assert_eq!(
+        details(single, pretty),
+        "`context` must be a JSON object of attributes: `user_id` must be a string at line 4 \
+         column 3"
+    );
+    // The bulk endpoint places them alike.
+    let d = details(
+        "/ofrep/v1/evaluate/flags",
+        r#"{"other": "ü", "context": []}"#,
+    );
+    assert!(d.ends_with(" at line 1 column 27"), "{d}");
+}
+
+#[test]
+fn a_request_without_a_context_is_the_empty_context() {
+    let server = TestServer::start(fixed_store(), |s| s);
+    for body in ["", "{}", r#"{"other": 1}"#] {
+        // No user id: a rollout cannot admit it, a killed flag is off.
+        let reply = server.post("/ofrep/v1/evaluate/flags/everyone", body);
+        assert_eq!(reply.status, 200, "{body:?}: {reply:?}");
+        let answer = reply.json();
+        assert_eq!(answer["value"], false, "{body:?}: {answer}");
+        assert_eq!(answer["metadata"]["reason"], "missing_user_id", "{body:?}");
+        let reply = server.post("/ofrep/v1/evaluate/flags/killed", body);
+        assert_eq!(reply.json()["reason"], "DISABLED", "{body:?}");
+        let reply = server.post("/ofrep/v1/evaluate/flags", body);
+        assert_eq!(reply.status, 200, "{body:?}: {reply:?}");
+    }
+    // `null` is not "no context".
+    let reply = server.post("/ofrep/v1/evaluate/flags/everyone", r#"{"context": null}"#);
+    assert_eq!(reply.status, 400);
+}
+
+#[test]
 fn percent_encoded_keys_are_decoded() {
     let flags = r#"{"flag_key": "a b/c", "enabled": true, "kill_switch": true}"#;
     let store = Store::new(killswitch::FlagSet::from_json(flags).unwrap());

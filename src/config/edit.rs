@@ -3,6 +3,7 @@
 //! it was. Used for the one-command kill switch of a published config.
 
 use crate::document::{self, Format, Member, Node, NodeKind};
+use crate::suggest::{closest, did_you_mean, Quote};
 use std::fmt;
 
 /// Why a config could not be edited: it cannot be read, has no such
@@ -42,7 +43,8 @@ impl std::error::Error for EditError {}
 /// assert_eq!(killed, "# checkout\n- kill_switch: true\n  flag_key: checkout_v2\n  enabled: true\n");
 /// let back = set_kill_switch(&killed, Format::Yaml, "checkout_v2", false)?;
 /// assert_eq!(back, "# checkout\n- kill_switch: false\n  flag_key: checkout_v2\n  enabled: true\n");
-/// assert!(set_kill_switch(yaml, Format::Yaml, "nope", true).is_err());
+/// let typo = set_kill_switch(yaml, Format::Yaml, "chekout_v2", true).unwrap_err();
+/// assert_eq!(typo.to_string(), "the config has no flag `chekout_v2`; did you mean `checkout_v2`?");
 /// # Ok::<(), killswitch::edit::EditError>(())
 /// ```
 pub fn set_kill_switch(
@@ -168,15 +170,29 @@ fn find_flag<'d, 's>(doc: &'d Node<'s>, flag: &str) -> Result<&'d Node<'s>, Edit
         NodeKind::Object(_) => vec![doc],
         _ => Vec::new(),
     };
-    items
-        .into_iter()
-        .find(|item| match &item.value {
-            NodeKind::Object(members) => members
-                .iter()
-                .any(|m| m.key == "flag_key" && m.value.value == NodeKind::String(flag.into())),
-            _ => false,
-        })
-        .ok_or_else(|| EditError::new(format!("the config has no flag `{flag}`")))
+    let key_of = |item: &Node<'s>| -> Option<String> {
+        let NodeKind::Object(members) = &item.value else {
+            return None;
+        };
+        match &members.iter().find(|m| m.key == "flag_key")?.value.value {
+            NodeKind::String(key) => Some(key.to_string()),
+            _ => None,
+        }
+    };
+    if let Some(found) = items
+        .iter()
+        .copied()
+        .find(|item| key_of(item).is_some_and(|k| k == flag))
+    {
+        return Ok(found);
+    }
+    let keys: Vec<String> = items.iter().filter_map(|item| key_of(item)).collect();
+    let hint = closest(flag, keys.iter().map(String::as_str))
+        .map(|k| format!("; {}", did_you_mean(k, Quote::Rule)))
+        .unwrap_or_default();
+    Err(EditError::new(format!(
+        "the config has no flag `{flag}`{hint}"
+    )))
 }
 
 /// Adds `field` before the flag's first field, written as that one is.

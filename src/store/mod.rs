@@ -117,6 +117,16 @@ pub enum StoreEvent {
         /// Why the config was rejected.
         error: LoadError,
     },
+    /// After a rejection, the source holds a good config again without a
+    /// new version: the rejected change was undone (the config serving
+    /// written back), or a source that could not be read answers again
+    /// with the version serving. The last error no longer stands
+    /// ([`Status::last_error`] is `None`). A new good config is told as
+    /// [`StoreEvent::Reloaded`] instead.
+    Recovered {
+        /// The version serving, as before.
+        version: u64,
+    },
 }
 
 /// What to do when the source has no config at startup: the file does not
@@ -788,7 +798,7 @@ impl Shared {
                 let mut state = lock(&self.state);
                 if matches!(state.rejected, Some(Fingerprint::Failed(_))) {
                     state.rejected = None;
-                    state.last_error = None;
+                    self.recovered(state);
                 }
                 Ok(Reload::Unchanged {
                     version: self.current.load().version,
@@ -818,7 +828,7 @@ impl Shared {
         if state.applied.as_ref() == Some(&fingerprint) {
             // Back to the good config (after a bad write, say): healthy.
             state.rejected = None;
-            state.last_error = None;
+            self.recovered(state);
             return Ok(Reload::Unchanged {
                 version: self.current.load().version,
             });
@@ -848,6 +858,17 @@ impl Shared {
                 let error = LoadError::config(self.source_name.clone(), e);
                 self.reject_locked(state, fingerprint, error)
             }
+        }
+    }
+
+    /// Clears the last error; if there was one, tells the listeners that
+    /// the version serving is healthy again.
+    fn recovered(&self, mut state: MutexGuard<'_, State>) {
+        if state.last_error.take().is_some() {
+            drop(state);
+            self.notify(&StoreEvent::Recovered {
+                version: self.current.load().version,
+            });
         }
     }
 

@@ -172,6 +172,34 @@ fn a_broken_file_keeps_the_old_version_and_reports_the_error() {
 }
 
 #[test]
+fn undoing_a_rejected_change_is_told_as_a_recovery() {
+    let dir = TempDir::new("undone");
+    let path = dir.path("flags.json");
+    replace(&path, &config(true));
+    let (store, rx) = file_store(&path, true, Some(Duration::from_millis(50)));
+
+    replace(&path, r#"{"flag_key": "checkout_v2""#);
+    assert!(matches!(
+        next_event(&rx),
+        StoreEvent::Rejected { version: 1, .. }
+    ));
+    // The config serving, written back: no new version, but the error
+    // no longer stands, and the listeners are told so, once.
+    replace(&path, &config(true));
+    match next_event(&rx) {
+        StoreEvent::Recovered { version: 1 } => {}
+        other => panic!("expected a recovery, got {other:?}"),
+    }
+    assert!(store.status().last_error.is_none());
+    assert_eq!(store.version(), 1);
+    assert!(matches!(
+        store.reload(),
+        Ok(Reload::Unchanged { version: 1 })
+    ));
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+}
+
+#[test]
 fn a_file_that_is_not_utf8_is_a_placed_config_error_not_a_read_failure() {
     let dir = TempDir::new("utf16");
     let path = dir.path("flags.json");

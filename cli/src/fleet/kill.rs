@@ -1,8 +1,12 @@
 //! `killswitch kill` and `unkill`: a new version equal to the newest with
-//! one flag's kill switch flipped; print its number.
+//! one flag's kill switch flipped; print its number. A flag already in
+//! that state gets no new version: the newest number is printed, and a
+//! note says nothing was written.
 
 use super::{author, fail, registry};
+use crate::output::escape;
 use clap::Args;
+use killswitch_fleet::Written;
 
 #[derive(Args)]
 pub(crate) struct KillArgs {
@@ -35,8 +39,18 @@ pub(crate) fn run(args: &KillArgs, killed: bool) -> u8 {
     };
     let who = author(args.author.as_deref());
     match registry.set_kill(&args.flag, killed, &who, &args.message, args.expect_version) {
-        Ok(version) => {
+        Ok(Written::Published(version)) => {
             println!("{version}");
+            0
+        }
+        Ok(written) => {
+            let state = if killed { "killed" } else { "not killed" };
+            eprintln!(
+                "note: flag `{}` is already {state} in version {}, the newest: nothing was written",
+                escape(&args.flag),
+                written.version()
+            );
+            println!("{}", written.version());
             0
         }
         Err(e) => fail(&e),

@@ -700,3 +700,77 @@ fn check_places_bytes_that_are_not_utf8() {
     assert!(text.contains("bad.json:1:16"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_misspelt_key_or_subcommand_gets_a_did_you_mean() {
+    // A typo in a flag key (not a prefix of it): the engine's helper finds it.
+    let out = killswitch(&[
+        "eval",
+        "examples/flags.json",
+        "--context",
+        SPEC_CONTEXT,
+        "--flag",
+        "new_serch_ui",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "warning: no flag `new_serch_ui` in examples/flags.json; did you mean `new_search_ui`?\n"
+    );
+    // An option tried as a subcommand: where it is.
+    let out = killswitch(&["explain", "examples/flags.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: unrecognized subcommand 'explain'\n\n  tip: `explain` is not a subcommand: to see why flags decide as they do, run `killswitch eval FILE --context JSON --explain`\n"),
+        "{err}"
+    );
+    // A misspelt subcommand.
+    let out = killswitch(&["evl", "examples/flags.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "error: unrecognized subcommand 'evl'\n\n  tip: a similar subcommand exists: 'eval'\n"
+        ),
+        "{err}"
+    );
+    // A word like none: no tip.
+    let out = killswitch(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stderr(&out).contains("tip:"), "{}", stderr(&out));
+}
+
+#[test]
+fn eval_without_a_context_names_every_way_to_give_one() {
+    let out = killswitch(&["eval", "examples/flags.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "error: the following required arguments were not provided:\n  \
+             <--context <JSON>|--contexts <FILE>|--sample <N>>\n"
+        ),
+        "{err}"
+    );
+    // Each of them alone still works, and two of them still conflict.
+    for args in [
+        ["--context", SPEC_CONTEXT],
+        ["--contexts", "examples/users.jsonl"],
+        ["--sample", "10"],
+    ] {
+        let mut all = vec!["eval", "examples/flags.json"];
+        all.extend(args);
+        let out = killswitch(&all);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    }
+    let out = killswitch(&[
+        "eval",
+        "examples/flags.json",
+        "--sample",
+        "10",
+        "--contexts",
+        "examples/users.jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -198,6 +198,21 @@ fn pill(state: State) -> String {
     )
 }
 
+/// The rollout as it serves: a killed or disabled flag is off for
+/// everyone, whatever its `rollout_percentage` (shown apart, where the
+/// page lists the flag's fields), so it gets no percentage bar.
+fn rollout_now(state: State, percentage: Option<u8>) -> String {
+    match state {
+        State::Killed => {
+            "<span class=\"muted inactive\">off for everyone: killed</span>".to_string()
+        }
+        State::Disabled => {
+            "<span class=\"muted inactive\">off for everyone: disabled</span>".to_string()
+        }
+        _ => meter(percentage),
+    }
+}
+
 fn meter(percentage: Option<u8>) -> String {
     match percentage {
         None => "<span class=\"muted\">no rollout</span>".to_string(),
@@ -362,11 +377,7 @@ pub(crate) fn flag_list(
             state = f.state.as_str(),
             href = flag_href(&f.key),
             pill = pill(f.state),
-            meter = if matches!(f.state, State::Killed | State::Disabled) {
-                format!("<span class=\"muted inactive\">{}</span>", meter(f.percentage))
-            } else {
-                meter(f.percentage)
-            },
+            meter = rollout_now(f.state, f.percentage),
             variants = variants_text(f),
         );
         out.push('\n');
@@ -421,7 +432,7 @@ pub(crate) fn flag_page(
          <dt>Variants</dt><dd>{}</dd></dl></section>",
         if f.kill_switch { "<strong class=\"danger-text\">on (killed)</strong>" } else { "off" },
         if f.enabled { "yes" } else { "no" },
-        meter(f.percentage),
+        rollout_now(f.state, f.percentage),
         flag.rollout_percentage.map_or("none".to_string(), |p| format!("{p} %")),
         esc(&flag.bucket_by),
         variants_text(f),

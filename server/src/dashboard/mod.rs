@@ -46,7 +46,7 @@ use axum::http::header::{
     X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use killswitch::store::Store;
@@ -197,6 +197,8 @@ impl Dash {
 /// The dashboard's routes.
 pub(crate) fn router(dash: Arc<Dash>) -> Router {
     Router::new()
+        // A person who opens the service's address finds the dashboard.
+        .route("/", get(|| async { Redirect::to("/dashboard") }))
         .route("/dashboard", get(pages::flags))
         .route("/dashboard/", get(pages::flags))
         .route(
