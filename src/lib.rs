@@ -59,6 +59,10 @@
 // The stages, lowest first: error, limits, suggest -> value -> document ->
 // syntax -> plan -> eval -> config -> store. Each imports only from the
 // stages before it (ARCHITECTURE.md; `scripts/layers.py` checks it).
+// The parser pest_derive generates without pest's `std` feature names
+// `::alloc` (src/syntax/mod.rs).
+extern crate alloc;
+
 mod config;
 mod document;
 mod error;
