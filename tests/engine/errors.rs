@@ -375,8 +375,14 @@ fn every_mistake_of_a_rule_is_reported_at_once_left_to_right() {
     assert_eq!(
         mistakes(r#"a equls 1 and b endswith "x""#),
         [
-            (ErrorKind::UnknownOperator, "unknown operator `equls`".into()),
-            (ErrorKind::UnknownOperator, "unknown operator `endswith`".into()),
+            (
+                ErrorKind::UnknownOperator,
+                "unknown operator `equls`".into()
+            ),
+            (
+                ErrorKind::UnknownOperator,
+                "unknown operator `endswith`".into()
+            ),
         ]
     );
     // In groups, lists and values: a missing value, an attribute used as a
@@ -384,7 +390,10 @@ fn every_mistake_of_a_rule_is_reported_at_once_left_to_right() {
     assert_eq!(
         mistakes(r#"(a == and b in [1, 99999999999999999999]) or c == d or e == "\q""#),
         [
-            (ErrorKind::MissingValue, "`==` needs a value after it".into()),
+            (
+                ErrorKind::MissingValue,
+                "`==` needs a value after it".into()
+            ),
             (
                 ErrorKind::InvalidLiteral,
                 "integer `99999999999999999999` does not fit in 64 bits".into()
@@ -397,7 +406,10 @@ fn every_mistake_of_a_rule_is_reported_at_once_left_to_right() {
         ]
     );
     // The API that returns one error returns the first.
-    assert_eq!(err(r#"a equls 1 and b endswith "x""#).message(), "unknown operator `equls`");
+    assert_eq!(
+        err(r#"a equls 1 and b endswith "x""#).message(),
+        "unknown operator `equls`"
+    );
 }
 
 #[test]
@@ -407,8 +419,14 @@ fn the_mistakes_before_a_syntax_error_come_first() {
     assert_eq!(
         mistakes(r#"a equls 1 and (b endswith "x" or c == , d) and e foo 1"#),
         [
-            (ErrorKind::UnknownOperator, "unknown operator `equls`".into()),
-            (ErrorKind::UnknownOperator, "unknown operator `endswith`".into()),
+            (
+                ErrorKind::UnknownOperator,
+                "unknown operator `equls`".into()
+            ),
+            (
+                ErrorKind::UnknownOperator,
+                "unknown operator `endswith`".into()
+            ),
             (ErrorKind::Syntax, "expected a value, found `,`".into()),
         ]
     );
@@ -427,6 +445,9 @@ fn the_mistakes_before_a_syntax_error_come_first() {
     // mistake, not the connective.
     assert_eq!(
         mistakes("a == not b"),
-        [(ErrorKind::MissingValue, "`==` needs a value after it".into())]
+        [(
+            ErrorKind::MissingValue,
+            "`==` needs a value after it".into()
+        )]
     );
 }
