@@ -4,13 +4,9 @@
 //! this module.
 
 pub mod ast;
-#[cfg(test)]
-mod differential;
 mod guard;
 mod lower;
 pub(crate) mod ops;
-#[cfg(test)]
-mod parser;
 mod print;
 pub(crate) mod structured;
 
