@@ -4,8 +4,9 @@
 //! Every mistake in a rule that parses is reported, left to right, not only
 //! the first. After a syntax error, the parts of the rule before it are
 //! lowered too (the longest expression at the start of the rule and of each
-//! group the error sits in), so that their mistakes come first, as they
-//! stand in the text. pest types never leave this module.
+//! group the error sits in, and the values of a list it sits in), so that
+//! their mistakes come first, as they stand in the text. pest types never
+//! leave this module.
 
 use super::ast::{Compare, Expr, ExprKind, Literal, LiteralValue, Op, Path};
 use super::grammar::{Rule, TargetingParser};
