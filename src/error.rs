@@ -227,6 +227,12 @@ pub enum ErrorKind {
     /// Lint: a flag whose variants all hold the same value.
     #[error("same variant values")]
     SameVariantValues,
+    /// A flag `type` (or a `lifetimes` key) that names no flag type.
+    #[error("unknown flag type")]
+    UnknownFlagType,
+    /// Lint: a flag past its `expires` time.
+    #[error("expired flag")]
+    ExpiredFlag,
 }
 
 impl ErrorKind {
@@ -295,6 +301,8 @@ impl ErrorKind {
             ErrorKind::UnservedVariant => "W0012",
             ErrorKind::SingleVariantSplit => "W0013",
             ErrorKind::SameVariantValues => "W0014",
+            ErrorKind::UnknownFlagType => "E0120",
+            ErrorKind::ExpiredFlag => "W0015",
             ErrorKind::ShadowedRule => "W0001",
             ErrorKind::DuplicateRule => "W0002",
             ErrorKind::NeverMatches => "W0003",
@@ -380,6 +388,7 @@ pub(crate) const LINTS: &[Lint] = &[
         "same-variant-values",
         Severity::Warning,
     ),
+    lint(ErrorKind::ExpiredFlag, "expired-flag", Severity::Warning),
 ];
 
 const fn lint(kind: ErrorKind, name: &'static str, severity: Severity) -> Lint {

@@ -85,6 +85,7 @@ pub use eval::decision::{Decision, Reason};
 pub use eval::explain::Explanation;
 pub use eval::flag::Flag;
 pub use eval::flag_set::FlagSet;
+pub use eval::metadata::{FlagType, Metadata};
 pub use eval::rule::Rule;
 pub use eval::schedule::ScheduleEntry;
 pub use eval::variant::Variant;

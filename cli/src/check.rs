@@ -1,11 +1,12 @@
 //! `killswitch check`: every error and lint of config files, with its
 //! place, as rustc-style text, JSON lines or GitHub annotations.
 
-use crate::output::{escape, read_input, INVALID, USAGE};
+use crate::output::{escape, escape_data, escape_property, parse_now, read_input, INVALID, USAGE};
 use clap::Args;
 use killswitch::{CheckReport, ConfigError, Diagnostic, FlagSet, Limits, Schema, Severity};
 use serde::Serialize;
 use std::io::{self, IsTerminal, Write};
+use std::time::SystemTime;
 
 #[derive(Args)]
 pub(crate) struct CheckArgs {
@@ -27,6 +28,10 @@ pub(crate) struct CheckArgs {
     /// the configs' format; see the README).
     #[arg(long, value_name = "SCHEMA")]
     schema: Option<String>,
+    /// Lint expiry (`expires`) as at this time (RFC 3339 with a time
+    /// zone, such as 2026-12-02T09:00:00Z). Default: now.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    now: Option<SystemTime>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -53,6 +58,7 @@ impl CheckArgs {
             color: Color::Never,
             deny_warnings: false,
             schema: None,
+            now: None,
         }
     }
 }
@@ -93,6 +99,7 @@ pub(crate) fn report(args: &CheckArgs) -> (u8, String) {
             },
         },
     };
+    let now = args.now.unwrap_or_else(SystemTime::now);
     let mut counts = [0usize; 3];
     let mut failed_files = 0usize;
     let mut io_failed = false;
@@ -101,7 +108,7 @@ pub(crate) fn report(args: &CheckArgs) -> (u8, String) {
     for file in &args.files {
         // Bounded, and only a regular file: `/dev/zero` or a FIFO is
         // refused at once.
-        let read = CheckReport::from_file(file, &limits, schema.as_ref());
+        let read = CheckReport::from_file_at(file, &limits, schema.as_ref(), now);
         let diagnostics: Vec<Diagnostic> = match read {
             Ok(report) => {
                 flags += report.flags().map_or(0, FlagSet::len);
@@ -255,14 +262,4 @@ fn write_diagnostic(out: &mut String, d: &Diagnostic, file: &str, format: Format
             out.push_str(&format!("::{level} {props}::{}\n", escape_data(&message)));
         }
     }
-}
-
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }

@@ -11,6 +11,7 @@ mod diff;
 mod eval;
 mod fleet;
 mod output;
+mod refs;
 mod serve;
 mod watch;
 
@@ -30,6 +31,7 @@ Examples:
   killswitch eval rollout_plan.json --flag new_checkout --sample 10000 --now 2026-12-02T09:00:00Z
   killswitch bucket user_123 new_search_ui
   killswitch diff git:origin/main:flags.json flags.json --contexts users.jsonl
+  killswitch refs flags.json src/ --format github --deny-warnings
   killswitch serve flags.json --listen 127.0.0.1:8016
   killswitch publish flags.yaml --to postgres://ana@db/flags --message 'checkout to 10%'
   killswitch kill checkout_v2 --to postgres://ana@db/flags --message 'INC-42: checkout errors'
@@ -86,6 +88,11 @@ with --deny-warnings), 2 usage or I/O error."
     /// flag's definition, and which contexts the change turns on and off,
     /// with the step that now decides.
     Diff(diff::DiffArgs),
+    /// Find where source trees use each flag (file, line, column), the
+    /// flags nothing uses, and unknown keys passed to flag evaluation
+    /// calls.
+    #[command(after_help = refs::REFS_HELP)]
+    Refs(refs::RefsArgs),
     /// Check a config file (exactly as `check`), then store it in a
     /// PostgreSQL database as a new version, followed by every `serve
     /// --source` replica; prints the new version number.
@@ -164,6 +171,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => watch::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Refs(args) => refs::run(&args),
         Command::Publish(args) => fleet::publish::run(&args),
         Command::Kill(args) => fleet::kill::run(&args, true),
         Command::Unkill(args) => fleet::kill::run(&args, false),

@@ -25,6 +25,20 @@ pub(crate) fn parse_now(text: &str) -> Result<SystemTime, String> {
     })
 }
 
+/// Text for a GitHub workflow command's message (`::error ...::MESSAGE`):
+/// `%`, CR and LF escaped, as the runner expects.
+pub(crate) fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Text for a GitHub workflow command's property (`file=...`): as
+/// [`escape_data`], and `:` and `,` too.
+pub(crate) fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
 /// Writes `value` as one line of JSON. I/O errors keep their kind, so
 /// that a closed pipe (`| head`) can be told from a real failure.
 pub(crate) fn write_json_line(

@@ -4,6 +4,7 @@
 
 use super::link::Pending;
 use super::lint::{self, At};
+use super::metadata::RawMetadata;
 use super::variants::{self, RawVariants};
 use super::{Loader, Place, FLAG_FIELDS, RULE_LISTS};
 use crate::document::{Format, Member, Node, NodeKind};
@@ -33,6 +34,8 @@ struct RawFlag<'j> {
     /// Whether the variant fields read were valid (so that they can be
     /// checked together even when another field was not).
     variants_ok: bool,
+    /// Description, owner, tags, type, expiry.
+    metadata: RawMetadata,
     /// Whether every field read was valid.
     ok: bool,
 }
@@ -117,6 +120,7 @@ impl Loader<'_> {
             deny: raw.deny.into_iter().filter_map(|(r, _)| r).collect(),
             requires: Box::new([]),
             schedule: raw.schedule.map(|(s, _)| s),
+            metadata: raw.metadata.build(self.lifetimes),
         };
         self.lint_flag(&place, &flag, &spans, &raw.allowed_lints);
         Some(Pending {
@@ -220,11 +224,15 @@ impl Loader<'_> {
             requires: Vec::new(),
             variants: RawVariants::default(),
             variants_ok: true,
+            metadata: RawMetadata::default(),
             ok: key.is_some(),
         };
         for member in members {
             match &*member.key {
                 "flag_key" => {}
+                "description" | "owner" | "tags" | "type" | "expires" | "permanent" => {
+                    raw.ok &= self.metadata_field(place, member, &mut raw.metadata);
+                }
                 "rollout_schedule" => match self.schedule(place, member) {
                     Some(s) => raw.schedule = s,
                     None => raw.ok = false,
@@ -419,7 +427,9 @@ impl Loader<'_> {
         spans: &Spans<'_>,
         allowed: &[ErrorKind],
     ) {
-        for found in lint::check(flag).into_iter().chain(variants::lint(flag)) {
+        let expired = self.now.and_then(|now| super::metadata::expired(flag, now));
+        let findings = lint::check(flag).into_iter().chain(variants::lint(flag));
+        for found in findings.chain(expired) {
             if allowed.contains(&found.kind) {
                 continue;
             }

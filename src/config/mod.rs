@@ -12,11 +12,13 @@ pub(crate) mod schema;
 
 mod flag;
 mod link;
+mod metadata;
 mod schedule;
 mod segments;
 mod variants;
 
 use link::Pending;
+use metadata::Lifetimes;
 use segments::references;
 
 use crate::config::diagnostic::Diagnostic;
@@ -31,6 +33,7 @@ use crate::limits::Limits;
 use crate::plan::compile::{compile_within, SegmentTable, Spent};
 use crate::suggest::{did_you_mean, Quote};
 use crate::syntax::ast::Expr;
+use crate::value::datetime::Instant;
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
@@ -52,7 +55,17 @@ const FLAG_FIELDS: &[&str] = &[
     "off_variant",
     "on_variant",
     "split",
+    "description",
+    "owner",
+    "tags",
+    "type",
+    "expires",
+    "permanent",
 ];
+
+/// The fields of a config's top level, when it is an object rather than a
+/// flag or an array of flags.
+const TOP_FIELDS: &[&str] = &["flags", "segments", "id", "lifetimes"];
 const RULE_LISTS: &[&str] = &["allow_list", "deny_list"];
 
 /// A config file's bytes as text, or a diagnostic at the first byte that
@@ -97,7 +110,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<&str, Box<Diagnostic>> {
 
 /// Loads a config, or returns every error found in it.
 pub(crate) fn load(src: &str, format: Format, limits: &Limits) -> Result<FlagSet, Vec<Diagnostic>> {
-    match check(src, format, limits, None) {
+    match check(src, format, limits, None, None) {
         (Some(flags), _) => Ok(flags),
         (None, diagnostics) => Err(diagnostics
             .into_iter()
@@ -107,12 +120,14 @@ pub(crate) fn load(src: &str, format: Format, limits: &Limits) -> Result<FlagSet
 }
 
 /// Loads a config and lints it: the flag set when there is no error, and
-/// every diagnostic (errors, warnings and notes).
+/// every diagnostic (errors, warnings and notes). Flags past their
+/// `expires` at `now` are linted when `now` is given.
 pub(crate) fn check(
     src: &str,
     format: Format,
     limits: &Limits,
     schema: Option<&Schema>,
+    now: Option<Instant>,
 ) -> (Option<FlagSet>, Vec<Diagnostic>) {
     let parsed = document::read(src, format, MAX_JSON_DEPTH);
     let Document {
@@ -146,6 +161,9 @@ pub(crate) fn check(
         spent: Spent::default(),
         flag_tests: 0,
         file_tests: 0,
+        now,
+        lifetimes: Lifetimes::default(),
+        id: None,
     };
     let flags = loader.document(&doc);
     loader.unused_segments();
@@ -172,7 +190,8 @@ pub(crate) fn check(
         .with_severity(severity);
         loader.diagnostics.push(d);
     }
-    let flags = (!failed).then(|| FlagSet::new(flags));
+    let id = loader.id.take();
+    let flags = (!failed).then(|| FlagSet::new(flags).with_id(id));
     (flags, loader.diagnostics)
 }
 
@@ -206,6 +225,12 @@ struct Loader<'s> {
     /// The tests evaluating every flag so far may run
     /// (`Limits::max_tests_per_file`).
     file_tests: usize,
+    /// The time the expiry lint compares `expires` with (`None`: no lint).
+    now: Option<Instant>,
+    /// The expected lifetime of each flag type (`lifetimes`).
+    lifetimes: Lifetimes,
+    /// The config's `id`.
+    id: Option<Box<str>>,
 }
 
 /// Where a problem is: the flag and the field path inside it.
@@ -350,20 +375,20 @@ impl Loader<'_> {
         };
         match &doc.value {
             NodeKind::Array(items) => self.flag_list(items),
-            NodeKind::Object(members)
-                if members
-                    .iter()
-                    .any(|m| m.key == "flags" || m.key == "segments") =>
-            {
-                // Segments first, wherever they are written: every flag may
-                // use them.
+            NodeKind::Object(members) if is_top_level(members) => {
+                // Segments and lifetimes first, wherever they are written:
+                // every flag may use them.
                 if let Some(segments) = members.iter().find(|m| m.key == "segments") {
                     self.declare_segments(segments);
+                }
+                if let Some(lifetimes) = members.iter().find(|m| m.key == "lifetimes") {
+                    self.lifetimes = self.lifetimes(lifetimes);
                 }
                 let mut flags = Vec::new();
                 for member in members {
                     match (&*member.key, &member.value.value) {
-                        ("segments", _) => {}
+                        ("segments" | "lifetimes", _) => {}
+                        ("id", _) => self.id = self.config_id(member),
                         ("flags", NodeKind::Array(items)) => flags = self.flag_list(items),
                         ("flags", other) => self.report(
                             &top,
@@ -381,9 +406,16 @@ impl Loader<'_> {
                             member.key_span,
                             format!("unknown top-level field \"{other}\""),
                             Some(
-                                match crate::suggest::closest(other, ["flags", "segments"]) {
+                                match crate::suggest::closest(other, TOP_FIELDS.iter().copied()) {
                                     Some(g) => did_you_mean(g, Quote::Config),
-                                    None => "the top level holds \"flags\" and \"segments\"".into(),
+                                    None => format!(
+                                        "the top level holds {}",
+                                        TOP_FIELDS
+                                            .iter()
+                                            .map(|f| format!("\"{f}\""))
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
+                                    ),
                                 },
                             ),
                         ),
@@ -826,6 +858,14 @@ impl Loader<'_> {
             e.help().map(str::to_string),
         );
     }
+}
+
+/// Whether an object is a config's top level (`{"flags": [...], ...}`)
+/// rather than a single flag: it has a top-level field, and an `id` alone
+/// counts only beside no `flag_key`.
+fn is_top_level(members: &[Member]) -> bool {
+    let has = |key: &str| members.iter().any(|m| m.key == key);
+    has("flags") || has("segments") || has("lifetimes") || (has("id") && !has("flag_key"))
 }
 
 /// The flag key of a flag object, for duplicate detection.

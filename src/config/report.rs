@@ -8,7 +8,9 @@ use crate::config::schema::Schema;
 use crate::document::Format;
 use crate::error::Severity;
 use crate::eval::flag_set::FlagSet;
+use crate::eval::schedule::instant_of;
 use crate::limits::Limits;
+use std::time::SystemTime;
 
 /// The result of checking a config: the flags when it has no error, and
 /// every diagnostic (errors, lint warnings and notes) in file order.
@@ -56,13 +58,40 @@ impl CheckReport {
     /// assert_eq!(d.message(), "duplicate key \"flag_key\"");
     /// assert_eq!(d.line_column(), Some((2, 1)));
     /// ```
+    ///
+    /// Flags past their `expires` are linted against the system clock; see
+    /// [`CheckReport::from_text_at`] to give the time.
     pub fn from_text(
         text: &str,
         format: Format,
         limits: &Limits,
         schema: Option<&Schema>,
     ) -> CheckReport {
-        let (flags, mut diagnostics) = crate::config::check(text, format, limits, schema);
+        CheckReport::from_text_at(text, format, limits, schema, SystemTime::now())
+    }
+
+    /// Loads and lints a config like [`CheckReport::from_text`], linting
+    /// the flags past their `expires` at `now` (`expired-flag`).
+    ///
+    /// ```
+    /// use killswitch::{CheckReport, Format, Limits};
+    /// let yaml = "flag_key: f\nenabled: true\nexpires: 2026-01-31\n";
+    /// let at = |t| killswitch::parse_time(t).unwrap();
+    /// let check = |now| CheckReport::from_text_at(yaml, Format::Yaml, &Limits::default(), None, now);
+    /// assert!(check(at("2026-01-31T23:59:59Z")).diagnostics().is_empty());
+    /// let late = check(at("2026-02-01T00:00:00Z"));
+    /// assert_eq!(late.diagnostics()[0].kind().lint_name(), Some("expired-flag"));
+    /// assert_eq!(late.diagnostics()[0].line_column(), Some((3, 1)));
+    /// ```
+    pub fn from_text_at(
+        text: &str,
+        format: Format,
+        limits: &Limits,
+        schema: Option<&Schema>,
+        now: SystemTime,
+    ) -> CheckReport {
+        let now = Some(instant_of(now));
+        let (flags, mut diagnostics) = crate::config::check(text, format, limits, schema, now);
         diagnostics.sort_by_key(|d| {
             d.span()
                 .map_or((usize::MAX, usize::MAX), |s| (s.start, s.end))
@@ -92,10 +121,23 @@ impl CheckReport {
         limits: &Limits,
         schema: Option<&Schema>,
     ) -> std::io::Result<CheckReport> {
+        CheckReport::from_file_at(path, limits, schema, SystemTime::now())
+    }
+
+    /// Reads and checks a config file like [`CheckReport::from_file`],
+    /// linting the flags past their `expires` at `now`.
+    pub fn from_file_at(
+        path: impl AsRef<std::path::Path>,
+        limits: &Limits,
+        schema: Option<&Schema>,
+        now: SystemTime,
+    ) -> std::io::Result<CheckReport> {
         let path = path.as_ref();
         let bytes = crate::document::input::read_config_bytes(path, limits)?;
         Ok(match crate::config::decode(&bytes) {
-            Ok(text) => CheckReport::from_text(text, Format::from_path(path), limits, schema),
+            Ok(text) => {
+                CheckReport::from_text_at(text, Format::from_path(path), limits, schema, now)
+            }
             Err(d) => CheckReport {
                 flags: None,
                 diagnostics: vec![*d],

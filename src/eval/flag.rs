@@ -2,6 +2,7 @@
 
 use super::bucket::{buckets, BucketMemo};
 use super::decision::{Decision, Reason};
+use super::metadata::Metadata;
 use super::rule::Rule;
 use super::schedule::{Now, Schedule, ScheduleEntry};
 use super::variant::{Serve, Variant, Variants};
@@ -96,6 +97,9 @@ pub struct Flag {
     pub(crate) schedule: Option<Schedule>,
     /// The variants a multivariate flag serves; `None` for a boolean flag.
     pub(crate) variants: Option<Variants>,
+    /// Description, owner, type, expiry: never read by the evaluation
+    /// order.
+    pub(crate) metadata: Metadata,
 }
 
 impl Flag {
@@ -327,6 +331,12 @@ impl Flag {
     /// config sets `bucket_by`).
     pub fn bucket_by(&self) -> &str {
         self.bucket_by.as_ref().map_or("user_id", |b| &b.dotted)
+    }
+
+    /// The flag's metadata: description, owner, tags, type and expiry.
+    /// It never changes a decision.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
     }
 
     /// The flag's key.

@@ -38,6 +38,8 @@ use std::time::SystemTime;
 pub struct FlagSet {
     flags: Box<[Arc<Flag>]>,
     index: KeyIndex,
+    /// The config's own `id`, when it gives one.
+    id: Option<Box<str>>,
 }
 
 impl FlagSet {
@@ -46,7 +48,25 @@ impl FlagSet {
         FlagSet {
             flags: flags.into_boxed_slice(),
             index,
+            id: None,
         }
+    }
+
+    /// The set with the config's `id`.
+    pub(crate) fn with_id(mut self, id: Option<Box<str>>) -> FlagSet {
+        self.id = id;
+        self
+    }
+
+    /// The config's `id` (a top-level string field), when it has one.
+    ///
+    /// ```
+    /// let flags = killswitch::FlagSet::from_json(r#"{"id": "checkout", "flags": []}"#)?;
+    /// assert_eq!(flags.id(), Some("checkout"));
+    /// # Ok::<(), killswitch::ConfigError>(())
+    /// ```
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
 
     /// The flag with this key.

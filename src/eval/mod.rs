@@ -8,6 +8,7 @@ pub(crate) mod decision;
 pub(crate) mod explain;
 pub(crate) mod flag;
 pub(crate) mod flag_set;
+pub(crate) mod metadata;
 pub(crate) mod rule;
 pub(crate) mod schedule;
 pub(crate) mod variant;

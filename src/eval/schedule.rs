@@ -113,7 +113,7 @@ impl ScheduleEntry {
 
 /// Nanoseconds since the Unix epoch as a `SystemTime` (saturating at the
 /// ends of what the platform can represent).
-fn system_time_of(t: Instant) -> SystemTime {
+pub(crate) fn system_time_of(t: Instant) -> SystemTime {
     let magnitude =
         std::time::Duration::from_nanos(u64::try_from(t.unsigned_abs()).unwrap_or(u64::MAX));
     let shifted = if t >= 0 {

@@ -77,6 +77,20 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<Instant> {
     Some(i128::from(seconds) * NANOS_PER_SEC + nanos)
 }
 
+/// Parses a calendar date `YYYY-MM-DD` into the instant its day starts
+/// (midnight UTC).
+pub(crate) fn parse_date(text: &str) -> Option<Instant> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (year, month, day) = (digits(b, 0, 4)?, digits(b, 5, 2)?, digits(b, 8, 2)?);
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(i128::from(days_from_civil(year, month, day) * 86_400) * NANOS_PER_SEC)
+}
+
 /// Epoch milliseconds to an instant.
 pub(crate) fn from_millis_int(ms: i64) -> Instant {
     i128::from(ms) * NANOS_PER_MILLI
@@ -197,6 +211,18 @@ mod tests {
             from_millis_int(1_709_210_096_000),
             1_709_210_096 * NANOS_PER_SEC
         );
+    }
+
+    #[test]
+    fn dates_start_at_midnight_utc() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(
+            parse_date("2024-02-29"),
+            parse_rfc3339("2024-02-29T00:00:00Z")
+        );
+        for bad in ["2023-02-29", "2024-1-01", "2024-01-01T00:00:00Z", "20240101", "2024-00-10"] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 
     #[test]

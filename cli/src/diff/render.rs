@@ -4,6 +4,7 @@
 use super::definition::Change;
 use super::tally::{Cell, Group};
 use super::{DiffFormat, FlagReport, Report, Status};
+use crate::output::{escape_data, escape_property};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -451,16 +452,6 @@ fn variant_summary(f: &FlagReport, cell: &Cell) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// One annotation per changed flag: a warning when decisions change, a

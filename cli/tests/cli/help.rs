@@ -35,6 +35,10 @@ fn every_subcommand_has_its_own_help_line() {
         ("watch", "Load a config file and follow its changes"),
         ("serve", "Serve the flags of a config file over HTTP"),
         ("diff", "Compare two configs"),
+        (
+            "refs",
+            "Find where source trees use each flag (file, line, column)",
+        ),
         ("publish", "Check a config file (exactly as `check`)"),
         ("kill", "Turn a flag's kill switch on"),
         ("unkill", "Turn a flag's kill switch off again"),
@@ -68,6 +72,7 @@ fn every_subcommand_help_shows_its_own_description() {
         ("watch", "Load a config file and follow its changes"),
         ("serve", "Serve the flags of a config file over HTTP"),
         ("diff", "Compare two configs"),
+        ("refs", "Find where source trees use each flag"),
         ("publish", "Check a config file"),
         ("kill", "Turn a flag's kill switch on"),
         ("history", "List the versions of a database"),

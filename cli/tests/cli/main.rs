@@ -10,6 +10,7 @@ mod dashboard;
 mod diff;
 mod help;
 mod hostile;
+mod refs;
 mod snapshots;
 mod variants;
 mod watch;

@@ -186,3 +186,79 @@ proptest! {
         prop_assert!(!flags.evaluate("f", &denied).enabled);
     }
 }
+
+/// Metadata fields with random values: every type, past and future
+/// expiry dates and times, tags, an owner, `permanent` either way.
+fn metadata_json() -> impl Strategy<Value = serde_json::Map<String, Json>> {
+    (
+        prop::sample::select(vec![
+            "release",
+            "experiment",
+            "operational",
+            "kill-switch",
+            "permission",
+        ]),
+        prop::option::of(any::<bool>()),
+        prop::option::of(prop::sample::select(vec![
+            "2001-01-01",
+            "2999-12-31",
+            "2020-06-30T12:00:00Z",
+            "2990-01-01T00:00:00+02:00",
+        ])),
+        prop::collection::vec("[a-z]{1,6}", 0..3),
+        "[a-z ]{0,12}",
+    )
+        .prop_map(|(kind, permanent, expires, tags, owner)| {
+            let mut m = serde_json::Map::new();
+            m.insert("type".into(), json!(kind));
+            m.insert("tags".into(), json!(tags));
+            m.insert("owner".into(), json!(owner));
+            m.insert("description".into(), json!(format!("{owner} flag")));
+            if let Some(p) = permanent {
+                m.insert("permanent".into(), json!(p));
+            }
+            if let Some(e) = expires {
+                m.insert("expires".into(), json!(e));
+            }
+            m
+        })
+}
+
+proptest! {
+    #[test]
+    fn metadata_never_changes_a_decision(
+        flag in flag_json(),
+        metadata in metadata_json(),
+        contexts in prop::collection::vec(gen::context_json(), 1..5),
+    ) {
+        let plain = FlagSet::from_json(&flag.to_string()).unwrap();
+        let mut with = flag.clone();
+        let object = with.as_object_mut().unwrap();
+        object.extend(metadata.clone());
+        let described = FlagSet::from_json(&with.to_string()).unwrap();
+        let key = plain.flags()[0].key().to_string();
+        // The metadata was read, so the comparison is not vacuous.
+        let meta = described.get(&key).unwrap().metadata();
+        prop_assert_eq!(meta.flag_type().as_str(), metadata["type"].as_str().unwrap());
+        prop_assert_eq!(meta.tags().len(), metadata["tags"].as_array().unwrap().len());
+        prop_assert_eq!(meta.expires().is_some(), metadata.contains_key("expires"));
+        let bare = plain.get(&key).unwrap().metadata();
+        prop_assert_eq!(bare.flag_type(), killswitch::FlagType::Release);
+        prop_assert!(bare.owner().is_none() && bare.expires().is_none() && !bare.permanent());
+        let times = [
+            killswitch::parse_time("2000-01-01T00:00:00Z").unwrap(),
+            killswitch::parse_time("3000-01-01T00:00:00Z").unwrap(),
+        ];
+        for json in &contexts {
+            let text = json.to_string();
+            let ctx = Context::from_json(&text).unwrap();
+            prop_assert_eq!(described.evaluate(&key, &ctx), plain.evaluate(&key, &ctx));
+            for now in times {
+                prop_assert_eq!(
+                    described.evaluate_at(&key, &ctx, now),
+                    plain.evaluate_at(&key, &ctx, now)
+                );
+            }
+        }
+    }
+}
