@@ -887,9 +887,15 @@ fn render(args: &RefsArgs, searcher: &Searcher, scan: &Scan) -> (String, bool) {
                 );
             }
             for u in &unknown {
-                let mut message = format!("unknown flag key \"{}\" in a call to {}", u.key, u.call);
+                // The pieces from the files escaped; the newline before
+                // `help` is ours.
+                let mut message = format!(
+                    "unknown flag key \"{}\" in a call to {}",
+                    escape(&u.key),
+                    escape(&u.call)
+                );
                 if let Some(g) = suggestion(&u.key) {
-                    let _ = write!(message, "\nhelp: did you mean \"{g}\"?");
+                    let _ = write!(message, "\nhelp: did you mean \"{}\"?", escape(g));
                 }
                 let _ = writeln!(
                     out,
@@ -898,7 +904,7 @@ fn render(args: &RefsArgs, searcher: &Searcher, scan: &Scan) -> (String, bool) {
                     u.line,
                     u.column,
                     u.end_column,
-                    escape_data(&escape(&message))
+                    escape_data(&message)
                 );
             }
         }

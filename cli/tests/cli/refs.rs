@@ -99,12 +99,12 @@ new_checkout: 4 references
   ./api/handlers.py:6:28
   ./app/src/Main.java:2:11 (comment)
   ./web/src/checkout.ts:3:4 (comment)
-  ./web/src/checkout.ts:4:44
+  ./web/src/checkout.ts:4:43
 search_v2: 5 references
   ./api/handlers.py:1:3 (comment)
   ./api/handlers.py:3:34
   ./api/handlers.py:4:17
-  ./core/src/lib.rs:1:14 (comment)
+  ./core/src/lib.rs:1:12 (comment)
   ./core/src/lib.rs:3:21
 dark-mode: 4 references
   ./api/handlers.py:5:18
@@ -118,15 +118,15 @@ warning: flag \"legacy_banner\" has no reference in the code
   = help: remove it from the config if it is retired
 
 error: unknown flag key \"totally_unknown\" in a call to getBooleanValue
- --> ./app/src/Main.java:3:39
+ --> ./app/src/Main.java:3:40
   = help: flags.json has no such flag
 
 error: unknown flag key \"new_chekout\" in a call to is_enabled
- --> ./core/src/lib.rs:3:82
+ --> ./core/src/lib.rs:3:86
   = help: did you mean \"new_checkout\"?
 
 error: unknown flag key \"dark_mode\" in a call to StringValue
- --> ./svc/main.go:7:31
+ --> ./svc/main.go:7:34
   = help: did you mean \"dark-mode\"?
 
 error: unknown flag key \"serch_v2\" in a call to getStringValue
