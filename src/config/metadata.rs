@@ -260,17 +260,24 @@ impl Loader<'_> {
                     None
                 }
             },
+            NodeKind::String(_) => {
+                self.report(
+                    &top,
+                    "id",
+                    ErrorKind::MissingField,
+                    member.value.span,
+                    "id is empty".into(),
+                    Some("name the config, such as \"checkout\", or remove \"id\"".into()),
+                );
+                None
+            }
             other => {
-                let what = match other {
-                    NodeKind::String(_) => "an empty string",
-                    other => other.type_name(),
-                };
                 self.report(
                     &top,
                     "id",
                     ErrorKind::WrongType,
                     member.value.span,
-                    format!("id must be a non-empty string, not {what}"),
+                    format!("id must be a string, not {}", other.type_name()),
                     None,
                 );
                 None

@@ -269,6 +269,11 @@ impl Place<'_> {
         if let Some(key) = self.key {
             let _ = write!(out, " \"{key}\"");
         }
+        if out.is_empty() {
+            // A field of the file's top level (`lifetimes.release`).
+            let _ = write!(out, "{field}");
+            return out;
+        }
         let before = out.len();
         let _ = write!(out, " > {field}");
         if out.len() == before + 3 {
