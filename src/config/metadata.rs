@@ -184,8 +184,8 @@ impl Loader<'_> {
     }
 
     fn unknown_type(&mut self, place: &Place<'_>, field: &str, span: Span, name: &str) {
-        let help = closest(name, type_names())
-            .map_or_else(types_help, |g| did_you_mean(g, Quote::Config));
+        let help =
+            closest(name, type_names()).map_or_else(types_help, |g| did_you_mean(g, Quote::Config));
         self.report(
             place,
             field,
@@ -325,9 +325,7 @@ impl Loader<'_> {
                     &field,
                     ErrorKind::OutOfRange,
                     entry.value.span,
-                    format!(
-                        "a lifetime is a whole number of days from 1 to {MAX_LIFETIME_DAYS}"
-                    ),
+                    format!("a lifetime is a whole number of days from 1 to {MAX_LIFETIME_DAYS}"),
                     None,
                 ),
                 other => self.report(

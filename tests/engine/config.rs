@@ -446,3 +446,42 @@ fn long_lines_are_cut_around_the_problem() {
     );
     assert!(shown.lines().all(|l| l.chars().count() < 140), "{shown}");
 }
+
+#[test]
+fn metadata_defaults_follow_the_type_and_the_config_lifetimes() {
+    use killswitch::FlagType;
+    let flags = FlagSet::from_json(
+        r#"{"id": "web", "lifetimes": {"operational": 3, "kill-switch": 90},
+            "flags": [
+              {"flag_key": "a", "enabled": true},
+              {"flag_key": "b", "enabled": true, "type": "operational"},
+              {"flag_key": "c", "enabled": true, "type": "kill-switch"},
+              {"flag_key": "d", "enabled": true, "type": "kill-switch", "permanent": false},
+              {"flag_key": "e", "enabled": true, "type": "experiment", "permanent": true},
+              {"flag_key": "f", "enabled": true, "type": "permission", "expires": "2026-03-01T10:00:00+02:00"}
+            ]}"#,
+    )
+    .unwrap();
+    assert_eq!(flags.id(), Some("web"));
+    let days = |key: &str| {
+        let m = flags.get(key).unwrap().metadata();
+        (
+            m.flag_type(),
+            m.permanent(),
+            m.expected_lifetime().map(|d| d.as_secs() / 86_400),
+        )
+    };
+    assert_eq!(days("a"), (FlagType::Release, false, Some(40)));
+    assert_eq!(days("b"), (FlagType::Operational, false, Some(3)));
+    assert_eq!(days("c"), (FlagType::KillSwitch, true, None));
+    assert_eq!(days("d"), (FlagType::KillSwitch, false, Some(90)));
+    assert_eq!(days("e"), (FlagType::Experiment, true, None));
+    assert_eq!(days("f"), (FlagType::Permission, true, None));
+    assert_eq!(
+        flags.get("f").unwrap().metadata().expires(),
+        killswitch::parse_time("2026-03-01T08:00:00Z")
+    );
+    // An `id` beside a `flag_key` is a flag's unknown field, not a config id.
+    let err = FlagSet::from_json(r#"{"flag_key": "a", "enabled": true, "id": "x"}"#).unwrap_err();
+    assert_eq!(err.diagnostics()[0].message(), "unknown field \"id\"");
+}

@@ -147,18 +147,30 @@ fn json_and_github_formats_carry_the_places() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let unknown: Vec<_> = lines.iter().filter(|l| l["type"] == "unknown_key").collect();
+    let unknown: Vec<_> = lines
+        .iter()
+        .filter(|l| l["type"] == "unknown_key")
+        .collect();
     assert_eq!(unknown.len(), 1, "{lines:?}");
     assert_eq!(unknown[0]["key"], "serch_v2");
     assert_eq!(unknown[0]["file"], "web/src/checkout.ts");
-    assert_eq!((unknown[0]["line"].as_u64(), unknown[0]["column"].as_u64()), (Some(5), Some(46)));
+    assert_eq!(
+        (unknown[0]["line"].as_u64(), unknown[0]["column"].as_u64()),
+        (Some(5), Some(46))
+    );
     assert_eq!(unknown[0]["end_column"], 54);
     assert_eq!(unknown[0]["help"], "did you mean \"search_v2\"?");
     let summary = lines.last().unwrap();
     assert_eq!(summary["type"], "summary");
-    assert_eq!((summary["files"].as_u64(), summary["unreferenced"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(
+        (summary["files"].as_u64(), summary["unreferenced"].as_u64()),
+        (Some(1), Some(2))
+    );
 
-    let out = refs(&dir, &["flags.json", "web", "--format", "github", "--deny-warnings"]);
+    let out = refs(
+        &dir,
+        &["flags.json", "web", "--format", "github", "--deny-warnings"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stdout(&out),
@@ -182,7 +194,11 @@ fn exit_codes() {
     // A path that does not exist, a missing config: usage (2).
     let out = refs(&dir, &["flags.json", "nowhere"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("cannot read `nowhere`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot read `nowhere`"),
+        "{}",
+        stderr(&out)
+    );
     let out = refs(&dir, &["missing.json", "."]);
     assert_eq!(out.status.code(), Some(2));
     // An invalid config: 1, with its diagnostics.
