@@ -784,10 +784,11 @@ pub(crate) fn run(args: &RefsArgs) -> u8 {
 /// The report in the chosen format, and whether it fails the run.
 fn render(args: &RefsArgs, searcher: &Searcher, scan: &Scan) -> (String, bool) {
     let keys = &searcher.keys;
+    // `./web/app.ts` is written `web/app.ts`, as annotations expect.
     let name = |file: usize| {
         scan.files
             .get(file)
-            .map(|p| p.display().to_string())
+            .map(|p| p.strip_prefix(".").unwrap_or(p).display().to_string())
             .unwrap_or_default()
     };
     // Hits by flag, each flag's in file then position order (by path).

@@ -96,21 +96,21 @@ fn lists_every_reference_and_every_unknown_key() {
     assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
     let expected = "\
 new_checkout: 4 references
-  ./api/handlers.py:6:28
-  ./app/src/Main.java:2:11 (comment)
-  ./web/src/checkout.ts:3:4 (comment)
-  ./web/src/checkout.ts:4:43
+  api/handlers.py:6:28
+  app/src/Main.java:2:11 (comment)
+  web/src/checkout.ts:3:4 (comment)
+  web/src/checkout.ts:4:43
 search_v2: 5 references
-  ./api/handlers.py:1:3 (comment)
-  ./api/handlers.py:3:34
-  ./api/handlers.py:4:17
-  ./core/src/lib.rs:1:12 (comment)
-  ./core/src/lib.rs:3:21
+  api/handlers.py:1:3 (comment)
+  api/handlers.py:3:34
+  api/handlers.py:4:17
+  core/src/lib.rs:1:12 (comment)
+  core/src/lib.rs:3:21
 dark-mode: 4 references
-  ./api/handlers.py:5:18
-  ./svc/main.go:3:4 (comment)
-  ./svc/main.go:6:36
-  ./web/src/checkout.ts:8:4
+  api/handlers.py:5:18
+  svc/main.go:3:4 (comment)
+  svc/main.go:6:36
+  web/src/checkout.ts:8:4
 legacy_banner: no reference
 
 warning: flag \"legacy_banner\" has no reference in the code
@@ -118,19 +118,19 @@ warning: flag \"legacy_banner\" has no reference in the code
   = help: remove it from the config if it is retired
 
 error: unknown flag key \"totally_unknown\" in a call to getBooleanValue
- --> ./app/src/Main.java:3:40
+ --> app/src/Main.java:3:40
   = help: flags.json has no such flag
 
 error: unknown flag key \"new_chekout\" in a call to is_enabled
- --> ./core/src/lib.rs:3:86
+ --> core/src/lib.rs:3:86
   = help: did you mean \"new_checkout\"?
 
 error: unknown flag key \"dark_mode\" in a call to StringValue
- --> ./svc/main.go:7:34
+ --> svc/main.go:7:34
   = help: did you mean \"dark-mode\"?
 
 error: unknown flag key \"serch_v2\" in a call to getStringValue
- --> ./web/src/checkout.ts:5:46
+ --> web/src/checkout.ts:5:46
   = help: did you mean \"search_v2\"?
 
 4 flags in 5 files scanned (3 skipped): 13 references, 1 with no reference, 4 unknown keys
