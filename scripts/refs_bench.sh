@@ -32,16 +32,22 @@ shapes = {
     "java": 'class C{i} {{\n  /* {k} */\n  boolean on() {{ return client.getBooleanValue("{k}", false); }}\n}}\n',
     "rs": '/// Reads `{k}`.\npub fn on(flags: &FlagSet) -> bool {{ flags.evaluate("{k}", &ctx()).enabled }}\n',
 }
+plain = '// A helper with nothing to do with flags.\nconst name_{i} = "item {i}";\nfunction helper_{i}(x) {{ return x + 1; }}\n'
 exts = list(shapes)
 for i in range(n):
     d = os.path.join(root, "src", f"d{i // 100:04d}")
     if i % 100 == 0:
         os.makedirs(d, exist_ok=True)
     ext = exts[i % len(exts)]
-    # One file in ten names a flag; the rest are plain code.
-    k = flags[i % len(flags)] if i % 10 == 0 else "other_thing"
+    # One file in ten reads a flag, one in a thousand with a typo; the rest
+    # are plain code with strings and comments.
     with open(os.path.join(d, f"f{i}.{ext}"), "w") as f:
-        f.write(shapes[ext].format(k=k, i=i))
+        if i % 1000 == 0:
+            f.write(shapes[ext].format(k=flags[i % len(flags)] + "_typo", i=i))
+        elif i % 10 == 0:
+            f.write(shapes[ext].format(k=flags[i % len(flags)], i=i))
+        else:
+            f.write(plain.format(i=i))
 os.makedirs(os.path.join(root, "dist"), exist_ok=True)
 open(os.path.join(root, ".gitignore"), "w").write("dist/\n")
 for i in range(1000):

@@ -815,7 +815,16 @@ fn render(args: &RefsArgs, searcher: &Searcher, scan: &Scan) -> (String, bool) {
         "warning"
     };
     let known: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let suggestion = |key: &str| killswitch::closest(key, known.iter().copied());
+    // One "did you mean" per distinct unknown key: a tree may repeat one
+    // typo a thousand times, and each search compares it with every key.
+    let mut suggestions: std::collections::HashMap<&str, Option<&str>> =
+        std::collections::HashMap::new();
+    for u in &unknown {
+        suggestions
+            .entry(u.key.as_str())
+            .or_insert_with(|| killswitch::closest(&u.key, known.iter().copied()));
+    }
+    let suggestion = |key: &str| suggestions.get(key).copied().flatten();
     let mut out = String::new();
     match args.format {
         Format::Human => {
