@@ -178,6 +178,40 @@ error[E0103]: this rule has no "value"
 }
 
 #[test]
+fn check_lints_expiry_at_now() {
+    let file = temp_file(
+        "expiring.yaml",
+        "flag_key: promo\nenabled: true\nexpires: 2026-11-30\n",
+    );
+    let path = file.to_str().unwrap();
+    let check = |now: &str, deny: bool| {
+        let mut args = vec!["check", "--color", "never", path, "--now", now];
+        if deny {
+            args.push("--deny-warnings");
+        }
+        killswitch(&args)
+    };
+    // The last second of the day is still valid...
+    let out = check("2026-11-30T23:59:59Z", true);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("ok: 1 file, 1 flag"));
+    // ...the next one is past it: a warning, an error when denied.
+    let out = check("2026-12-01T00:00:00Z", false);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).starts_with("warning[W0015]: this flag expired at 2026-12-01T00:00:00Z"));
+    let out = check("2026-12-01T00:00:00Z", true);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("error[W0015]"), "{}", stdout(&out));
+    let out = check("next tuesday", false);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not an RFC 3339 date-time"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn check_io_errors_exit_2() {
     let out = killswitch(&["check", "no/such/file.json"]);
     assert_eq!(out.status.code(), Some(2));
