@@ -216,8 +216,15 @@ fn read_line_within(
     Ok(LineRead::TooLong)
 }
 
+/// How many invalid lines in a row end `--contexts`: a stream that is not
+/// JSON lines at all (a binary file, `/dev/urandom`) is stopped with one
+/// line instead of reported forever, while a good stream with a bad line
+/// now and then runs to its end.
+const MAX_BAD_LINES_IN_A_ROW: usize = 100;
+
 /// Evaluates every line; clears `all_valid` when some line was invalid
-/// (reported on standard error with its line number, and skipped).
+/// (reported on standard error with its line number, and skipped). After
+/// [`MAX_BAD_LINES_IN_A_ROW`] invalid lines in a row it stops.
 fn eval_lines(
     out: &mut impl Write,
     set: &FlagSet,
@@ -238,36 +245,40 @@ fn eval_lines(
     };
     let shown = escape(path);
     let mut buf = Vec::new();
+    let mut bad_in_a_row = 0;
     for number in 1.. {
+        if bad_in_a_row == MAX_BAD_LINES_IN_A_ROW {
+            eprintln!(
+                "{shown}:{number}: stopped after {MAX_BAD_LINES_IN_A_ROW} invalid lines in a \
+                 row; --contexts takes JSON lines, one context object a line"
+            );
+            break;
+        }
         let read = read_line_within(&mut reader, &mut buf, MAX_CONTEXT_BYTES, || {
             eprintln!("{shown}:{number}: line longer than {MAX_CONTEXT_BYTES} bytes; skipped");
         });
-        match read.map_err(LinesError::Read)? {
+        let problem = match read.map_err(LinesError::Read)? {
             LineRead::End => break,
-            LineRead::TooLong => {
-                *all_valid = false;
-                continue;
-            }
-            LineRead::Line => {}
-        }
-        let Ok(line) = std::str::from_utf8(&buf) else {
-            eprintln!("{shown}:{number}: line is not UTF-8; skipped");
-            *all_valid = false;
-            continue;
+            LineRead::TooLong => None,
+            LineRead::Line => match std::str::from_utf8(&buf).map(str::trim) {
+                Err(_) => Some("line is not UTF-8".to_string()),
+                Ok("") => continue,
+                Ok(line) => match Context::from_json(line) {
+                    Ok(ctx) => {
+                        write_decisions(out, set, keys, &ctx, explain, now)
+                            .map_err(LinesError::Write)?;
+                        bad_in_a_row = 0;
+                        continue;
+                    }
+                    Err(e) => Some(escape(&e.to_string()).into_owned()),
+                },
+            },
         };
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
+        if let Some(problem) = problem {
+            eprintln!("{shown}:{number}: {problem}; skipped");
         }
-        match Context::from_json(line) {
-            Ok(ctx) => {
-                write_decisions(out, set, keys, &ctx, explain, now).map_err(LinesError::Write)?
-            }
-            Err(e) => {
-                eprintln!("{shown}:{number}: {}; skipped", escape(&e.to_string()));
-                *all_valid = false;
-            }
-        }
+        *all_valid = false;
+        bad_in_a_row += 1;
     }
     Ok(())
 }
