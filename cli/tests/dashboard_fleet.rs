@@ -15,9 +15,7 @@ mod support;
 use pg::{Cluster, PASSWORD};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Command, Output};
-use support::{http_json, DEADLINE};
+use support::{http_json, killswitch, DEADLINE};
 
 const ADMIN: &str = "dashboard-admin-token-5e1";
 const READ: &str = "dashboard-read-token-93a";
@@ -26,14 +24,6 @@ const CONFIG: &str = r#"[
   {"flag_key": "checkout_v2", "enabled": true, "rollout_percentage": 100},
   {"flag_key": "one_click", "enabled": true, "requires": ["checkout_v2"], "rollout_percentage": 100}
 ]"#;
-
-fn killswitch(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_killswitch"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
 
 fn request(
     addr: SocketAddr,

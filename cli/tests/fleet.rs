@@ -17,33 +17,10 @@ use pg::{Cluster, PASSWORD};
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use support::{temp_dir, KillOnDrop, DEADLINE};
-
-fn killswitch(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_killswitch"))
-        .args(args)
-        .current_dir(dir)
-        .env("USER", "ci-user")
-        .output()
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Runs a command that prints a version number; returns it.
-fn version_of(out: &Output) -> u64 {
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
-    stdout(out).trim().parse().unwrap()
-}
+use support::{killswitch, stderr, stdout, temp_dir, version_of, KillOnDrop, DEADLINE};
 
 struct Replica {
     _child: KillOnDrop,

@@ -17,10 +17,9 @@ use pg::{Cluster, PASSWORD};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use support::{http_json, replace, signal, temp_dir, wait_exit, DEADLINE};
+use support::{http_json, killswitch, replace, signal, temp_dir, version_of, wait_exit, DEADLINE};
 
 const ADMIN: &str = "shutdown-admin-token-7c2";
 
@@ -28,25 +27,6 @@ fn config(killed: bool) -> String {
     format!(
         r#"[{{"flag_key": "checkout_v2", "enabled": true, "kill_switch": {killed}, "rollout_percentage": 100}}]"#
     )
-}
-
-fn killswitch(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_killswitch"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-/// Runs a fleet command that prints a version number; returns it.
-fn version_of(out: &Output) -> u64 {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 /// What `checkout_v2` evaluates to.

@@ -77,21 +77,23 @@ fn eval_streams_contexts_and_skips_bad_lines() {
 #[test]
 fn eval_stops_a_stream_of_garbage_but_not_a_stream_with_bad_lines() {
     let good = "{\"user_id\": \"ana\"}\n";
+    let eval = |path: &str| {
+        killswitch(&[
+            "eval",
+            "examples/flags.json",
+            "--contexts",
+            path,
+            "--flag",
+            "new_search_ui",
+        ])
+    };
     // Not JSON lines at all: 100 invalid lines in a row end the run.
     let garbage = temp_file(
         "garbage.jsonl",
         &"\u{7f}ELF garbage, not JSON\n".repeat(250),
     );
     let path = garbage.display().to_string();
-    let args = [
-        "eval",
-        "examples/flags.json",
-        "--contexts",
-        &path,
-        "--flag",
-        "new_search_ui",
-    ];
-    let out = killswitch(&args);
+    let out = eval(&path);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stdout(&out), "");
     let err = stderr(&out);
@@ -106,16 +108,7 @@ fn eval_stops_a_stream_of_garbage_but_not_a_stream_with_bad_lines() {
     // 99 bad lines, a good one, 99 bad, a good one: every line is read.
     let mixed = format!("{}{good}", "{not json}\n".repeat(99)).repeat(2);
     let mixed = temp_file("mixed.jsonl", &mixed);
-    let path = mixed.display().to_string();
-    let args = [
-        "eval",
-        "examples/flags.json",
-        "--contexts",
-        &path,
-        "--flag",
-        "new_search_ui",
-    ];
-    let out = killswitch(&args);
+    let out = eval(&mixed.display().to_string());
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stdout(&out).lines().count(), 2);
     let err = stderr(&out);

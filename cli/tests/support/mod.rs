@@ -8,7 +8,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,34 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Runs `killswitch ARGS` in `dir` to its end (as the user `ci-user`, the
+/// default author of fleet writes).
+pub fn killswitch(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_killswitch"))
+        .args(args)
+        .current_dir(dir)
+        .env("USER", "ci-user")
+        .output()
+        .unwrap()
+}
+
+/// What a finished command printed on standard output.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a finished command printed on standard error.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The version number a fleet command (`publish`, `kill`, ...) printed,
+/// after checking that it succeeded.
+pub fn version_of(out: &Output) -> u64 {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    stdout(out).trim().parse().unwrap()
 }
 
 /// An empty directory of its own for `name`, made afresh.
